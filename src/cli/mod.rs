@@ -1,0 +1,74 @@
+//! The `kdump-flat` command line: one module per subcommand, a shared error type with the exit codes
+//! 0 (ok), 1 (invalid input) and 2 (usage or I/O error).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod reassemble;
+
+/// A failed run: the exit code follows from the kind.
+#[derive(Debug)]
+pub enum Failure {
+    /// The input is not a valid dump (exit 1).
+    Invalid(anyhow::Error),
+    /// Usage or I/O error (exit 2).
+    Io(anyhow::Error),
+}
+
+impl Failure {
+    /// Exit code of this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Invalid(_) => 1,
+            Failure::Io(_) => 2,
+        }
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Io(e.into())
+    }
+}
+
+/// Result of a subcommand.
+pub type CliResult = Result<(), Failure>;
+
+const EXAMPLES: &str = "\
+Examples:
+  kdump-flat reassemble vmcore.flat vmcore          flattened -> raw (like makedumpfile -R)
+  ssh host cat vmcore.flat | kdump-flat reassemble - vmcore
+  kdump-flat flatten vmcore - | ssh host 'cat > vmcore.flat'
+  kdump-flat records vmcore.flat --json
+";
+
+/// Verification harness and toolkit for makedumpfile's flattened format and kdump-compressed dumps.
+#[derive(Parser, Debug)]
+#[command(name = "kdump-flat", version, about, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Reassemble a flattened dump into a raw file (like `makedumpfile -R`).
+    Reassemble(reassemble::Args),
+}
+
+/// Parses the command line, runs the subcommand and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Reassemble(args) => reassemble::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let (Failure::Invalid(e) | Failure::Io(e)) = &failure;
+            eprintln!("kdump-flat: error: {e:#}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The `kdump-flat` command-line tool.
+
+fn main() -> std::process::ExitCode {
+    kdump_flat::cli::main()
+}
