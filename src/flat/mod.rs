@@ -13,3 +13,28 @@ pub const FLAT_VERSION: i64 = 1;
 pub const RECORD_HEADER_SIZE: usize = 16;
 /// The end-marker value of both record header fields.
 pub const END_MARKER: i64 = -1;
+
+/// One data record of a flattened stream, as a parser found it (no payload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RecordHeader {
+    /// Index of the record in the stream, from 0.
+    pub index: u64,
+    /// Position of the record's 16-byte header in the flattened file (its payload follows it).
+    pub position: u64,
+    /// Offset in the reassembled file where the payload goes.
+    pub offset: u64,
+    /// Payload length in bytes.
+    pub size: u64,
+}
+
+impl RecordHeader {
+    /// Position of the payload in the flattened file.
+    pub fn payload_position(&self) -> u64 {
+        self.position + RECORD_HEADER_SIZE as u64
+    }
+
+    /// End of the payload's range in the reassembled file.
+    pub fn end(&self) -> u64 {
+        self.offset + self.size
+    }
+}
