@@ -31,6 +31,7 @@ pub mod flat;
 pub mod output;
 pub mod readat;
 pub mod sink;
+pub mod source;
 
 #[doc(hidden)]
 pub mod cli;
