@@ -5,6 +5,7 @@
 //! `open_dump` too only once libkdumpfile can read them: Debian's 0.5.1 cannot), plus the paths in
 //! `KDUMP_ORACLE_FILES` (colon-separated) for local runs on bigger dumps.
 
+#[path = "kdump_common/mod.rs"]
 mod common;
 
 use std::collections::HashMap;

@@ -1,6 +1,7 @@
 //! `KdumpFile` against the model of synthetic dumps: every word size, byte order, sub-header layout and
 //! compression; page states; physical reads; header fields.
 
+#[path = "kdump_common/mod.rs"]
 mod common;
 
 use common::{Page, Synth};
