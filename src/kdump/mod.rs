@@ -17,12 +17,14 @@
 //! ```
 
 pub mod bitmap;
+pub mod check;
 
 pub mod descriptor;
 pub mod error;
 pub mod header;
 pub mod notes;
 pub mod subheader;
+pub mod walk;
 
 use serde::Serialize;
 
