@@ -103,15 +103,15 @@ pub fn run(args: Args) -> CliResult {
             serde_json::to_writer(&mut out, &line).map_err(io::Error::other)?;
         } else {
             let list: Vec<String> = overwrites.iter().map(|o| o.to_string()).collect();
-            writeln!(
-                out,
+            let line = format!(
                 "{:>8}  {:>#14x}  {:>#14x}  {:>#10x}  {}",
                 record.index,
                 record.position,
                 record.offset,
                 record.size,
                 list.join(",")
-            )?;
+            );
+            writeln!(out, "{}", line.trim_end())?;
         }
         count += 1;
     };
