@@ -150,9 +150,12 @@ fn drop_output(path: &Path) {
     let _ = Command::new("sync").status();
 }
 
+/// Builds the command that copies INPUT to OUTPUT.
+type CommandBuilder = Box<dyn Fn(&Path, &Path) -> Command>;
+
 struct Tool {
     name: &'static str,
-    command: Box<dyn Fn(&Path, &Path) -> Command>,
+    command: CommandBuilder,
     walls: Vec<Duration>,
     max_rss_kib: i64,
 }
