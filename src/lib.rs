@@ -35,3 +35,6 @@ pub mod source;
 
 #[doc(hidden)]
 pub mod cli;
+
+#[doc(hidden)]
+pub mod fuzzing;

@@ -5,7 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod flatten;
+mod progress;
 mod reassemble;
+mod records;
 
 /// A failed run: the exit code follows from the kind.
 #[derive(Debug)]
@@ -55,6 +58,10 @@ struct Cli {
 enum Command {
     /// Reassemble a flattened dump into a raw file (like `makedumpfile -R`).
     Reassemble(reassemble::Args),
+    /// Flatten a raw dump file into makedumpfile's flattened format, skipping holes.
+    Flatten(flatten::Args),
+    /// List the records of a flattened dump and which earlier records each one overwrites.
+    Records(records::Args),
 }
 
 /// Parses the command line, runs the subcommand and maps the outcome to an exit code.
@@ -62,6 +69,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Reassemble(args) => reassemble::run(args),
+        Command::Flatten(args) => flatten::run(args),
+        Command::Records(args) => records::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
