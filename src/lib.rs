@@ -28,6 +28,7 @@
 
 pub mod compress;
 pub mod flat;
+pub mod kdump;
 pub mod output;
 pub mod readat;
 pub mod sink;
