@@ -36,3 +36,6 @@ pub mod source;
 
 #[doc(hidden)]
 pub mod cli;
+
+#[doc(hidden)]
+pub mod fuzzing;
