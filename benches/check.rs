@@ -11,7 +11,7 @@
 //!
 //! `cargo bench --bench check` — 1 GiB of guest memory (KDUMP_FLAT_BENCH_CHECK_MIB overrides it,
 //! KDUMP_FLAT_BENCH_DIR the directory). Without `--bench` (as `cargo test --all-targets` runs it) it only
-//! checks correctness on 16 MiB.
+//! checks correctness on 16 MiB. KDUMP_FLAT_BENCH_KEEP=PATH keeps the generated dump at PATH.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -26,7 +26,7 @@ use kdump_flat::readat::ReadAt;
 use rayon::prelude::*;
 
 const PAGE: u64 = 4096;
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 const CHUNK_PAGES: u64 = 8192;
 
 /// The bytes of guest page `pfn`: zero, incompressible or text-like, by a fixed pattern.
@@ -152,8 +152,9 @@ fn generate(path: &Path, pages: u64) -> u64 {
     stored
 }
 
-/// The single-thread reference: every stored page read (in large sequential pieces) and decompressed
-/// once, the shared zero page included. Returns the number of pages decompressed.
+/// The single-thread reference: every stored page read and decompressed once, the shared zero page
+/// included, with the data read in pieces of 256 pages (as `check` reads it). Returns the number of pages
+/// decompressed.
 fn decompress_single_thread(reader: &dyn ReadAt) -> u64 {
     let dump = KdumpFile::open(reader).expect("open the benchmark dump");
     let zero_page = shared_zero_page(&dump).expect("zero page");
@@ -172,22 +173,22 @@ fn decompress_single_thread(reader: &dyn ReadAt) -> u64 {
             }
             jobs.push(e.desc);
         }
-        let Some(start) = jobs.iter().map(|d| d.offset as u64).min() else {
-            return Ok(());
-        };
-        let end = jobs
-            .iter()
-            .map(|d| d.offset as u64 + d.size as u64)
-            .max()
-            .unwrap_or(start);
-        span.resize((end - start) as usize, 0);
-        reader.read_exact_at(start, &mut span).expect("read data");
-        for d in &jobs {
-            let at = (d.offset as u64 - start) as usize;
-            let method = Compression::from_flags(d.flags).expect("one compression");
-            decompress_into(method, &span[at..at + d.size as usize], &mut page)
-                .expect("page decompresses");
-            done += 1;
+        for batch in jobs.chunks(256) {
+            let start = batch.iter().map(|d| d.offset as u64).min().unwrap_or(0);
+            let end = batch
+                .iter()
+                .map(|d| d.offset as u64 + d.size as u64)
+                .max()
+                .unwrap_or(start);
+            span.resize((end - start) as usize, 0);
+            reader.read_exact_at(start, &mut span).expect("read data");
+            for d in batch {
+                let at = (d.offset as u64 - start) as usize;
+                let method = Compression::from_flags(d.flags).expect("one compression");
+                decompress_into(method, &span[at..at + d.size as usize], &mut page)
+                    .expect("page decompresses");
+                done += 1;
+            }
         }
         Ok(())
     })
@@ -195,10 +196,23 @@ fn decompress_single_thread(reader: &dyn ReadAt) -> u64 {
     done
 }
 
-fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
-    let start = Instant::now();
+/// CPU time (user + system) of this process so far.
+fn cpu_time() -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_SELF is always valid.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Wall time, CPU time and result of `f`.
+fn time<T>(f: impl FnOnce() -> T) -> (Duration, Duration, T) {
+    let (start, cpu) = (Instant::now(), cpu_time());
     let value = f();
-    (start.elapsed(), value)
+    (start.elapsed(), cpu_time() - cpu, value)
 }
 
 fn summary(times: &mut [Duration]) -> (f64, f64) {
@@ -219,9 +233,11 @@ fn main() {
         .prefix("kdump-flat-bench-check.")
         .tempdir_in(&dir)
         .expect("temp dir");
-    let path = temp.path().join("vmcore");
+    // KDUMP_FLAT_BENCH_KEEP=PATH keeps the generated dump there (for profiling the CLI on it).
+    let keep = std::env::var_os("KDUMP_FLAT_BENCH_KEEP").map(PathBuf::from);
+    let path = keep.clone().unwrap_or_else(|| temp.path().join("vmcore"));
     let pages = mib * (1 << 20) / PAGE;
-    let (gen_time, stored) = time(|| generate(&path, pages));
+    let (gen_time, _, stored) = time(|| generate(&path, pages));
     let file = File::open(&path).expect("open");
     let size = file.metadata().expect("metadata").len();
     eprintln!(
@@ -244,15 +260,18 @@ fn main() {
         .expect("pool");
     let runs = if bench { RUNS } else { 1 };
     let (mut all_cores, mut single, mut check_one) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cpu_all, mut cpu_single) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..runs {
-        let (t, report) = time(|| check(&[reader]));
+        let (t, cpu, report) = time(|| check(&[reader]));
         assert!(report.is_valid(), "{:#?}", report.violations);
         assert_eq!(report.stats.pages_decompressed, stored + 1);
         all_cores.push(t);
-        let (t, done) = time(|| decompress_single_thread(reader));
+        cpu_all += cpu;
+        let (t, cpu, done) = time(|| decompress_single_thread(reader));
         assert_eq!(done, stored + 1);
         single.push(t);
-        let (t, report) = time(|| one_thread.install(|| check(&[reader])));
+        cpu_single += cpu;
+        let (t, _, report) = time(|| one_thread.install(|| check(&[reader])));
         assert!(report.is_valid());
         check_one.push(t);
     }
@@ -265,6 +284,16 @@ fn main() {
     );
     println!("check, 1 thread:           best {one_best:.3} s, median {one_median:.3} s");
     println!("decompress, 1 thread:      best {single_best:.3} s, median {single_median:.3} s");
+    println!(
+        "CPU time per run: check {:.3} s, single-thread decompression {:.3} s; load average {}",
+        cpu_all.as_secs_f64() / runs as f64,
+        cpu_single.as_secs_f64() / runs as f64,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            .unwrap_or("?")
+    );
     println!(
         "speed-up of check over single-thread decompression: {:.2}x (best), {:.2}x (median); \
          check's own parallel speed-up {:.2}x",

@@ -11,7 +11,8 @@ use super::bitmap::Which;
 use super::error::{KInvariant, KdumpError};
 use super::header::{expected_bitmap_blocks, MAX_HEADER_VERSION};
 use super::walk::{
-    is_zero_page_reference, shared_zero_page, walk_descriptors, DescriptorEntry, PageCounts,
+    is_zero_page_reference, shared_zero_page, walk_descriptors_in_windows, DescriptorEntry,
+    PageCounts,
 };
 use super::{decompress_page, validate_descriptor, Headers, KdumpFile};
 use crate::compress::{flags, Compression};
@@ -19,6 +20,9 @@ use crate::readat::ReadAt;
 
 /// Violations (and warnings) kept in full per invariant; the rest are only counted.
 pub const KEPT_PER_INVARIANT: usize = 100;
+/// Descriptors validated between two parallel decompression rounds (6 MiB of descriptors): few rounds,
+/// so few hand-overs between threads.
+const CHECK_WINDOW: usize = 1 << 18;
 /// Pages decompressed per parallel task.
 const BATCH: usize = 256;
 /// Largest contiguous span read at once for a batch of pages.
@@ -201,7 +205,14 @@ impl FileReport<'_> {
 }
 
 /// Checks a kdump-compressed file, or the files of one split set, against K1–K18.
+///
+/// Runs on rayon's current pool (the global one unless called inside `ThreadPool::install`), on one of its
+/// workers, so the calling thread's work and the parallel decompression share the pool's threads.
 pub fn check(files: &[&dyn ReadAt]) -> CheckReport {
+    rayon::scope(|_| check_on_pool(files))
+}
+
+fn check_on_pool(files: &[&dyn ReadAt]) -> CheckReport {
     let mut report = CheckReport::default();
     report.stats.files = files.len();
     let mut opened = Vec::with_capacity(files.len());
@@ -540,7 +551,7 @@ fn check_pages<R: ReadAt>(
     let mut counts = PageCounts::default();
     let mut decompressed = 0u64;
     let mut data_bytes = 0u64;
-    let end = walk_descriptors(dump, |entries: &[DescriptorEntry]| {
+    let end = walk_descriptors_in_windows(dump, CHECK_WINDOW, |entries: &[DescriptorEntry]| {
         jobs.clear();
         for entry in entries {
             let desc = &entry.desc;
