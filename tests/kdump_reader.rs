@@ -158,7 +158,8 @@ fn bitmaps_too_big_for_memory_are_read_lazily() {
     file.write_all_at(&header, 0).unwrap();
     let dumped = [5u64, 1 << 20, pages - 1];
     let data_start = descriptors + 24 * dumped.len() as u64;
-    file.set_len(data_start + 4096 * dumped.len() as u64).unwrap();
+    file.set_len(data_start + 4096 * dumped.len() as u64)
+        .unwrap();
     // Three dumped pages far apart, each with its own raw data.
     for (i, &pfn) in dumped.iter().enumerate() {
         for base in [bitmap1, bitmap1 + bitmap_len] {
