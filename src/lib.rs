@@ -28,6 +28,7 @@
 
 pub mod compress;
 pub mod flat;
+pub mod fuzzing;
 pub mod output;
 pub mod readat;
 pub mod sink;

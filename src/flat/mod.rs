@@ -38,3 +38,5 @@ impl RecordHeader {
         self.offset + self.size
     }
 }
+
+pub mod index;
