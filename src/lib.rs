@@ -28,6 +28,7 @@
 
 pub mod compress;
 pub mod flat;
+pub mod fuzzing;
 pub mod kdump;
 pub mod output;
 pub mod readat;
@@ -36,6 +37,3 @@ pub mod source;
 
 #[doc(hidden)]
 pub mod cli;
-
-#[doc(hidden)]
-pub mod fuzzing;
