@@ -28,6 +28,7 @@
 
 pub mod compress;
 pub mod flat;
+pub mod harness;
 pub mod model;
 pub mod output;
 pub mod readat;

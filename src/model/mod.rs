@@ -88,11 +88,17 @@ impl ReadAt for BlockMemory<'_> {
         for run in &self.block.runs {
             let next = pfn + u64::from(run.count);
             if self.block.start_pfn + index < next {
+                let pfn = self.block.start_pfn + index;
+                let is_last = pfn + 1 == self.block.end_pfn();
                 found = Some(layout::PageRef {
-                    pfn: self.block.start_pfn + index,
+                    pfn,
                     content: run.content,
                     class: run.class,
-                    valid_bytes: ps,
+                    valid_bytes: if is_last {
+                        ps - u64::from(self.block.short_tail)
+                    } else {
+                        ps
+                    },
                 });
                 break;
             }
