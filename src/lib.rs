@@ -27,6 +27,7 @@
 //! ```
 
 pub mod compress;
+pub mod elf;
 pub mod flat;
 pub mod output;
 pub mod readat;
