@@ -196,7 +196,9 @@ pub enum ElfError {
         reason: String,
     },
     /// Two `PT_LOAD` segments claim the same guest-physical bytes.
-    #[error("program headers {first} and {second} overlap in guest-physical memory at {phys_addr:#x}")]
+    #[error(
+        "program headers {first} and {second} overlap in guest-physical memory at {phys_addr:#x}"
+    )]
     OverlappingBlocks {
         /// Index (among memory blocks) of the earlier block.
         first: usize,
@@ -299,7 +301,11 @@ impl ElfDump {
 
     /// End of the highest memory block (exclusive), 0 if there are none.
     pub fn phys_end(&self) -> u64 {
-        self.blocks.iter().map(MemoryBlock::phys_end).max().unwrap_or(0)
+        self.blocks
+            .iter()
+            .map(MemoryBlock::phys_end)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Checks that no two memory blocks overlap in guest-physical memory (QEMU's never do).
@@ -333,7 +339,9 @@ pub fn guest_phys_read<R: ReadAt + ?Sized>(
     while done < buf.len() {
         let addr = phys_addr
             .checked_add(done as u64)
-            .ok_or(ElfError::NotInDump { phys_addr: u64::MAX })?;
+            .ok_or(ElfError::NotInDump {
+                phys_addr: u64::MAX,
+            })?;
         let block = dump
             .blocks
             .iter()
@@ -636,7 +644,11 @@ fn align4(n: u64) -> u64 {
 
 /// Parses the notes of one `PT_NOTE` segment. Offsets in the result are relative to the segment.
 /// Trailing zero padding shorter than a note header ends the list.
-pub fn parse_notes(bytes: &[u8], endian: Endian, segment_offset: u64) -> Result<Vec<Note>, ElfError> {
+pub fn parse_notes(
+    bytes: &[u8],
+    endian: Endian,
+    segment_offset: u64,
+) -> Result<Vec<Note>, ElfError> {
     let len = bytes.len() as u64;
     let bad = |offset: u64, reason: String| ElfError::BadNote {
         segment_offset,
@@ -781,7 +793,11 @@ mod tests {
         o.u32(0); // flags
         o.u16(8); // e_ehsize as QEMU writes it
         o.u16(ph as u16);
-        o.u16(if spec.overflow_count { PN_XNUM } else { phnum as u16 });
+        o.u16(if spec.overflow_count {
+            PN_XNUM
+        } else {
+            phnum as u16
+        });
         o.u16(sh as u16);
         o.u16(1);
         o.u16(0);
@@ -815,7 +831,14 @@ mod tests {
                 }
             }
         };
-        phdr(&mut o, PT_NOTE, note_off, 0, note_seg.0.len() as u64, note_seg.0.len() as u64);
+        phdr(
+            &mut o,
+            PT_NOTE,
+            note_off,
+            0,
+            note_seg.0.len() as u64,
+            note_seg.0.len() as u64,
+        );
         for (paddr, bytes, extra) in &spec.blocks {
             let n = bytes.len() as u64;
             phdr(&mut o, PT_LOAD, data_off, *paddr, n, n + extra);
@@ -906,7 +929,11 @@ mod tests {
     #[test]
     fn reads_across_adjacent_blocks_and_fail_on_gaps() {
         let s = Spec {
-            blocks: vec![(0, vec![1; 10], 0), (10, vec![2; 10], 0), (0x100, vec![3; 4], 0)],
+            blocks: vec![
+                (0, vec![1; 10], 0),
+                (10, vec![2; 10], 0),
+                (0x100, vec![3; 4], 0),
+            ],
             ..spec(ElfClass::Elf64, Endian::Little)
         };
         let file = build(&s);
@@ -915,7 +942,10 @@ mod tests {
         guest_phys_read(&dump, &file[..], 4, &mut buf).unwrap();
         assert_eq!(buf, [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2]);
         let err = guest_phys_read(&dump, &file[..], 15, &mut [0u8; 8]).unwrap_err();
-        assert!(matches!(err, ElfError::NotInDump { phys_addr: 20 }), "{err}");
+        assert!(
+            matches!(err, ElfError::NotInDump { phys_addr: 20 }),
+            "{err}"
+        );
     }
 
     #[test]
