@@ -38,3 +38,20 @@ impl RecordHeader {
         self.offset + self.size
     }
 }
+
+mod error;
+mod header;
+mod overlaps;
+mod reader;
+mod reassemble;
+
+pub use error::{FlatError, FlatFinding, FlatInvariant, FlatWarning, ParseMode, ReadError};
+pub use header::{
+    decode_record_header, oversize_warning, parse_file_header, RecordOrEnd,
+    MAKEDUMPFILE_MAX_RECORD_SIZE,
+};
+pub use overlaps::OverlapTracker;
+pub use reader::{scan_records, FlatEvent, FlatReader, RecordScan, DEFAULT_CHUNK_SIZE};
+pub use reassemble::{
+    reassemble, ReassembleError, ReassembleErrorKind, ReassembleOptions, ReassembleSummary,
+};
