@@ -29,6 +29,8 @@
 pub mod compress;
 pub mod elf;
 pub mod flat;
+pub mod fuzzing;
+pub mod kdump;
 pub mod output;
 pub mod readat;
 pub mod sink;

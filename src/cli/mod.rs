@@ -5,7 +5,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod flatten;
+mod progress;
+mod check;
+mod info;
+mod read;
 mod reassemble;
+mod records;
 
 /// A failed run: the exit code follows from the kind.
 #[derive(Debug)]
@@ -55,6 +61,16 @@ struct Cli {
 enum Command {
     /// Reassemble a flattened dump into a raw file (like `makedumpfile -R`).
     Reassemble(reassemble::Args),
+    /// Flatten a raw dump file into makedumpfile's flattened format, skipping holes.
+    Flatten(flatten::Args),
+    /// List the records of a flattened dump and which earlier records each one overwrites.
+    Records(records::Args),
+    /// Check a kdump-compressed file (or a split set) against every invariant K1-K18.
+    Check(check::Args),
+    /// Show the header fields, layout, page counts, notes and VMCOREINFO of a kdump-compressed file.
+    Info(info::Args),
+    /// Read guest-physical bytes (--pfn, --phys) or bytes of the reassembled file (--offset).
+    Read(read::Args),
 }
 
 /// Parses the command line, runs the subcommand and maps the outcome to an exit code.
@@ -62,6 +78,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Reassemble(args) => reassemble::run(args),
+        Command::Flatten(args) => flatten::run(args),
+        Command::Records(args) => records::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Info(args) => info::run(args),
+        Command::Read(args) => read::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
