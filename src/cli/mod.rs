@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod gen;
 mod reassemble;
+mod selftest;
 
 /// A failed run: the exit code follows from the kind.
 #[derive(Debug)]
@@ -55,6 +57,10 @@ struct Cli {
 enum Command {
     /// Reassemble a flattened dump into a raw file (like `makedumpfile -R`).
     Reassemble(reassemble::Args),
+    /// Run the harness properties P1–P5 on random model layouts.
+    Selftest(selftest::Args),
+    /// Write a model dump (raw or flattened) from a seed or a layout file.
+    Gen(gen::Args),
 }
 
 /// Parses the command line, runs the subcommand and maps the outcome to an exit code.
@@ -62,6 +68,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Reassemble(args) => reassemble::run(args),
+        Command::Selftest(args) => selftest::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
