@@ -28,7 +28,9 @@
 
 pub mod compress;
 pub mod flat;
+pub mod fuzzing;
 pub mod harness;
+pub mod kdump;
 pub mod model;
 pub mod output;
 pub mod readat;

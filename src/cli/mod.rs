@@ -5,8 +5,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod gen;
+mod flatten;
+mod progress;
+mod check;
+mod info;
+mod read;
 mod reassemble;
+mod records;
+mod gen;
 mod selftest;
 
 /// A failed run: the exit code follows from the kind.
@@ -57,6 +63,16 @@ struct Cli {
 enum Command {
     /// Reassemble a flattened dump into a raw file (like `makedumpfile -R`).
     Reassemble(reassemble::Args),
+    /// Flatten a raw dump file into makedumpfile's flattened format, skipping holes.
+    Flatten(flatten::Args),
+    /// List the records of a flattened dump and which earlier records each one overwrites.
+    Records(records::Args),
+    /// Check a kdump-compressed file (or a split set) against every invariant K1-K18.
+    Check(check::Args),
+    /// Show the header fields, layout, page counts, notes and VMCOREINFO of a kdump-compressed file.
+    Info(info::Args),
+    /// Read guest-physical bytes (--pfn, --phys) or bytes of the reassembled file (--offset).
+    Read(read::Args),
     /// Run the harness properties P1–P5 on random model layouts.
     Selftest(selftest::Args),
     /// Write a model dump (raw or flattened) from a seed or a layout file.
@@ -68,6 +84,11 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Reassemble(args) => reassemble::run(args),
+        Command::Flatten(args) => flatten::run(args),
+        Command::Records(args) => records::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Info(args) => info::run(args),
+        Command::Read(args) => read::run(args),
         Command::Selftest(args) => selftest::run(args),
         Command::Gen(args) => gen::run(args),
     };

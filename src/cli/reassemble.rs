@@ -1,21 +1,104 @@
-//! `kdump-flat reassemble IN OUT`.
+//! `kdump-flat reassemble IN OUT`: flattened → raw, like `makedumpfile -R`, but streaming in large blocks,
+//! keeping holes sparse and reporting a truncated stream at once.
 
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::PathBuf;
 
+use anyhow::anyhow;
+
+use super::progress::Progress;
 use super::{CliResult, Failure};
+use crate::flat::{reassemble, ParseMode, ReassembleErrorKind, ReassembleOptions};
+use crate::output::AtomicOutput;
 
 /// Arguments of `reassemble`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  kdump-flat reassemble vmcore.flat vmcore
+  ssh host cat /var/crash/vmcore.flat | kdump-flat reassemble - vmcore
+  kdump-flat reassemble --keep-partial cut.flat vmcore.partial
+
+Exit status: 0 ok, 1 invalid input (nothing written unless --keep-partial), 2 usage or I/O error.")]
 pub struct Args {
     /// Flattened input, or `-` for standard input.
     pub input: PathBuf,
-    /// Raw output file.
+    /// Raw output file (must not exist unless --force).
     pub output: PathBuf,
+    /// Overwrite OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// On invalid or truncated input, keep what arrived in OUT (and say that it is incomplete).
+    #[arg(long)]
+    pub keep_partial: bool,
+    /// Accept what `makedumpfile -R` accepts (junk signature padding, version ≠ 1, trailing bytes, …),
+    /// with warnings.
+    #[arg(long)]
+    pub lenient: bool,
 }
 
-/// Runs `reassemble`. (Scaffolding: implemented in issue 2.)
-pub fn run(_args: Args) -> CliResult {
-    Err(Failure::Io(anyhow::anyhow!(
-        "reassemble: not implemented yet"
-    )))
+/// Runs `reassemble`.
+pub fn run(args: Args) -> CliResult {
+    if args.output.as_os_str() == "-" {
+        return Err(Failure::Io(anyhow!(
+            "reassemble needs a seekable output file, not standard output"
+        )));
+    }
+    let (input, total): (Box<dyn Read>, Option<u64>) = if args.input.as_os_str() == "-" {
+        (Box::new(io::stdin().lock()), None)
+    } else {
+        let file = File::open(&args.input)
+            .map_err(|e| Failure::Io(anyhow!("cannot open {}: {e}", args.input.display())))?;
+        let len = file.metadata().ok().map(|m| m.len());
+        (Box::new(file), len)
+    };
+    let mut output = AtomicOutput::create(&args.output, args.force)?;
+    let progress = Progress::bytes("reassembling", total);
+    let mut report = |done: u64| progress.set(done);
+    let options = ReassembleOptions {
+        mode: if args.lenient {
+            ParseMode::Lenient
+        } else {
+            ParseMode::Strict
+        },
+        progress: Some(&mut report),
+    };
+    let result = reassemble(input, output.file(), options);
+    progress.finish();
+    match result {
+        Ok(summary) => {
+            for warning in &summary.warnings {
+                eprintln!("kdump-flat: warning: {warning}");
+            }
+            output.commit()?;
+            eprintln!(
+                "kdump-flat: {} records, {} payload bytes -> {} ({} bytes)",
+                summary.records,
+                summary.payload_bytes,
+                args.output.display(),
+                summary.output_len
+            );
+            Ok(())
+        }
+        Err(error) => {
+            for warning in &error.partial.warnings {
+                eprintln!("kdump-flat: warning: {warning}");
+            }
+            let input_error = !matches!(error.kind, ReassembleErrorKind::Write(_));
+            if args.keep_partial && input_error {
+                output.commit()?;
+                eprintln!(
+                    "kdump-flat: kept INCOMPLETE output {}: {} records, {} bytes (the input failed)",
+                    args.output.display(),
+                    error.partial.records,
+                    error.partial.output_len
+                );
+            }
+            Err(match error.kind {
+                ReassembleErrorKind::Invalid(e) => Failure::Invalid(e.into()),
+                other => Failure::Io(other.into()),
+            })
+        }
+    }
 }

@@ -55,7 +55,7 @@ pub enum ParseMode {
     #[default]
     Strict,
     /// Accept what `makedumpfile -R` accepts (junk in signature bytes 13..15, version ≠ 1, bytes after the
-    /// end marker, a zero-size first record, no records, offset 0 never written), reporting warnings.
+    /// end marker, a zero-size first record, offset 0 never written), reporting warnings.
     Lenient,
 }
 

@@ -1,0 +1,288 @@
+//! Benchmark of item 9: `kdump-flat reassemble` against `makedumpfile -R` and `cp`, in one run.
+//!
+//! Generates a flattened file of 4 KiB records laid out the way QEMU writes a kdump dump (headers, the two
+//! bitmaps alternating chunk by chunk, then page data at high offsets interleaved with descriptor flushes
+//! at low offsets: a backward jump every 170 pages), warms the page cache, then times each tool
+//! several times, interleaved, reporting the best and median wall time, ratios and peak RSS (wait4's
+//! ru_maxrss of the child). Every output is checked against makedumpfile's (same hash) and removed.
+//!
+//! `cargo bench --bench reassemble` — 2 GiB of payload (KDUMP_FLAT_BENCH_MIB overrides the size,
+//! KDUMP_FLAT_BENCH_DIR the directory, default the system temp dir; needs about twice the size free).
+//! Without `--bench` (as run by `cargo test --all-targets`) it only checks correctness on 32 MiB.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fs::{self, File};
+use std::hash::Hasher;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kdump_flat::sink::{DumpSink, FlatSink};
+
+const PAGE: u64 = 4096;
+/// Descriptors per 4 KiB descriptor record (24 bytes each, as in QEMU's page descriptors).
+const DESCRIPTORS_PER_RECORD: u64 = 170;
+const RUNS: usize = 3;
+
+struct Layout {
+    pages: u64,
+    bitmap_len: u64,
+    bitmap_start: u64,
+    descriptors_start: u64,
+    data_start: u64,
+}
+
+impl Layout {
+    fn new(payload_bytes: u64) -> Self {
+        let pages = payload_bytes / PAGE;
+        let bitmap_len = pages.div_ceil(8).div_ceil(PAGE) * PAGE;
+        let bitmap_start = 2 * PAGE;
+        let descriptors_start = bitmap_start + 2 * bitmap_len;
+        let data_start = descriptors_start + (pages * 24).div_ceil(PAGE) * PAGE;
+        Layout {
+            pages,
+            bitmap_len,
+            bitmap_start,
+            descriptors_start,
+            data_start,
+        }
+    }
+}
+
+/// Writes the QEMU-like flattened file; returns the number of records and backward jumps.
+fn generate(path: &Path, payload_bytes: u64) -> (u64, u64) {
+    let layout = Layout::new(payload_bytes);
+    let file = File::create(path).expect("create the input file");
+    let mut sink = FlatSink::new(BufWriter::with_capacity(1 << 20, file));
+    let mut last_offset = 0u64;
+    let mut backward = 0u64;
+    let mut write = |sink: &mut FlatSink<BufWriter<File>>, offset: u64, data: &[u8]| {
+        if offset < last_offset {
+            backward += 1;
+        }
+        last_offset = offset;
+        sink.write_at(offset, data).expect("write the input file");
+    };
+    let mut page = vec![0u8; PAGE as usize];
+    page[..8].copy_from_slice(b"KDUMP   ");
+    write(&mut sink, 0, &page[..464]);
+    write(&mut sink, PAGE, &page[..104]);
+    page.fill(0xff);
+    for chunk in 0..layout.bitmap_len / PAGE {
+        write(&mut sink, layout.bitmap_start + chunk * PAGE, &page);
+        write(
+            &mut sink,
+            layout.bitmap_start + layout.bitmap_len + chunk * PAGE,
+            &page,
+        );
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut descriptors = 0u64;
+    for pfn in 0..layout.pages {
+        for word in page.chunks_exact_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes());
+        }
+        write(&mut sink, layout.data_start + pfn * PAGE, &page);
+        if (pfn + 1) % DESCRIPTORS_PER_RECORD == 0 || pfn + 1 == layout.pages {
+            let count = (pfn + 1) - descriptors;
+            let offset = layout.descriptors_start + descriptors * 24;
+            write(&mut sink, offset, &page[..(count * 24) as usize]);
+            descriptors = pfn + 1;
+        }
+    }
+    sink.finish().expect("finish the input file");
+    let records = sink.records();
+    sink.into_inner().flush().expect("flush the input file");
+    (records, backward)
+}
+
+struct Measurement {
+    wall: Duration,
+    max_rss_kib: i64,
+}
+
+/// Runs `command` to completion, measuring wall time and the child's peak RSS.
+fn measure(mut command: Command) -> Measurement {
+    command.stdout(Stdio::null());
+    let start = Instant::now();
+    let child = command.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child; `status` and `usage` are valid for writes.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(waited, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{command:?} failed with status {status}"
+    );
+    std::mem::forget(child);
+    Measurement {
+        wall,
+        max_rss_kib: usage.ru_maxrss,
+    }
+}
+
+fn hash_file(path: &Path) -> (u64, u64) {
+    let mut file = File::open(path).expect("open output");
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut hasher = DefaultHasher::new();
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buffer).expect("read output");
+        if n == 0 {
+            break;
+        }
+        hasher.write(&buffer[..n]);
+        len += n as u64;
+    }
+    (len, hasher.finish())
+}
+
+fn drop_output(path: &Path) {
+    let _ = fs::remove_file(path);
+    let _ = Command::new("sync").status();
+}
+
+/// Builds the command that copies INPUT to OUTPUT.
+type CommandBuilder = Box<dyn Fn(&Path, &Path) -> Command>;
+
+struct Tool {
+    name: &'static str,
+    command: CommandBuilder,
+    walls: Vec<Duration>,
+    max_rss_kib: i64,
+}
+
+fn main() {
+    let benchmark = std::env::args().any(|a| a == "--bench");
+    let mib: u64 = std::env::var("KDUMP_FLAT_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if benchmark { 2048 } else { 32 });
+    let dir = tempfile::Builder::new()
+        .prefix("kdump-flat-bench.")
+        .tempdir_in(
+            std::env::var_os("KDUMP_FLAT_BENCH_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir),
+        )
+        .expect("temp dir");
+    let input = dir.path().join("input.flat");
+    let output = dir.path().join("output");
+
+    let started = Instant::now();
+    let (records, backward) = generate(&input, mib << 20);
+    let input_len = fs::metadata(&input).expect("input").len();
+    println!(
+        "input: {} MiB payload, {records} records of ≤4 KiB, {backward} backward jumps, {input_len} bytes \
+         (generated in {:.1} s)",
+        mib,
+        started.elapsed().as_secs_f64()
+    );
+
+    let ours = env!("CARGO_BIN_EXE_kdump-flat");
+    let mut tools = vec![
+        Tool {
+            name: "kdump-flat reassemble",
+            command: Box::new(move |input, output| {
+                let mut c = Command::new(ours);
+                c.arg("reassemble")
+                    .arg(input)
+                    .arg(output)
+                    .stderr(Stdio::null());
+                c
+            }),
+            walls: Vec::new(),
+            max_rss_kib: 0,
+        },
+        Tool {
+            name: "makedumpfile -R",
+            command: Box::new(|input, output| {
+                let mut c = Command::new("timeout");
+                c.args(["600", "makedumpfile", "-R"]).arg(output);
+                c.stdin(File::open(input).expect("open input"));
+                c
+            }),
+            walls: Vec::new(),
+            max_rss_kib: 0,
+        },
+        Tool {
+            name: "cp",
+            command: Box::new(|input, output| {
+                let mut c = Command::new("cp");
+                c.arg(input).arg(output);
+                c
+            }),
+            walls: Vec::new(),
+            max_rss_kib: 0,
+        },
+    ];
+
+    // warm the page cache with the input
+    let _ = hash_file(&input);
+    let mut reference: Option<(u64, u64)> = None;
+    let runs = if benchmark { RUNS } else { 1 };
+    for run in 0..runs {
+        for tool in tools.iter_mut() {
+            drop_output(&output);
+            let measurement = measure((tool.command)(&input, &output));
+            tool.walls.push(measurement.wall);
+            tool.max_rss_kib = tool.max_rss_kib.max(measurement.max_rss_kib);
+            if run == 0 && tool.name != "cp" {
+                let hash = hash_file(&output);
+                match reference {
+                    None => reference = Some(hash),
+                    Some(expected) => assert_eq!(
+                        hash, expected,
+                        "{} output differs from kdump-flat's",
+                        tool.name
+                    ),
+                }
+            }
+        }
+    }
+    drop_output(&output);
+    drop(dir);
+
+    let best = |t: &Tool| t.walls.iter().min().copied().unwrap_or_default();
+    let median = |t: &Tool| {
+        let mut walls = t.walls.clone();
+        walls.sort();
+        walls[walls.len() / 2]
+    };
+    let ours_best = best(&tools[0]).as_secs_f64();
+    println!(
+        "outputs of kdump-flat and makedumpfile -R identical ({} bytes)",
+        reference.map(|r| r.0).unwrap_or(0)
+    );
+    println!();
+    println!("| tool | best of {runs} (s) | median (s) | time / kdump-flat | peak RSS (MiB) |");
+    println!("|---|---|---|---|---|");
+    for tool in &tools {
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2}× | {:.1} |",
+            tool.name,
+            best(tool).as_secs_f64(),
+            median(tool).as_secs_f64(),
+            best(tool).as_secs_f64() / ours_best,
+            tool.max_rss_kib as f64 / 1024.0
+        );
+    }
+    let makedumpfile = best(&tools[1]).as_secs_f64();
+    let cp = best(&tools[2]).as_secs_f64();
+    println!();
+    println!(
+        "kdump-flat is {:.1}× faster than makedumpfile -R (target ≥ 4×); takes {:.2}× the time of cp \
+         (target ≤ 1.2×); peak RSS {:.1} MiB (target ≤ 16 MiB)",
+        makedumpfile / ours_best,
+        ours_best / cp,
+        tools[0].max_rss_kib as f64 / 1024.0
+    );
+}

@@ -1,0 +1,8 @@
+//! The logic of the fuzz targets in `fuzz/`, as library functions: each `fuzz/fuzz_targets/*.rs` is a thin
+//! wrapper over one of these, so `cargo test` runs them too and a crash found by the fuzzer can be replayed
+//! in a normal test.
+
+pub mod index_vs_replay;
+mod parse_flat;
+
+pub use parse_flat::parse_flat;
