@@ -5,14 +5,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod flatten;
-mod progress;
 mod check;
+mod flatten;
+mod gen;
 mod info;
+mod progress;
 mod read;
 mod reassemble;
 mod records;
-mod gen;
 mod selftest;
 
 /// A failed run: the exit code follows from the kind.
