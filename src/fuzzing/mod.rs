@@ -3,6 +3,7 @@
 //! in a normal test.
 
 pub mod index_vs_replay;
+pub mod model_properties;
 mod parse_flat;
 
 pub use parse_flat::parse_flat;
