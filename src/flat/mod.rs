@@ -41,6 +41,7 @@ impl RecordHeader {
 
 mod error;
 mod header;
+pub mod index;
 mod overlaps;
 mod reader;
 mod reassemble;

@@ -1,6 +1,9 @@
-//! The logic of the fuzz targets in `fuzz/`, as library functions so that `cargo test` runs them too
-//! (on the seed corpus) and a crash found by the fuzzer can be replayed in a normal test.
+//! The logic of the fuzz targets in `fuzz/`, as library functions: each `fuzz/fuzz_targets/*.rs` is a thin
+//! wrapper over one of these, so `cargo test` runs them too and a crash found by the fuzzer can be replayed
+//! in a normal test.
 
+pub mod index_vs_replay;
+pub mod model_properties;
 mod parse_flat;
 
 pub use parse_flat::parse_flat;
