@@ -212,3 +212,34 @@ fn read_pages_addresses_and_file_bytes() {
     );
     assert_eq!(output.status.code(), Some(1));
 }
+
+#[test]
+fn flattened_files_are_checked_and_read_in_place() {
+    for (flat, raw) in [
+        ("fw-q10.kdump-zlib.flat", "fw-q10.kdump-raw-zlib"),
+        ("fw-mdf-lzo-d1.flat", "fw-mdf-lzo-d1"),
+    ] {
+        let output = run(&corpus(), &["check", flat]);
+        assert_eq!(output.status.code(), Some(0), "{flat}: {}", stdout(&output));
+        let raw_bytes = std::fs::read(corpus().join(raw)).unwrap();
+        let dump = KdumpFile::open(raw_bytes.as_slice()).unwrap();
+        // Pages with data in the raw file: the first few and the last.
+        let mut pfns: Vec<u64> = (0..dump.max_pfn())
+            .filter(|&p| matches!(dump.read_page(p), Ok(PageContent::Data(_))))
+            .take(3)
+            .collect();
+        pfns.push(dump.max_pfn() - 1);
+        for pfn in pfns {
+            let output = run(&corpus(), &["read", flat, "--pfn", &format!("{pfn:#x}")]);
+            assert_eq!(output.status.code(), Some(0), "{flat} {pfn:#x}");
+            let PageContent::Data(expected) = dump.read_page(pfn).unwrap() else {
+                panic!("{raw} pfn {pfn:#x} has no data")
+            };
+            assert_eq!(output.stdout, expected, "{flat} pfn {pfn:#x}");
+        }
+        let len = raw_bytes.len().to_string();
+        let output = run(&corpus(), &["read", flat, "--offset", "0", "--len", &len]);
+        assert_eq!(output.status.code(), Some(0));
+        assert!(output.stdout == raw_bytes, "{flat}: reassembled bytes differ from {raw}");
+    }
+}
