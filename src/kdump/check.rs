@@ -546,6 +546,7 @@ fn check_pages<R: ReadAt>(
         prev_end = zero + ps;
     }
     let mut zero_references = 0u64;
+    let mut unwritten = 0u64;
     let mut data_end = data_start;
     let mut jobs: Vec<Job> = Vec::new();
     let mut counts = PageCounts::default();
@@ -556,6 +557,11 @@ fn check_pages<R: ReadAt>(
         for entry in entries {
             let desc = &entry.desc;
             counts.dumped += 1;
+            if desc.offset == 0 && status & flags::INCOMPLETE != 0 {
+                // makedumpfile stopped before writing this page (e.g. the disk filled up) and said so.
+                unwritten += 1;
+                continue;
+            }
             if let Err(e) = validate_descriptor(desc, ps, status) {
                 push_error(out, e, entry);
                 continue;
@@ -620,6 +626,15 @@ fn check_pages<R: ReadAt>(
         }
         Ok(())
     })?;
+    if unwritten > 0 {
+        out.warning(
+            KInvariant::K14,
+            None,
+            format!(
+                "{unwritten} page(s) were not written (offset 0; the dump is marked incomplete)"
+            ),
+        );
+    }
     if let Some((pfn, descriptor_offset, missing)) = end.truncated {
         out.violation(
             KInvariant::K12,
