@@ -174,6 +174,10 @@ impl CheckReport {
 struct FileReport<'a> {
     report: &'a mut CheckReport,
     file: usize,
+    /// Called with the bytes checked so far (earlier files whole, this one up to its page data done).
+    progress: &'a (dyn Fn(u64) + Sync),
+    /// Total size of the earlier files.
+    done_before: u64,
 }
 
 impl FileReport<'_> {
@@ -209,19 +213,30 @@ impl FileReport<'_> {
 /// Runs on rayon's current pool (the global one unless called inside `ThreadPool::install`), on one of its
 /// workers, so the calling thread's work and the parallel decompression share the pool's threads.
 pub fn check(files: &[&dyn ReadAt]) -> CheckReport {
-    rayon::scope(|_| check_on_pool(files))
+    check_with_progress(files, &|_| {})
 }
 
-fn check_on_pool(files: &[&dyn ReadAt]) -> CheckReport {
+/// [`check`], calling `progress` now and then with the number of bytes checked so far (out of the sum of
+/// the files' sizes), for a progress bar.
+pub fn check_with_progress(files: &[&dyn ReadAt], progress: &(dyn Fn(u64) + Sync)) -> CheckReport {
+    rayon::scope(|_| check_on_pool(files, progress))
+}
+
+fn check_on_pool(files: &[&dyn ReadAt], progress: &(dyn Fn(u64) + Sync)) -> CheckReport {
     let mut report = CheckReport::default();
     report.stats.files = files.len();
     let mut opened = Vec::with_capacity(files.len());
+    let mut done_before = 0;
     for (index, &reader) in files.iter().enumerate() {
         let mut out = FileReport {
             report: &mut report,
             file: index,
+            progress,
+            done_before,
         };
         opened.push(open_and_check(reader, &mut out, index == 0));
+        done_before += reader.size().unwrap_or(0);
+        progress(done_before);
     }
     check_split_set(&opened, &mut report);
     report
@@ -624,6 +639,7 @@ fn check_pages<R: ReadAt>(
                 out.report.error(out.file, e);
             }
         }
+        (out.progress)(out.done_before + data_end);
         Ok(())
     })?;
     if unwritten > 0 {
