@@ -4,10 +4,12 @@
 //! Generates a kdump-compressed file of 1 GiB of guest memory (262,144 pages of 4 KiB, zlib level 1 as
 //! QEMU writes it; 30 % zero pages pointing at the shared zero page, 10 % incompressible pages stored raw,
 //! the rest text-like pages that compress about 4:1), warms the page cache, then times, interleaved over
-//! several runs: `kdump::check::check` on all cores, the same check on a one-thread pool, and a plain
-//! single-thread loop that reads the data in large sequential pieces and decompresses every stored page
-//! once (the minimum single-thread work `check` has to do). Reports best and median wall times and the
-//! ratio single-thread-decompression / check. The file is removed at the end.
+//! several runs: `kdump::check::check` on all cores, the same check on a one-thread pool, a plain
+//! single-thread loop that reads the data in pieces of 256 pages and decompresses every stored page once
+//! (the minimum single-thread work `check` has to do), and that same plain loop spread over all cores
+//! (the machine's parallel ceiling at that moment: other processes share the 2 cores). Reports best and
+//! median wall times, CPU times, the load average, and the ratio single-thread decompression / check.
+//! The file is removed at the end.
 //!
 //! `cargo bench --bench check` — 1 GiB of guest memory (KDUMP_FLAT_BENCH_CHECK_MIB overrides it,
 //! KDUMP_FLAT_BENCH_DIR the directory). Without `--bench` (as `cargo test --all-targets` runs it) it only
@@ -196,6 +198,48 @@ fn decompress_single_thread(reader: &dyn ReadAt) -> u64 {
     done
 }
 
+/// The machine's own parallel ceiling: the same reads and decompressions as
+/// [`decompress_single_thread`], spread over all cores with nothing else (no checks).
+fn decompress_all_cores(reader: &dyn ReadAt) -> u64 {
+    let dump = KdumpFile::open(reader).expect("open the benchmark dump");
+    let zero_page = shared_zero_page(&dump).expect("zero page");
+    let mut jobs = Vec::new();
+    let mut zero_seen = false;
+    walk_descriptors(&dump, |entries| {
+        for e in entries {
+            if is_zero_page_reference(&e.desc, zero_page, PAGE) {
+                if zero_seen {
+                    continue;
+                }
+                zero_seen = true;
+            }
+            jobs.push(e.desc);
+        }
+        Ok(())
+    })
+    .expect("walk");
+    jobs.par_chunks(256)
+        .map(|batch| {
+            let mut page = vec![0u8; PAGE as usize];
+            let start = batch.iter().map(|d| d.offset as u64).min().unwrap_or(0);
+            let end = batch
+                .iter()
+                .map(|d| d.offset as u64 + d.size as u64)
+                .max()
+                .unwrap_or(start);
+            let mut span = vec![0u8; (end - start) as usize];
+            reader.read_exact_at(start, &mut span).expect("read data");
+            for d in batch {
+                let at = (d.offset as u64 - start) as usize;
+                let method = Compression::from_flags(d.flags).expect("one compression");
+                decompress_into(method, &span[at..at + d.size as usize], &mut page)
+                    .expect("page decompresses");
+            }
+            batch.len() as u64
+        })
+        .sum()
+}
+
 /// CPU time (user + system) of this process so far.
 fn cpu_time() -> Duration {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
@@ -260,6 +304,7 @@ fn main() {
         .expect("pool");
     let runs = if bench { RUNS } else { 1 };
     let (mut all_cores, mut single, mut check_one) = (Vec::new(), Vec::new(), Vec::new());
+    let mut plain_parallel = Vec::new();
     let (mut cpu_all, mut cpu_single) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..runs {
         let (t, cpu, report) = time(|| check(&[reader]));
@@ -274,16 +319,25 @@ fn main() {
         let (t, _, report) = time(|| one_thread.install(|| check(&[reader])));
         assert!(report.is_valid());
         check_one.push(t);
+        let (t, _, done) = time(|| decompress_all_cores(reader));
+        assert_eq!(done, stored + 1);
+        plain_parallel.push(t);
     }
     let (check_best, check_median) = summary(&mut all_cores);
     let (single_best, single_median) = summary(&mut single);
     let (one_best, one_median) = summary(&mut check_one);
+    let (plain_best, plain_median) = summary(&mut plain_parallel);
     let threads = rayon::current_num_threads();
     println!(
         "check, {threads} threads:         best {check_best:.3} s, median {check_median:.3} s"
     );
     println!("check, 1 thread:           best {one_best:.3} s, median {one_median:.3} s");
     println!("decompress, 1 thread:      best {single_best:.3} s, median {single_median:.3} s");
+    println!(
+        "decompress, {threads} threads:    best {plain_best:.3} s, median {plain_median:.3} s \
+         (the machine's parallel ceiling right now: {:.2}x)",
+        single_best / plain_best
+    );
     println!(
         "CPU time per run: check {:.3} s, single-thread decompression {:.3} s; load average {}",
         cpu_all.as_secs_f64() / runs as f64,
