@@ -332,6 +332,11 @@ fn eraseinfo() {
     synth.eraseinfo = Some(b"erase init_task.comm\n".to_vec());
     let built = synth.build();
     assert!(report(&built.bytes).is_valid());
+    let dump = KdumpFile::open(built.bytes.as_slice()).unwrap();
+    assert_eq!(
+        dump.eraseinfo().unwrap().as_deref(),
+        Some("erase init_task.comm\n")
+    );
     let at = built.sub_header_offset as usize + 64;
     expect_exactly(
         &built.bytes,
@@ -343,6 +348,11 @@ fn eraseinfo() {
         let len = b.len() as u64;
         put_u64(b, at, len - 4)
     });
+    let mut past = built.bytes.clone();
+    let len = past.len() as u64;
+    put_u64(&mut past, at, len - 4);
+    let dump = KdumpFile::open(past.as_slice()).unwrap();
+    assert_eq!(dump.eraseinfo().unwrap_err().invariant(), Some(K17));
 }
 
 #[test]

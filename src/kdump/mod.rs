@@ -271,6 +271,35 @@ impl<R: ReadAt> KdumpFile<R> {
         self.vmcoreinfo.as_ref()
     }
 
+    /// The eraseinfo text (what makedumpfile `--config` erased), when the dump has one (version 5+).
+    /// Fails with K17 if it lies outside the file, or is larger than [`MAX_NOTES_SIZE`].
+    pub fn eraseinfo(&self) -> Result<Option<String>, KdumpError> {
+        let Some((offset, size)) = self.sub_header.as_ref().and_then(|s| s.eraseinfo_range())
+        else {
+            return Ok(None);
+        };
+        if size > MAX_NOTES_SIZE || offset.saturating_add(size) > self.file_size {
+            return Err(KdumpError::invalid(
+                KInvariant::K17,
+                Some(offset),
+                None,
+                format!(
+                    "eraseinfo of {size} bytes at {offset:#x} does not fit in the file ({:#x} bytes)",
+                    self.file_size
+                ),
+            ));
+        }
+        let mut bytes = vec![0u8; size as usize];
+        read_structure(
+            &self.reader,
+            offset,
+            &mut bytes,
+            KInvariant::K17,
+            "eraseinfo",
+        )?;
+        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
     /// The bitmaps.
     pub fn bitmaps(&self) -> &Bitmaps {
         &self.bitmaps
