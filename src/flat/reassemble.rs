@@ -2,7 +2,7 @@
 //!
 //! Later records win; holes stay sparse (nothing is written there, the length is set at the end); the
 //! output length is max(offset + size). Records arrive as small pieces (QEMU writes 4–16 KiB per record),
-//! so a [`WriteCombiner`] gathers pieces that continue each other into runs of up to 1 MiB and writes a run
+//! so a [`WriteCombiner`] gathers pieces that continue each other into runs of up to 128 KiB and writes a run
 //! with one `pwrite`: a few interleaved streams (descriptors at low offsets, page data at high offsets,
 //! the two bitmaps) each keep their own run, so backward jumps do not cut the runs short.
 
@@ -13,8 +13,11 @@ use std::os::unix::fs::FileExt;
 use super::error::{FlatError, FlatWarning, ParseMode, ReadError};
 use super::reader::{FlatEvent, FlatReader};
 
-/// Largest run gathered before it is written.
-const RUN_CAPACITY: usize = 1 << 20;
+/// Largest run gathered before it is written: small enough to stay in the CPU cache until `pwrite` copies
+/// it (measured: 1 MiB runs made the kernel copy into the page cache 2-4 times slower).
+const RUN_CAPACITY: usize = 128 << 10;
+/// Input buffer of the reader: small enough to stay in the CPU cache between `read` and the copy out.
+const READ_BUFFER_SIZE: usize = 128 << 10;
 /// Number of runs gathered at once (interleaved write streams).
 const MAX_RUNS: usize = 6;
 /// How often (in input bytes) the progress callback is called.
@@ -103,7 +106,7 @@ fn replay(
         .file
         .set_len(0)
         .map_err(ReassembleErrorKind::Write)?;
-    let mut reader = FlatReader::new(input, options.mode);
+    let mut reader = FlatReader::with_chunk_size(input, options.mode, READ_BUFFER_SIZE);
     let mut next_progress = PROGRESS_STEP;
     let result = loop {
         let event = match reader.next_event() {
