@@ -12,7 +12,7 @@ use super::error::{
     strict_error_or_warning, FlatError, FlatFinding, FlatInvariant, FlatWarning, ParseMode,
     ReadError,
 };
-use super::header::{decode_record_header, oversize_warning, parse_file_header, RecordOrEnd};
+use super::header::{decode_record_header_in_mode, parse_file_header, RecordOrEnd};
 use super::{RecordHeader, FLAT_HEADER_SIZE, RECORD_HEADER_SIZE};
 
 /// Default maximum payload chunk delivered by [`FlatReader`]: 1 MiB.
@@ -210,25 +210,8 @@ impl<R: Read> FlatReader<R> {
         }
         let mut header = [0u8; RECORD_HEADER_SIZE];
         header.copy_from_slice(&self.buffer[self.start..self.start + RECORD_HEADER_SIZE]);
-        let decoded = match decode_record_header(&header, index, position) {
-            Err(error) if self.tolerated_empty_first_record(&error, &header) => {
-                self.warnings.push(FlatWarning(FlatFinding {
-                    message: format!(
-                        "{} (accepted for the first record, as makedumpfile -R does)",
-                        error.message()
-                    ),
-                    ..error.0
-                }));
-                let offset = i64::from_be_bytes(header[..8].try_into().unwrap_or([0; 8]));
-                RecordOrEnd::Record(RecordHeader {
-                    index,
-                    position,
-                    offset: offset as u64,
-                    size: 0,
-                })
-            }
-            other => other?,
-        };
+        let decoded =
+            decode_record_header_in_mode(&header, index, position, self.mode, &mut self.warnings)?;
         self.consume(RECORD_HEADER_SIZE);
         match decoded {
             RecordOrEnd::Record(record) => {
@@ -237,7 +220,6 @@ impl<R: Read> FlatReader<R> {
                 if record.offset == 0 && record.size > 0 {
                     self.offset_zero_covered = true;
                 }
-                self.warnings.extend(oversize_warning(&record));
                 self.state = State::Payload {
                     record,
                     remaining: record.size,
@@ -250,13 +232,6 @@ impl<R: Read> FlatReader<R> {
                 Ok(Step::End)
             }
         }
-    }
-
-    fn tolerated_empty_first_record(&self, error: &FlatError, header: &[u8; 16]) -> bool {
-        self.mode == ParseMode::Lenient
-            && error.invariant() == FlatInvariant::F9
-            && error.record() == Some(0)
-            && header[8..] == [0u8; 8]
     }
 
     fn check_end(&mut self, marker_position: u64) -> Result<(), ReadError> {
