@@ -51,7 +51,9 @@ pub use header::{
     RecordOrEnd, MAKEDUMPFILE_MAX_RECORD_SIZE,
 };
 pub use overlaps::OverlapTracker;
-pub use reader::{scan_records, FlatEvent, FlatReader, RecordScan, DEFAULT_CHUNK_SIZE};
+pub use reader::{
+    scan_records, BufferedEvent, FlatEvent, FlatReader, RecordScan, DEFAULT_CHUNK_SIZE,
+};
 pub use reassemble::{
     reassemble, ReassembleError, ReassembleErrorKind, ReassembleOptions, ReassembleSummary,
 };
