@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod flatten;
-mod progress;
 mod check;
+mod flatten;
 mod info;
+mod progress;
 mod read;
 mod reassemble;
 mod records;
@@ -34,7 +34,15 @@ impl Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
-        Failure::Io(e.into())
+        // `open_dump` reports a flattened file that breaks an F invariant as InvalidData: invalid input.
+        let invalid_flattened = e
+            .get_ref()
+            .is_some_and(|inner| inner.is::<crate::source::InvalidFlattenedDump>());
+        if invalid_flattened {
+            Failure::Invalid(e.into())
+        } else {
+            Failure::Io(e.into())
+        }
     }
 }
 
