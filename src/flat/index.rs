@@ -42,17 +42,18 @@ struct Entry {
     value: u64,
 }
 
-/// A record on the sweep's heap; the latest record (largest number) is on top.
+/// A record on the sweep's heap. Later records have larger payload positions, so the latest record (the
+/// one a replay leaves visible) is on top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Active {
-    record: u64,
+    payload: u64,
     offset: u64,
     end: u64,
 }
 
 impl Ord for Active {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.record.cmp(&other.record)
+        self.payload.cmp(&other.payload)
     }
 }
 
@@ -501,29 +502,28 @@ fn resolve(table: RecordTable) -> Resolved {
         entries: Vec::new(),
         payloads,
     };
-    entries.sort_unstable_by_key(|entry| entry.offset);
-    let end_of = |entry: &Entry| entry.offset + table.size(entry.value);
-    let length = entries.iter().map(end_of).max().unwrap_or(0);
-    let mut overlapping = false;
-    let mut reach = 0u64;
-    for entry in &entries {
-        overlapping |= entry.offset < reach;
-        reach = reach.max(end_of(entry));
+    if !entries.is_sorted_by_key(|entry| entry.offset) {
+        entries.sort_unstable_by_key(|entry| entry.offset);
     }
-
+    let mut length = 0u64;
+    let mut overlapping = false;
     let mut out = ExtentWriter::default();
     let mut active: BinaryHeap<Active> = BinaryHeap::new();
     let mut consumed = 0usize;
     let mut point = 0u64;
-    while point < length {
+    loop {
         while active.peek().is_some_and(|top| top.end <= point) {
             active.pop();
         }
         while let Some(entry) = entries.get(consumed).filter(|e| e.offset <= point).copied() {
+            let payload = table.payload(entry.value);
+            let end = entry.offset + table.size(entry.value);
+            overlapping |= entry.offset < length;
+            length = length.max(end);
             active.push(Active {
-                record: entry.value,
+                payload,
                 offset: entry.offset,
-                end: end_of(&entry),
+                end,
             });
             consumed += 1;
         }
@@ -531,25 +531,25 @@ fn resolve(table: RecordTable) -> Resolved {
         while active.peek().is_some_and(|top| top.end <= point) {
             active.pop();
         }
-        let next_start = entries.get(consumed).map_or(u64::MAX, |entry| entry.offset);
-        let extent = match active.peek() {
-            Some(owner) => {
-                let position = table.payload(owner.record) + (point - owner.offset);
+        let next_start = entries.get(consumed).map(|entry| entry.offset);
+        let extent = match (active.peek(), next_start) {
+            (Some(owner), _) => {
                 let extent = Entry {
                     offset: point,
-                    value: position,
+                    value: owner.payload + (point - owner.offset),
                 };
-                point = owner.end.min(next_start);
+                point = next_start.map_or(owner.end, |next| owner.end.min(next));
                 extent
             }
-            None => {
+            (None, Some(next)) => {
                 let extent = Entry {
                     offset: point,
                     value: HOLE,
                 };
-                point = next_start;
+                point = next;
                 extent
             }
+            (None, None) => break,
         };
         out.push(extent, &mut entries, consumed);
     }
