@@ -8,7 +8,9 @@
 #   unpacked under $ORACLES_DIR, default /tmp/kdump-oracles; nothing installed system-wide).
 #   The kernel part downloads Debian's cloud kernel and busybox-static with `apt-get download` (~28 MB,
 #   once, cached under $ORACLES_DIR/kernel).
-# Environment: ORACLES_DIR (default /tmp/kdump-oracles); FW_RAM (default 16M); KERNEL_RAM (default 96M, the smallest that boots comfortably).
+# Environment: ORACLES_DIR (default /tmp/kdump-oracles); FW_RAM (default 16M); KERNEL_RAM (default 96M, the
+#   smallest that boots comfortably); KERNEL_APPEND (default "console=ttyS0 nokaslr"; drop nokaslr for a
+#   randomized, usually non-zero phys_base).
 #
 # firmware: a guest that never ran (-S, stopped before the first instruction), TCG, pc machine, 1 vCPU,
 #   no kernel: the files are deterministic (same bytes on every run of the same QEMU build).
@@ -31,6 +33,7 @@ what=${2:-all}
 D=${ORACLES_DIR:-/tmp/kdump-oracles}
 FW_RAM=${FW_RAM:-16M}
 KERNEL_RAM=${KERNEL_RAM:-96M}
+KERNEL_APPEND=${KERNEL_APPEND:-console=ttyS0 nokaslr}
 QMP=$here/qmp.py
 Q72=qemu-system-x86_64
 Q10=$D/qemu10/usr/bin/qemu-system-x86_64
@@ -97,7 +100,7 @@ kernel_dumps() {
   sock=$out/lk.qmp; rm -f "$sock" "$out/lk.console.log"
   "$Q72" -machine pc,accel=tcg -cpu qemu64 -m "$KERNEL_RAM" -nographic -monitor none -parallel none \
     -serial file:"$out/lk.console.log" -device vmcoreinfo -kernel "$VMLINUZ" -initrd "$K/initrd.gz" \
-    -append "console=ttyS0 nokaslr" -qmp unix:"$sock",server=on,wait=off >"$out/lk.qemu.log" 2>&1 &
+    -append "$KERNEL_APPEND" -qmp unix:"$sock",server=on,wait=off >"$out/lk.qemu.log" 2>&1 &
   qpid=$!
   local ready=0
   for _ in $(seq 360); do grep -q 'GUEST: READY' "$out/lk.console.log" 2>/dev/null && { ready=1; break; }; sleep 0.5; done

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod flatten;
+mod from_elf;
 mod gen;
 mod info;
 mod progress;
@@ -63,6 +64,8 @@ struct Cli {
 enum Command {
     /// Reassemble a flattened dump into a raw file (like `makedumpfile -R`).
     Reassemble(reassemble::Args),
+    /// Convert a QEMU ELF dump into a kdump-compressed dump, as QEMU's dump-guest-memory writes it.
+    FromElf(from_elf::Args),
     /// Flatten a raw dump file into makedumpfile's flattened format, skipping holes.
     Flatten(flatten::Args),
     /// List the records of a flattened dump and which earlier records each one overwrites.
@@ -84,6 +87,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Reassemble(args) => reassemble::run(args),
+        Command::FromElf(args) => from_elf::run(args),
         Command::Flatten(args) => flatten::run(args),
         Command::Records(args) => records::run(args),
         Command::Check(args) => check::run(args),

@@ -13,7 +13,7 @@ use super::header::{expected_bitmap_blocks, MAX_HEADER_VERSION};
 use super::walk::{
     is_zero_page_reference, shared_zero_page, walk_descriptors, DescriptorEntry, PageCounts,
 };
-use super::{decompress_page, validate_descriptor, KdumpFile};
+use super::{decompress_page, validate_descriptor, Headers, KdumpFile};
 use crate::compress::{flags, Compression};
 use crate::readat::ReadAt;
 
@@ -206,30 +206,44 @@ pub fn check(files: &[&dyn ReadAt]) -> CheckReport {
     report.stats.files = files.len();
     let mut opened = Vec::with_capacity(files.len());
     for (index, &reader) in files.iter().enumerate() {
-        match KdumpFile::open(reader) {
-            Ok(dump) => opened.push(Some(dump)),
-            Err(e) => {
-                report.error(index, e);
-                opened.push(None);
-            }
-        }
-    }
-    for (index, dump) in opened.iter().enumerate() {
-        if let Some(dump) = dump {
-            let mut out = FileReport {
-                report: &mut report,
-                file: index,
-            };
-            check_file(dump, &mut out, index == 0);
-        }
+        let mut out = FileReport {
+            report: &mut report,
+            file: index,
+        };
+        opened.push(open_and_check(reader, &mut out, index == 0));
     }
     check_split_set(&opened, &mut report);
     report
 }
 
+/// Checks one file; returns it opened if its pages could be located.
+fn open_and_check<'a>(
+    reader: &'a dyn ReadAt,
+    out: &mut FileReport<'_>,
+    first: bool,
+) -> Option<KdumpFile<&'a dyn ReadAt>> {
+    let headers = match Headers::read(reader) {
+        Ok(headers) => headers,
+        Err(e) => {
+            out.report.error(out.file, e);
+            return None;
+        }
+    };
+    check_header(&headers, out);
+    check_sub_header(&headers, out);
+    match KdumpFile::from_headers(reader, headers) {
+        Ok(dump) => {
+            check_file(&dump, out, first);
+            Some(dump)
+        }
+        Err(e) => {
+            out.report.error(out.file, e);
+            None
+        }
+    }
+}
+
 fn check_file<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>, first: bool) {
-    check_header(dump, out);
-    check_sub_header(dump, out);
     if let Err(e) = check_bitmaps(dump, out, first) {
         out.report.error(out.file, e);
         return;
@@ -253,8 +267,8 @@ fn check_file<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>, first: b
     }
 }
 
-fn check_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
-    let h = dump.header();
+fn check_header(dump: &Headers, out: &mut FileReport<'_>) {
+    let h = &dump.header;
     if h.header_version < 0 || h.header_version > MAX_HEADER_VERSION {
         out.violation(
             KInvariant::K3,
@@ -339,7 +353,7 @@ fn check_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
             ),
         );
     }
-    if let Some(max64) = dump.sub_header().and_then(|s| s.max_mapnr_64()) {
+    if let Some(max64) = dump.sub_header.as_ref().and_then(|s| s.max_mapnr_64()) {
         let expected = max64.min(u32::MAX as u64);
         if h.max_mapnr as u64 != expected {
             out.violation(
@@ -355,21 +369,21 @@ fn check_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
     }
 }
 
-fn check_sub_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
-    let Some(sub) = dump.sub_header() else {
+fn check_sub_header(dump: &Headers, out: &mut FileReport<'_>) {
+    let Some(sub) = dump.sub_header.as_ref() else {
         return;
     };
     let ps = dump.page_size();
-    let blocks_end = ps.saturating_mul(1 + dump.header().sub_hdr_size.max(0) as u64);
+    let blocks_end = ps.saturating_mul(1 + dump.header.sub_hdr_size.max(0) as u64);
     let sub_end = sub.file_offset + sub.size() as u64;
-    if dump.header().sub_hdr_size < 1 || sub_end > blocks_end {
+    if dump.header.sub_hdr_size < 1 || sub_end > blocks_end {
         out.violation(
             KInvariant::K8,
             Some(sub.file_offset),
             None,
             format!(
                 "sub_hdr_size {} blocks cannot hold the {}-byte sub-header",
-                dump.header().sub_hdr_size,
+                dump.header.sub_hdr_size,
                 sub.size()
             ),
         );
@@ -416,7 +430,7 @@ fn check_sub_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
             );
         }
     }
-    if let Some(problem) = dump.notes_error() {
+    if let Some(problem) = &dump.notes_error {
         out.violation(KInvariant::K8, None, None, problem.to_string());
     }
 }

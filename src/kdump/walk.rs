@@ -138,20 +138,22 @@ pub fn is_zero_page_reference(desc: &PageDesc, zero_page: Option<u64>, page_size
 
 /// Finds the shared zero page: writers put one raw page of zeros first in the data area and point every
 /// zero page's descriptor at it (QEMU always; makedumpfile with dump level bit 1). It is the lowest data
-/// offset any descriptor names, if a raw descriptor names it and its bytes are all zero. Not always at the
+/// offset at or after the descriptors that any descriptor names, if a raw descriptor names it and its
+/// bytes are all zero. Not always at the
 /// end of the descriptors: makedumpfile sizes the descriptor area of every `--split` part for the pages of
 /// the whole set.
 pub fn shared_zero_page<R: ReadAt>(dump: &KdumpFile<R>) -> Result<Option<u64>, KdumpError> {
     let page_size = dump.page_size();
     let file_size = dump.file_size();
+    let data_offset = dump.data_offset();
     let mut lowest: Option<(u64, bool)> = None;
     walk_descriptors(dump, |entries| {
         for entry in entries {
             let desc = &entry.desc;
-            if desc.offset <= 0 {
+            let offset = desc.offset as u64;
+            if desc.offset <= 0 || offset < data_offset {
                 continue;
             }
-            let offset = desc.offset as u64;
             let raw_page = desc.size as u64 == page_size && desc.flags == 0;
             match &mut lowest {
                 Some((low, raw)) if offset == *low => *raw |= raw_page,
