@@ -3,6 +3,8 @@
 //! in a normal test.
 
 pub mod index_vs_replay;
+mod parse_elf;
 mod parse_flat;
 
+pub use parse_elf::parse_elf;
 pub use parse_flat::parse_flat;
