@@ -61,6 +61,7 @@ fn base(
         phys_base: 0,
         timestamp: (0, 0),
         utsname: Utsname::default(),
+        max_mapnr_beyond_memory: 0,
     }
 }
 

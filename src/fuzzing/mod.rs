@@ -4,6 +4,8 @@
 
 pub mod index_vs_replay;
 pub mod model_properties;
+mod parse_elf;
 mod parse_flat;
 
+pub use parse_elf::parse_elf;
 pub use parse_flat::parse_flat;
