@@ -431,3 +431,32 @@ fn an_incomplete_dump_may_leave_pages_unwritten() {
     put_u32(&mut bytes, 424, 0x2);
     assert_eq!(ids(&report(&bytes)), [K13].into());
 }
+
+#[test]
+fn hundreds_of_millions_of_violations_are_counted_quickly_and_kept_to_100() {
+    use std::os::unix::fs::FileExt;
+    // 2^29 pfns: bitmaps of 64 MiB each (read lazily). Bitmap 1 empty, bitmap 2 full: every pfn breaks
+    // K11, and the 2^29 descriptors the bitmap asks for are far beyond the end of the file (K12).
+    let pages: u64 = 1 << 29;
+    let bitmap_len = pages / 8;
+    let mut synth = Synth::x86_64(Compression::Lzo, 0);
+    synth.vmcoreinfo = None;
+    let small = synth.build();
+    let mut header = small.bytes[..4096 + 104].to_vec();
+    put_u32(&mut header, 436, (2 * bitmap_len / PS) as u32);
+    put_u32(&mut header, 440, pages as u32);
+    put_u64(&mut header, 4096 + 96, pages);
+    let file = tempfile::tempfile().unwrap();
+    file.write_all_at(&header, 0).unwrap();
+    let full = vec![0xffu8; 1 << 20];
+    for chunk in 0..bitmap_len / (1 << 20) {
+        file.write_all_at(&full, 2 * PS + bitmap_len + chunk * (1 << 20))
+            .unwrap();
+    }
+    file.set_len(2 * PS + 2 * bitmap_len + 4096).unwrap();
+    let readers: [&dyn ReadAt; 1] = [&file];
+    let r = check(&readers);
+    assert_eq!(r.violation_counts[&K11], pages);
+    assert!(r.has(K12));
+    assert!(r.violations.len() <= 100 * r.violation_counts.len());
+}

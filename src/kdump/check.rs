@@ -128,6 +128,18 @@ impl CheckReport {
         self.violation_counts.contains_key(&id)
     }
 
+    /// True if violations of `id` are no longer kept in full (only counted).
+    fn is_full(&self, id: KInvariant) -> bool {
+        self.violation_counts.get(&id).copied().unwrap_or(0) >= KEPT_PER_INVARIANT as u64
+    }
+
+    /// Counts `n` violations of `id` without keeping them (used once [`CheckReport::is_full`]).
+    fn count_only(&mut self, id: KInvariant, n: u64) {
+        if n > 0 {
+            *self.violation_counts.entry(id).or_insert(0) += n;
+        }
+    }
+
     fn violation(&mut self, v: Violation) {
         let count = self.violation_counts.entry(v.id).or_insert(0);
         *count += 1;
@@ -195,6 +207,21 @@ impl FileReport<'_> {
             file: self.file,
             message,
         });
+    }
+
+    /// Like `violation`, formatting the message only if the violation is kept.
+    fn violation_with(
+        &mut self,
+        id: KInvariant,
+        offset: Option<u64>,
+        pfn: Option<u64>,
+        message: impl FnOnce() -> String,
+    ) {
+        if self.report.is_full(id) {
+            self.report.count_only(id, 1);
+        } else {
+            self.violation(id, offset, pfn, message());
+        }
     }
 
     fn warning(&mut self, id: KInvariant, offset: Option<u64>, message: String) {
@@ -490,6 +517,14 @@ fn check_bitmaps<R: ReadAt>(
             both += (a & b & valid).count_ones() as u64;
             let not_subset = b & !a;
             let beyond = (a | b) & !valid;
+            if not_subset | beyond == 0 {
+                continue;
+            }
+            if found.is_empty() && out.report.is_full(KInvariant::K11) {
+                let n = not_subset.count_ones() + beyond.count_ones();
+                out.report.count_only(KInvariant::K11, n as u64);
+                continue;
+            }
             for (bits, which) in [(not_subset, 0u8), (beyond, 1u8)] {
                 let mut bits = bits;
                 while bits != 0 {
@@ -520,18 +555,18 @@ fn flush_bitmap_findings<R: ReadAt>(
     let bitmaps = dump.bitmaps();
     for (which, pfn, byte_index) in found.drain(..) {
         if which == 0 {
-            out.violation(
+            out.violation_with(
                 KInvariant::K11,
                 Some(bitmaps.bitmap2_offset + byte_index),
                 Some(pfn),
-                "set in bitmap 2 (dumped) but not in bitmap 1 (memory)".into(),
+                || "set in bitmap 2 (dumped) but not in bitmap 1 (memory)".into(),
             );
         } else {
-            out.violation(
+            out.violation_with(
                 KInvariant::K11,
                 Some(bitmaps.bitmap1_offset + byte_index),
                 Some(pfn),
-                format!("bit set at or beyond max_mapnr {:#x}", dump.max_mapnr()),
+                || format!("bit set at or beyond max_mapnr {:#x}", dump.max_mapnr()),
             );
         }
     }
@@ -584,11 +619,11 @@ fn check_pages<R: ReadAt>(
             let offset = desc.offset as u64;
             let range_end = offset.saturating_add(desc.size as u64);
             if offset < data_start || range_end > file_size {
-                out.violation(
+                out.violation_with(
                     KInvariant::K14,
                     Some(entry.desc_offset),
                     Some(entry.pfn),
-                    format!(
+                    || format!(
                         "page data [{offset:#x}, {range_end:#x}) is outside [{data_start:#x}, {file_size:#x}) \
                          (end of descriptors to end of file)"
                     ),
@@ -609,11 +644,11 @@ fn check_pages<R: ReadAt>(
                     counts.raw += 1;
                 }
                 if offset < prev_end {
-                    out.violation(
+                    out.violation_with(
                         KInvariant::K15,
                         Some(entry.desc_offset),
                         Some(entry.pfn),
-                        format!(
+                        || format!(
                             "page data at {offset:#x} starts before the end {prev_end:#x} of the previous \
                              page's data (overlap or out of order)"
                         ),

@@ -103,6 +103,10 @@ pub fn walk_descriptors_in_windows<R: ReadAt>(
     let first_byte = start / 8;
     let end_byte = end.div_ceil(8);
     bitmaps.scan(reader, Which::Dumped, first_byte, end_byte, |at, bytes| {
+        if state.truncated.is_some() {
+            // The file ended inside the descriptors: the rest cannot be read.
+            return Ok(());
+        }
         for (i, &byte) in bytes.iter().enumerate() {
             let mut bits = byte;
             while bits != 0 {
