@@ -240,6 +240,31 @@ fn flattened_files_are_checked_and_read_in_place() {
         let len = raw_bytes.len().to_string();
         let output = run(&corpus(), &["read", flat, "--offset", "0", "--len", &len]);
         assert_eq!(output.status.code(), Some(0));
-        assert!(output.stdout == raw_bytes, "{flat}: reassembled bytes differ from {raw}");
+        assert!(
+            output.stdout == raw_bytes,
+            "{flat}: reassembled bytes differ from {raw}"
+        );
     }
+}
+
+#[test]
+fn standard_input_is_accepted_as_dash() {
+    let flat = std::fs::read(corpus().join("fw-mdf-lzo-d1.flat")).unwrap();
+    let output = Command::cargo_bin("kdump-flat")
+        .unwrap()
+        .args(["check", "-"])
+        .write_stdin(flat.clone())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let output = Command::cargo_bin("kdump-flat")
+        .unwrap()
+        .args(["read", "-", "--pfn", "0"])
+        .write_stdin(flat)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let raw = std::fs::read(corpus().join("fw-mdf-lzo-d1")).unwrap();
+    let dump = KdumpFile::open(raw.as_slice()).unwrap();
+    assert_eq!(PageContent::Data(output.stdout), dump.read_page(0).unwrap());
 }

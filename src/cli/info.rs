@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use serde::Serialize;
 
+use super::dump_input::open_input;
 use super::{CliResult, Failure};
 use crate::kdump::walk::{page_counts, PageCounts};
 use crate::kdump::{
@@ -13,7 +14,7 @@ use crate::kdump::{
     SubHeaderLayout,
 };
 use crate::readat::ReadAt;
-use crate::source::{open_dump, DumpForm};
+use crate::source::DumpForm;
 
 /// Arguments of `info`.
 #[derive(clap::Args, Debug)]
@@ -272,7 +273,8 @@ pub fn render_text(info: &Info) -> String {
 
 /// Runs `info`.
 pub fn run(args: Args) -> CliResult {
-    let source = open_dump(&args.file)?;
+    let input = open_input(&args.file)?;
+    let source = &input.source;
     let dump = KdumpFile::open(&*source.reader).map_err(kdump_failure)?;
     let info = gather(&dump, source.form).map_err(kdump_failure)?;
     let mut stdout = std::io::stdout().lock();

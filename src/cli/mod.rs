@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod dump_input;
 mod flatten;
 mod from_elf;
 mod gen;
