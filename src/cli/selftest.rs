@@ -249,7 +249,7 @@ fn print_summary(summary: &Summary, seconds: f64) {
         println!("  P5 detection rate per structure (detected/tried):");
         for (structure, (detected, tried)) in &summary.corruption {
             println!(
-                "     {structure:<14} {detected:>5}/{tried:<5} {:>5.1}%",
+                "     {structure:<18} {detected:>6}/{tried:<6} {:>5.1}%",
                 100.0 * *detected as f64 / (*tried).max(1) as f64
             );
         }
