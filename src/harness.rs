@@ -376,6 +376,8 @@ pub struct CaseReport {
     pub outcomes: BTreeMap<Property, Outcome>,
     /// P5 trials per structure: (detected, tried).
     pub corruption: BTreeMap<String, (u64, u64)>,
+    /// P5 corruptions nobody noticed: (structure, byte offset in the raw or flattened file).
+    pub undetected: Vec<(String, u64)>,
 }
 
 impl CaseReport {
@@ -410,6 +412,7 @@ impl Default for CaseOptions {
 pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
     let mut outcomes = BTreeMap::new();
     let mut corruption = BTreeMap::new();
+    let mut undetected = Vec::new();
     let output = match write_case(layout) {
         Ok(o) => o,
         Err(e) => {
@@ -417,6 +420,7 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
             return CaseReport {
                 outcomes,
                 corruption,
+                undetected,
             };
         }
     };
@@ -440,6 +444,7 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
         ) {
             Ok(stats) => {
                 corruption = stats.per_structure;
+                undetected = stats.undetected;
                 outcomes.insert(Property::P5, Outcome::Pass);
             }
             Err(e) => {
@@ -450,6 +455,7 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
     CaseReport {
         outcomes,
         corruption,
+        undetected,
     }
 }
 
