@@ -194,7 +194,8 @@ fn decode(
 ///
 /// For 32-bit dumps the layout is chosen like libkdumpfile: versions below 3 are read packed; otherwise the
 /// packed layout is taken when its `offset_vmcoreinfo`/`size_vmcoreinfo` are both zero or point inside the
-/// sub-header blocks (after the first block), and the padded layout otherwise.
+/// sub-header blocks (after the first block), and the padded layout otherwise. Without VMCOREINFO (both
+/// zero) a version-6 dump is read padded if only the padded layout's `max_mapnr_64` matches `max_mapnr`.
 pub fn read_sub_header<R: ReadAt + ?Sized>(
     reader: &R,
     header: &DiskDumpHeader,
@@ -222,7 +223,11 @@ pub fn read_sub_header<R: ReadAt + ?Sized>(
                 let payload = block_size.saturating_mul(1 + header.sub_hdr_size.max(0) as u64);
                 let off = order.u64(&packed, 20);
                 let size = order.u32(&packed, 28) as u64;
-                if (off == 0 && size == 0)
+                if off == 0 && size == 0 && padded_agrees_on_max_mapnr(reader, header) {
+                    // No VMCOREINFO leaves both readings plausible; from version 6 on, only the right
+                    // one's max_mapnr_64 matches the header's max_mapnr (K10).
+                    SubHeaderLayout::Padded32
+                } else if (off == 0 && size == 0)
                     || (off > block_size && off.saturating_add(size) <= payload)
                 {
                     SubHeaderLayout::I386Packed
@@ -241,4 +246,23 @@ pub fn read_sub_header<R: ReadAt + ?Sized>(
         "kdump_sub_header",
     )?;
     Ok(Some(decode(&bytes, layout, order, block_size, version)))
+}
+
+/// For a version ≥ 6 32-bit dump: true if the padded layout's `max_mapnr_64` (at 88) matches the header's
+/// `max_mapnr` and the packed layout's (at 72) does not.
+fn padded_agrees_on_max_mapnr<R: ReadAt + ?Sized>(reader: &R, header: &DiskDumpHeader) -> bool {
+    if header.header_version < 6 {
+        return false;
+    }
+    let mut bytes = [0u8; 96];
+    if reader
+        .read_exact_at(header.block_size as u64, &mut bytes)
+        .is_err()
+    {
+        return false;
+    }
+    let order = header.byte_order;
+    let expected = header.max_mapnr as u64;
+    let clamp = |v: u64| v.min(u32::MAX as u64);
+    clamp(order.u64(&bytes, 88)) == expected && clamp(order.u64(&bytes, 72)) != expected
 }
