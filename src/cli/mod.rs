@@ -33,7 +33,14 @@ impl Failure {
 }
 
 impl From<std::io::Error> for Failure {
+    /// An I/O error, except an invalid flattened file found by `source::open_dump` (invalid input).
     fn from(e: std::io::Error) -> Self {
+        let invalid_flattened = e
+            .get_ref()
+            .is_some_and(|inner| inner.is::<crate::source::InvalidFlattenedDump>());
+        if invalid_flattened {
+            return Failure::Invalid(e.into());
+        }
         Failure::Io(e.into())
     }
 }
