@@ -72,6 +72,27 @@ fn every_seed_and_regression_input_passes_its_target() {
     println!("replayed {replayed} inputs");
 }
 
+/// Every target on 100 generated inputs: random bytes, and random bytes behind a valid flattened header (so
+/// that the flattened parsers get past it). The targets' own `smoke` tests add inputs shaped for each.
+#[test]
+fn every_target_survives_generated_inputs() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(23);
+    for round in 0..100 {
+        let len = rng.gen_range(0..1024);
+        let mut data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+        if round % 2 == 1 {
+            let mut flat = kdump_flat::sink::flat_header_bytes().to_vec();
+            flat.append(&mut data);
+            data = flat;
+        }
+        for (target, run) in TARGETS {
+            let outcome = std::panic::catch_unwind(|| run(&data));
+            assert!(outcome.is_ok(), "{target} fails on generated input {round}");
+        }
+    }
+}
+
 #[test]
 fn the_seed_corpora_stay_small() {
     let mut total = 0;
