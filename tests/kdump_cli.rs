@@ -240,6 +240,9 @@ fn flattened_files_are_checked_and_read_in_place() {
         let len = raw_bytes.len().to_string();
         let output = run(&corpus(), &["read", flat, "--offset", "0", "--len", &len]);
         assert_eq!(output.status.code(), Some(0));
-        assert!(output.stdout == raw_bytes, "{flat}: reassembled bytes differ from {raw}");
+        assert!(
+            output.stdout == raw_bytes,
+            "{flat}: reassembled bytes differ from {raw}"
+        );
     }
 }
