@@ -197,6 +197,22 @@ fn desc(i: usize) -> usize {
     DESCRIPTORS + 24 * i
 }
 
+/// The pfn of descriptor `index` of the real dump: the index-th set bit of bitmap 2.
+fn pfn_of_descriptor(b: &[u8], index: usize) -> u64 {
+    let mut seen = 0;
+    for byte in 0..0x20000 {
+        for bit in 0..8 {
+            if b[BITMAP2 + byte] & (1 << bit) != 0 {
+                if seen == index {
+                    return (byte * 8 + bit) as u64;
+                }
+                seen += 1;
+            }
+        }
+    }
+    panic!("descriptor {index} has no pfn")
+}
+
 /// Index of the first descriptor of the real dump that is compressed (flags != 0).
 fn first_compressed(b: &[u8]) -> usize {
     (0..4128).find(|&i| get_u32(b, desc(i) + 12) != 0).unwrap()
@@ -382,4 +398,26 @@ fn random_corruption_never_panics() {
         let _ = r.is_valid();
         read_everything(&bytes);
     }
+}
+
+#[test]
+fn an_incomplete_dump_may_leave_pages_unwritten() {
+    let base = real_dump();
+    let c = first_compressed(&base);
+    let mut bytes = base.clone();
+    // status INCOMPLETE (0x8) with lzo; one descriptor zeroed as makedumpfile leaves unwritten ones.
+    put_u32(&mut bytes, 424, 0x2 | 0x8);
+    bytes[desc(c)..desc(c) + 24].fill(0);
+    let r = report(&bytes);
+    assert!(r.is_valid(), "{:#?}", r.violations);
+    assert_eq!(r.warning_counts.get(&K14), Some(&1));
+    let dump = KdumpFile::open(bytes.as_slice()).unwrap();
+    let pfn = pfn_of_descriptor(&bytes, c);
+    match dump.read_page(pfn) {
+        Err(err) => assert_eq!(err.invariant(), Some(K14), "{err}"),
+        Ok(_) => panic!("pfn {pfn:#x}: an unwritten page must not read as data"),
+    }
+    // Without the INCOMPLETE flag the same (all-zero) descriptor is a violation: a raw page of 0 bytes.
+    put_u32(&mut bytes, 424, 0x2);
+    assert_eq!(ids(&report(&bytes)), [K13].into());
 }

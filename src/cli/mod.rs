@@ -36,8 +36,17 @@ impl Failure {
 }
 
 impl From<std::io::Error> for Failure {
+    /// An I/O error, except an invalid flattened file found by `source::open_dump` (invalid input).
     fn from(e: std::io::Error) -> Self {
-        Failure::Io(e.into())
+        // `open_dump` reports a flattened file that breaks an F invariant as InvalidData: invalid input.
+        let invalid_flattened = e
+            .get_ref()
+            .is_some_and(|inner| inner.is::<crate::source::InvalidFlattenedDump>());
+        if invalid_flattened {
+            Failure::Invalid(e.into())
+        } else {
+            Failure::Io(e.into())
+        }
     }
 }
 

@@ -11,15 +11,19 @@
 //! returns 0 and reads are clipped at the end, so [`ReadAt::read_exact_at`] of a range that goes past the
 //! reassembled length fails with `UnexpectedEof`.
 //!
-//! Cost: building is O(n log n) in the record count n (one sort and one sweep with a heap); the index keeps
+//! Cost: building is O(n log n) in the record count n (one sort and one sweep with a heap). The index keeps
 //! 16 bytes per extent and a flattened file of n records has at most 2n extents (every extent starts at a
-//! record's start or at a record's end), so the index holds at most 32 bytes per record. A lookup is a
-//! binary search.
+//! record's start or at a record's end), so the index holds at most 32 bytes per record (16 for QEMU's
+//! dumps, which have no overlaps and few holes). While it is built it holds 24 bytes per record (offset
+//! and record number, payload position; sizes are derived), the extents being written over the sorted
+//! table behind the sweep; joining the scan's chunks into one table briefly adds 16 bytes per record, and
+//! the scan reads through one 1 MiB buffer. A lookup is a binary search.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::io;
 
+use super::error::strict_error_or_warning;
 use super::{FlatError, FlatFinding, FlatInvariant, FlatWarning, RecordOrEnd};
 use super::{ParseMode, ReadError, FLAT_HEADER_SIZE, RECORD_HEADER_SIZE};
 use crate::readat::ReadAt;
@@ -42,17 +46,18 @@ struct Entry {
     value: u64,
 }
 
-/// A record on the sweep's heap; the latest record (largest number) is on top.
+/// A record on the sweep's heap. Later records have larger payload positions, so the latest record (the
+/// one a replay leaves visible) is on top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Active {
-    record: u64,
+    payload: u64,
     offset: u64,
     end: u64,
 }
 
 impl Ord for Active {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.record.cmp(&other.record)
+        self.payload.cmp(&other.payload)
     }
 }
 
@@ -63,9 +68,9 @@ impl PartialOrd for Active {
 }
 
 /// The records of a flattened file as the header scan found them, in 24 bytes per record: their offsets
-/// sorted or not (`entries`: offset, record number) and their payload positions in stream order
-/// (`payloads`, kept in chunks, with one more entry: the position just after the last payload plus 16, so that record `i`
-/// has `payloads[i + 1] - 16 - payloads[i]` bytes).
+/// (`entries`: offset, record number; sorted by offset before the sweep) and their payload positions in
+/// stream order (`payloads`, kept in chunks, with one more entry: the position of the end marker plus 16,
+/// so that record `i` has `payloads[i + 1] - 16 - payloads[i]` bytes; sizes are not stored).
 struct RecordTable {
     entries: Vec<Entry>,
     payloads: ChunkedVec<u64>,
@@ -357,20 +362,6 @@ fn format_error(finding: FlatFinding) -> ReadError {
     ReadError::Format(FlatError(finding))
 }
 
-fn strict_error_or_warning(
-    mode: ParseMode,
-    finding: FlatFinding,
-    warnings: &mut Vec<FlatWarning>,
-) -> Result<(), FlatError> {
-    match mode {
-        ParseMode::Strict => Err(FlatError(finding)),
-        ParseMode::Lenient => {
-            warnings.push(FlatWarning(finding));
-            Ok(())
-        }
-    }
-}
-
 /// A block of the flattened file held in memory, so that runs of small records cost one read per block
 /// rather than one per record header.
 struct HeaderWindow {
@@ -428,7 +419,7 @@ struct ChunkedVec<T> {
 }
 
 /// Items per chunk of a [`ChunkedVec`].
-const CHUNK_ITEMS: usize = 1 << 16;
+const CHUNK_ITEMS: usize = 1 << 14;
 
 impl<T> ChunkedVec<T> {
     fn new() -> Self {
@@ -501,29 +492,28 @@ fn resolve(table: RecordTable) -> Resolved {
         entries: Vec::new(),
         payloads,
     };
-    entries.sort_unstable_by_key(|entry| entry.offset);
-    let end_of = |entry: &Entry| entry.offset + table.size(entry.value);
-    let length = entries.iter().map(end_of).max().unwrap_or(0);
-    let mut overlapping = false;
-    let mut reach = 0u64;
-    for entry in &entries {
-        overlapping |= entry.offset < reach;
-        reach = reach.max(end_of(entry));
+    if !entries.is_sorted_by_key(|entry| entry.offset) {
+        entries.sort_unstable_by_key(|entry| entry.offset);
     }
-
+    let mut length = 0u64;
+    let mut overlapping = false;
     let mut out = ExtentWriter::default();
     let mut active: BinaryHeap<Active> = BinaryHeap::new();
     let mut consumed = 0usize;
     let mut point = 0u64;
-    while point < length {
+    loop {
         while active.peek().is_some_and(|top| top.end <= point) {
             active.pop();
         }
         while let Some(entry) = entries.get(consumed).filter(|e| e.offset <= point).copied() {
+            let payload = table.payload(entry.value);
+            let end = entry.offset + table.size(entry.value);
+            overlapping |= entry.offset < length;
+            length = length.max(end);
             active.push(Active {
-                record: entry.value,
+                payload,
                 offset: entry.offset,
-                end: end_of(&entry),
+                end,
             });
             consumed += 1;
         }
@@ -531,25 +521,25 @@ fn resolve(table: RecordTable) -> Resolved {
         while active.peek().is_some_and(|top| top.end <= point) {
             active.pop();
         }
-        let next_start = entries.get(consumed).map_or(u64::MAX, |entry| entry.offset);
-        let extent = match active.peek() {
-            Some(owner) => {
-                let position = table.payload(owner.record) + (point - owner.offset);
+        let next_start = entries.get(consumed).map(|entry| entry.offset);
+        let extent = match (active.peek(), next_start) {
+            (Some(owner), _) => {
                 let extent = Entry {
                     offset: point,
-                    value: position,
+                    value: owner.payload + (point - owner.offset),
                 };
-                point = owner.end.min(next_start);
+                point = next_start.map_or(owner.end, |next| owner.end.min(next));
                 extent
             }
-            None => {
+            (None, Some(next)) => {
                 let extent = Entry {
                     offset: point,
                     value: HOLE,
                 };
-                point = next_start;
+                point = next;
                 extent
             }
+            (None, None) => break,
         };
         out.push(extent, &mut entries, consumed);
     }

@@ -465,6 +465,12 @@ pub fn validate_descriptor(desc: &PageDesc, page_size: u64, status: u32) -> Resu
             message,
         ))
     };
+    if desc.offset == 0 && status & flags::INCOMPLETE != 0 {
+        return fail(
+            KInvariant::K14,
+            "page was not written (offset 0 in a dump marked incomplete)".to_string(),
+        );
+    }
     let bits = desc.flags & flags::COMPRESSION_MASK;
     if bits.count_ones() > 1 {
         return fail(
@@ -506,12 +512,10 @@ pub fn validate_descriptor(desc: &PageDesc, page_size: u64, status: u32) -> Resu
         );
     }
     if desc.offset <= 0 {
-        let message = if desc.offset == 0 && status & flags::INCOMPLETE != 0 {
-            "page was not written (offset 0 in an incomplete dump)".to_string()
-        } else {
-            format!("page data offset is {}", desc.offset)
-        };
-        return fail(KInvariant::K14, message);
+        return fail(
+            KInvariant::K14,
+            format!("page data offset is {}", desc.offset),
+        );
     }
     Ok(())
 }

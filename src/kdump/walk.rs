@@ -38,17 +38,27 @@ pub struct WalkEnd {
 /// start.
 pub fn walk_descriptors<R: ReadAt>(
     dump: &KdumpFile<R>,
+    visit: impl FnMut(&[DescriptorEntry]) -> Result<(), KdumpError>,
+) -> Result<WalkEnd, KdumpError> {
+    walk_descriptors_in_windows(dump, WINDOW, visit)
+}
+
+/// [`walk_descriptors`] with windows of at most `window` entries (at least 1).
+pub fn walk_descriptors_in_windows<R: ReadAt>(
+    dump: &KdumpFile<R>,
+    window: usize,
     mut visit: impl FnMut(&[DescriptorEntry]) -> Result<(), KdumpError>,
 ) -> Result<WalkEnd, KdumpError> {
+    let window = window.max(1);
     let (start, end) = dump.pfn_range();
     let reader = dump.reader();
     let bitmaps = dump.bitmaps();
     let file_size = dump.file_size();
     let order = dump.byte_order();
     let mut state = WalkEnd::default();
-    let mut pfns: Vec<u64> = Vec::with_capacity(WINDOW);
+    let mut pfns: Vec<u64> = Vec::with_capacity(window);
     let mut raw = Vec::new();
-    let mut entries = Vec::with_capacity(WINDOW);
+    let mut entries = Vec::with_capacity(window);
     let mut index = 0u64;
     let mut flush = |pfns: &mut Vec<u64>, state: &mut WalkEnd| -> Result<(), KdumpError> {
         if pfns.is_empty() || state.truncated.is_some() {
@@ -103,7 +113,7 @@ pub fn walk_descriptors<R: ReadAt>(
                     continue;
                 }
                 pfns.push(pfn);
-                if pfns.len() == WINDOW {
+                if pfns.len() == window {
                     flush(&mut pfns, &mut state)?;
                 }
             }
