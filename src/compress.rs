@@ -7,7 +7,7 @@
 use std::fmt;
 
 use flate2::{Decompress, FlushDecompress, Status};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Flag bits of `disk_dump_header.status` and of page descriptors.
 pub mod flags {
@@ -29,7 +29,16 @@ pub mod flags {
 
 /// A page compression method.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, arbitrary::Arbitrary, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    arbitrary::Arbitrary,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {

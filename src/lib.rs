@@ -27,7 +27,13 @@
 //! ```
 
 pub mod compress;
+pub mod elf;
 pub mod flat;
+pub mod from_elf;
+pub mod fuzzing;
+pub mod harness;
+pub mod kdump;
+pub mod model;
 pub mod output;
 pub mod readat;
 pub mod sink;
@@ -35,6 +41,3 @@ pub mod source;
 
 #[doc(hidden)]
 pub mod cli;
-
-#[doc(hidden)]
-pub mod fuzzing;

@@ -1,14 +1,21 @@
 //! Opening a dump file as a [`ReadAt`] source, whatever its form.
 //!
-//! Today a file is read as it is (a raw kdump-compressed file). The flattened in-place index (issue 5) plugs
-//! in here: `open_dump` detects the flattened signature and returns the index instead, so every reader
-//! (`info`, `check`, `read`) works on both forms without reassembly.
+//! A raw file (kdump-compressed or other) is read as it is. A file that starts with the flattened signature
+//! (`makedumpfile`) is indexed in place ([`FlatIndex`]): every reader (`info`, `check`, `read`) then sees the
+//! bytes its reassembly would hold, without reassembling it.
 
+use std::fmt;
 use std::fs::File;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::flat::index::FlatIndex;
+use crate::flat::FlatError;
 use crate::readat::ReadAt;
+
+/// The first bytes of a flattened file, as `makedumpfile-R.pl` detects it (the strict check of the 13-byte
+/// signature, F2, is the index's).
+const FLAT_SIGNATURE_PREFIX: &[u8; 12] = b"makedumpfile";
 
 /// The form of a dump file on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -28,8 +35,55 @@ pub struct DumpSource {
     pub form: DumpForm,
 }
 
-/// Opens `path` for reading as a dump.
+/// A file that starts like a flattened dump but breaks an F invariant. It is the inner error of the
+/// `io::Error` (kind `InvalidData`) that [`open_dump`] returns: callers map it to "invalid input" (exit 1)
+/// by `error.get_ref().and_then(|e| e.downcast_ref::<InvalidFlattenedDump>())`.
+#[derive(Debug)]
+pub struct InvalidFlattenedDump {
+    /// The file.
+    pub path: PathBuf,
+    /// The violated invariant, where.
+    pub error: FlatError,
+}
+
+impl fmt::Display for InvalidFlattenedDump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: invalid flattened dump: {}",
+            self.path.display(),
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for InvalidFlattenedDump {}
+
+/// Opens `path` for reading as a dump: a flattened file (detected by its signature) is read through its
+/// record index, anything else as it is. An invalid flattened file is an `InvalidData` error carrying an
+/// [`InvalidFlattenedDump`].
 pub fn open_dump(path: &Path) -> io::Result<DumpSource> {
+    let file = open_file(path)?;
+    if is_flattened(&file)? {
+        let index = index_flattened(file, path)?;
+        return Ok(DumpSource {
+            reader: Box::new(index),
+            form: DumpForm::Flattened,
+        });
+    }
+    Ok(DumpSource {
+        reader: Box::new(file),
+        form: DumpForm::Raw,
+    })
+}
+
+/// Opens `path` as a flattened dump and returns its index (strict checks), for callers that want the
+/// index's statistics and warnings as well as its bytes.
+pub fn open_flattened(path: &Path) -> io::Result<FlatIndex<File>> {
+    index_flattened(open_file(path)?, path)
+}
+
+fn open_file(path: &Path) -> io::Result<File> {
     let file = File::open(path)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
     if file.metadata()?.is_dir() {
@@ -38,8 +92,34 @@ pub fn open_dump(path: &Path) -> io::Result<DumpSource> {
             format!("{} is a directory", path.display()),
         ));
     }
-    Ok(DumpSource {
-        reader: Box::new(file),
-        form: DumpForm::Raw,
+    Ok(file)
+}
+
+fn is_flattened(file: &File) -> io::Result<bool> {
+    let mut prefix = [0u8; FLAT_SIGNATURE_PREFIX.len()];
+    let mut filled = 0;
+    while filled < prefix.len() {
+        let n = ReadAt::read_at(file, filled as u64, &mut prefix[filled..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        filled += n;
+    }
+    Ok(&prefix == FLAT_SIGNATURE_PREFIX)
+}
+
+fn index_flattened(file: File, path: &Path) -> io::Result<FlatIndex<File>> {
+    FlatIndex::open(file).map_err(|e| match e {
+        crate::flat::ReadError::Format(error) => io::Error::new(
+            io::ErrorKind::InvalidData,
+            InvalidFlattenedDump {
+                path: path.to_path_buf(),
+                error,
+            },
+        ),
+        crate::flat::ReadError::Io(error) => io::Error::new(
+            error.kind(),
+            format!("cannot read {}: {error}", path.display()),
+        ),
     })
 }

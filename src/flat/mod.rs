@@ -41,6 +41,7 @@ impl RecordHeader {
 
 mod error;
 mod header;
+pub mod index;
 mod mapped;
 mod overlaps;
 mod reader;

@@ -1,0 +1,644 @@
+//! The properties the project exists to check, as named functions usable from tests, fuzz targets and
+//! `kdump-flat selftest`.
+//!
+//! A case is one [`Layout`]: [`write_case`] sends its write sequence down the raw path, the flattened path
+//! and a recorder in one run, then each property judges the result:
+//!
+//! - **P1** [`p1_flat_reassembles_to_raw`]: reassembling the flattened output (`flat::reassemble`, the real
+//!   one) gives exactly the raw output.
+//! - **P2** [`p2_raw_extent_matches_layout`]: the raw file's length, the ranges written and the holes are
+//!   what the layout implies by the formulas of FORMATS.md (computed here, not taken from the writer).
+//! - **P3** [`p3_pages_read_back`]: every pfn reads back as the model says (data, excluded, not in
+//!   memory) through the kdump reader, over the raw bytes and over the flattened bytes.
+//! - **P4** [`p4_check_passes`]: the checker finds the raw dump valid.
+//! - **P5** [`p5_corruption_is_detected`]: a random single-byte change in one structure is caught by the
+//!   checker or shows up as a read-back mismatch; detection rates are reported per structure (some bytes,
+//!   such as utsname text, can change without any reader noticing, so P5 is a measurement, not a pass/fail).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{Read, Seek, SeekFrom};
+
+use serde::Serialize;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::flat::index::FlatIndex;
+use crate::flat::{reassemble, ReassembleOptions};
+use crate::kdump::check::check;
+use crate::kdump::{KdumpFile, PageContent};
+use crate::model::encode::PAGE_DESC_SIZE;
+use crate::model::layout::PageRef;
+use crate::model::notes::note_section;
+use crate::model::{store_page, struct_abi, write_layout, Layout, WriteSummary, WriterKind};
+use crate::readat::ReadAt;
+use crate::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
+
+/// The properties, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Property {
+    /// Reassembled flattened bytes == raw bytes.
+    P1,
+    /// Raw length, written ranges and holes are what the layout implies.
+    P2,
+    /// Every pfn reads back as the model says, over raw and flattened.
+    P3,
+    /// `check` passes.
+    P4,
+    /// Single-byte corruption is detected (a rate).
+    P5,
+}
+
+impl Property {
+    /// Every property, in order.
+    pub const ALL: [Property; 5] = [
+        Property::P1,
+        Property::P2,
+        Property::P3,
+        Property::P4,
+        Property::P5,
+    ];
+
+    /// One-line description.
+    pub fn description(self) -> &'static str {
+        match self {
+            Property::P1 => "reassembled flattened == raw",
+            Property::P2 => "raw length, written ranges and holes match the layout",
+            Property::P3 => "every pfn reads back as the model says (raw and flattened)",
+            Property::P4 => "check finds the dump valid",
+            Property::P5 => "single-byte corruption detected by check or read-back",
+        }
+    }
+}
+
+impl fmt::Display for Property {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+/// A property that did not hold, with what was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PropertyFailure {
+    /// Which property.
+    pub property: Property,
+    /// What went wrong, with offsets / pfns.
+    pub detail: String,
+}
+
+impl fmt::Display for PropertyFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed: {}", self.property, self.detail)
+    }
+}
+
+impl std::error::Error for PropertyFailure {}
+
+fn fail(property: Property, detail: impl Into<String>) -> PropertyFailure {
+    PropertyFailure {
+        property,
+        detail: detail.into(),
+    }
+}
+
+/// The outputs of one layout's write sequence, written once down every path.
+#[derive(Debug, Clone)]
+pub struct CaseOutput {
+    /// The raw kdump-compressed file.
+    pub raw: Vec<u8>,
+    /// The flattened file.
+    pub flat: Vec<u8>,
+    /// Every write as (offset, length), in order.
+    pub writes: Vec<(u64, u64)>,
+    /// The writer's summary.
+    pub summary: WriteSummary,
+}
+
+/// Writes `layout` once, teeing the sequence into a raw sink, a flattened sink and a recorder.
+pub fn write_case(layout: &Layout) -> Result<CaseOutput, PropertyFailure> {
+    let mut sink = TeeSink(
+        TeeSink(RawSink::in_memory(), FlatSink::new(Vec::new())),
+        RecordingSink::default(),
+    );
+    let summary = write_layout(layout, &mut sink as &mut dyn DumpSink)
+        .map_err(|e| fail(Property::P1, format!("the writer failed: {e}")))?;
+    let TeeSink(TeeSink(raw, flat), recorder) = sink;
+    Ok(CaseOutput {
+        raw: raw.into_bytes(),
+        flat: flat.into_inner(),
+        writes: recorder.writes,
+        summary,
+    })
+}
+
+/// P1: the flattened output, reassembled by `flat::reassemble`, equals the raw output byte for byte.
+pub fn p1_flat_reassembles_to_raw(output: &CaseOutput) -> Result<(), PropertyFailure> {
+    let reassembled = reassemble_bytes(&output.flat).map_err(|e| fail(Property::P1, e))?;
+    compare_bytes(&reassembled, &output.raw).map_err(|d| fail(Property::P1, d))
+}
+
+/// Reassembles flattened bytes with the crate's reassembler (into a temporary file) and returns the result.
+pub fn reassemble_bytes(flat: &[u8]) -> Result<Vec<u8>, String> {
+    let mut file =
+        tempfile::tempfile().map_err(|e| format!("cannot create a temporary file: {e}"))?;
+    reassemble(flat, &mut file, ReassembleOptions::default())
+        .map_err(|e| format!("reassembly failed: {e}"))?;
+    let mut out = Vec::new();
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_end(&mut out))
+        .map_err(|e| format!("cannot read the reassembled file: {e}"))?;
+    Ok(out)
+}
+
+/// Describes the first difference between `actual` and `expected`, if any.
+pub fn compare_bytes(actual: &[u8], expected: &[u8]) -> Result<(), String> {
+    if let Some(at) = actual.iter().zip(expected).position(|(a, b)| a != b) {
+        return Err(format!(
+            "first difference at offset {at:#x}: {:#04x} instead of {:#04x} (lengths {} and {})",
+            actual[at],
+            expected[at],
+            actual.len(),
+            expected.len()
+        ));
+    }
+    if actual.len() != expected.len() {
+        return Err(format!(
+            "length {} instead of {} (equal up to the shorter)",
+            actual.len(),
+            expected.len()
+        ));
+    }
+    Ok(())
+}
+
+/// A named byte range of a kdump-compressed file that the writer must fill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Extent {
+    /// What it holds: "header", "sub-header", "notes", "bitmap 1", "bitmap 2", "descriptors",
+    /// "page data", "eraseinfo".
+    pub name: &'static str,
+    /// First byte.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
+}
+
+/// The ranges a writer must write for `layout`, from the formulas of FORMATS.md §2–3 (sorted by start);
+/// everything else below the last end is a hole.
+pub fn expected_extents(layout: &Layout) -> Vec<Extent> {
+    let ps = layout.page_bytes();
+    let abi = struct_abi(layout);
+    let h = abi.header_size();
+    let k = abi.sub_header_size();
+    let n = note_section(layout).len() as u64;
+    let m = layout.max_mapnr();
+    let l = m.div_ceil(8).div_ceil(ps) * ps;
+    let s = (k + n).div_ceil(ps);
+    let bitmap = (1 + s) * ps;
+    let p = bitmap + 2 * l;
+    let d = layout.dumped_pages();
+    let q = p + PAGE_DESC_SIZE * d;
+    let mut data_len = 0u64;
+    for page in layout.pages().filter(|pg| !layout.excludes(pg.class)) {
+        let bytes = page.bytes(ps);
+        if layout.shares_zero_page() && bytes.iter().all(|&b| b == 0) {
+            continue;
+        }
+        data_len += store_page(layout.compression, &bytes).1.len() as u64;
+    }
+    // Both writers store the shared zero page whether or not a page uses it.
+    if layout.shares_zero_page() {
+        data_len += ps;
+    }
+    let bitmap_written = match layout.writer {
+        // QEMU: whole PS-byte chunks, chunk 0 up to the chunk of the last pfn.
+        WriterKind::Qemu => (m - 1) / (ps * 8) * ps + ps,
+        // makedumpfile: the whole bitmap.
+        WriterKind::Makedumpfile => l,
+    };
+    let mut extents = vec![
+        Extent {
+            name: "header",
+            start: 0,
+            end: h,
+        },
+        Extent {
+            name: "sub-header",
+            start: ps,
+            end: ps + k,
+        },
+    ];
+    if n > 0 {
+        extents.push(Extent {
+            name: "notes",
+            start: ps + k,
+            end: ps + k + n,
+        });
+    }
+    extents.push(Extent {
+        name: "bitmap 1",
+        start: bitmap,
+        end: bitmap + bitmap_written,
+    });
+    extents.push(Extent {
+        name: "bitmap 2",
+        start: bitmap + l,
+        end: bitmap + l + bitmap_written,
+    });
+    extents.push(Extent {
+        name: "descriptors",
+        start: p,
+        end: q,
+    });
+    extents.push(Extent {
+        name: "page data",
+        start: q,
+        end: q + data_len,
+    });
+    if let Some(text) = layout.eraseinfo.as_ref().filter(|t| !t.is_empty()) {
+        extents.push(Extent {
+            name: "eraseinfo",
+            start: q + data_len,
+            end: q + data_len + text.len() as u64,
+        });
+    }
+    extents.retain(|e| e.end > e.start);
+    extents
+}
+
+/// Merges ranges into sorted, disjoint, non-adjacent ones.
+fn union(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.retain(|r| r.1 > r.0);
+    ranges.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (start, end) in ranges {
+        match out.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
+}
+
+/// P2: the raw length is the end of the last extent; the writes cover exactly the expected extents;
+/// every byte outside them is zero; the flattened size is 4096 + Σ(16 + size) + 16.
+pub fn p2_raw_extent_matches_layout(
+    layout: &Layout,
+    output: &CaseOutput,
+) -> Result<(), PropertyFailure> {
+    let extents = expected_extents(layout);
+    let expected_len = extents.iter().map(|e| e.end).max().unwrap_or(0);
+    if output.raw.len() as u64 != expected_len {
+        return Err(fail(
+            Property::P2,
+            format!(
+                "raw length {} but the layout implies {expected_len} (extents: {})",
+                output.raw.len(),
+                describe_extents(&extents)
+            ),
+        ));
+    }
+    let expected = union(extents.iter().map(|e| (e.start, e.end)).collect());
+    let written = union(output.writes.iter().map(|&(o, len)| (o, o + len)).collect());
+    if expected != written {
+        return Err(fail(
+            Property::P2,
+            format!(
+                "written ranges {} differ from the layout's {}",
+                describe_ranges(&written),
+                describe_extents(&extents)
+            ),
+        ));
+    }
+    let mut cursor = 0u64;
+    for &(start, end) in expected
+        .iter()
+        .chain(std::iter::once(&(expected_len, expected_len)))
+    {
+        if let Some(at) = output.raw[cursor as usize..start as usize]
+            .iter()
+            .position(|&b| b != 0)
+        {
+            return Err(fail(
+                Property::P2,
+                format!("hole byte at {:#x} is not zero", cursor + at as u64),
+            ));
+        }
+        cursor = end;
+    }
+    let flat_len = 4096 + output.writes.iter().map(|w| 16 + w.1).sum::<u64>() + 16;
+    if output.flat.len() as u64 != flat_len {
+        return Err(fail(
+            Property::P2,
+            format!(
+                "flattened length {} instead of 4096 + Σ(16 + size) + 16 = {flat_len}",
+                output.flat.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn describe_ranges(ranges: &[(u64, u64)]) -> String {
+    ranges
+        .iter()
+        .map(|(s, e)| format!("[{s:#x}, {e:#x})"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn describe_extents(extents: &[Extent]) -> String {
+    extents
+        .iter()
+        .map(|e| format!("{} [{:#x}, {:#x})", e.name, e.start, e.end))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The outcome of one property on one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    /// The property held.
+    Pass,
+    /// It did not.
+    Fail(String),
+    /// The property needs a part of the crate that is not there yet.
+    NotWired(&'static str),
+}
+
+/// The results of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseReport {
+    /// The outcome per property.
+    pub outcomes: BTreeMap<Property, Outcome>,
+    /// P5 trials per structure: (detected, tried).
+    pub corruption: BTreeMap<String, (u64, u64)>,
+}
+
+impl CaseReport {
+    /// The first failure, if any.
+    pub fn first_failure(&self) -> Option<PropertyFailure> {
+        self.outcomes.iter().find_map(|(p, o)| match o {
+            Outcome::Fail(detail) => Some(fail(*p, detail.clone())),
+            _ => None,
+        })
+    }
+}
+
+/// Options of [`run_case`].
+#[derive(Debug, Clone, Copy)]
+pub struct CaseOptions {
+    /// Seed for P5's choice of bytes.
+    pub corruption_seed: u64,
+    /// Corruption trials per structure (0 skips P5).
+    pub corruption_trials: u32,
+}
+
+impl Default for CaseOptions {
+    fn default() -> Self {
+        CaseOptions {
+            corruption_seed: 0,
+            corruption_trials: 2,
+        }
+    }
+}
+
+/// Runs every property on one layout.
+pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
+    let mut outcomes = BTreeMap::new();
+    let mut corruption = BTreeMap::new();
+    let output = match write_case(layout) {
+        Ok(o) => o,
+        Err(e) => {
+            outcomes.insert(Property::P1, Outcome::Fail(e.detail));
+            return CaseReport {
+                outcomes,
+                corruption,
+            };
+        }
+    };
+    let judge = |r: Result<(), PropertyFailure>| match r {
+        Ok(()) => Outcome::Pass,
+        Err(e) => Outcome::Fail(e.detail),
+    };
+    outcomes.insert(Property::P1, judge(p1_flat_reassembles_to_raw(&output)));
+    outcomes.insert(
+        Property::P2,
+        judge(p2_raw_extent_matches_layout(layout, &output)),
+    );
+    outcomes.insert(Property::P3, judge(p3_pages_read_back(layout, &output)));
+    outcomes.insert(Property::P4, judge(p4_check_passes(&output)));
+    if options.corruption_trials > 0 {
+        match p5_corruption_is_detected(
+            layout,
+            &output,
+            options.corruption_seed,
+            options.corruption_trials,
+        ) {
+            Ok(stats) => {
+                corruption = stats.per_structure;
+                outcomes.insert(Property::P5, Outcome::Pass);
+            }
+            Err(e) => {
+                outcomes.insert(Property::P5, Outcome::Fail(e.detail));
+            }
+        }
+    }
+    CaseReport {
+        outcomes,
+        corruption,
+    }
+}
+
+/// What every pfn below `max_mapnr` must read back as, in pfn order: `Some(page)` for a page in memory,
+/// `None` for a pfn in no memory block.
+fn expected_pages(layout: &Layout) -> Vec<Option<PageRef>> {
+    let mut out = vec![None; layout.max_mapnr() as usize];
+    for page in layout.pages() {
+        out[page.pfn as usize] = Some(page);
+    }
+    out
+}
+
+/// Compares every pfn read through `dump` with the model; the first disagreement is returned.
+fn compare_read_back<R: ReadAt>(
+    layout: &Layout,
+    expected: &[Option<PageRef>],
+    dump: &KdumpFile<R>,
+) -> Result<(), String> {
+    if dump.max_mapnr() != layout.max_mapnr() {
+        return Err(format!(
+            "max_mapnr {:#x} read, the layout has {:#x}",
+            dump.max_mapnr(),
+            layout.max_mapnr()
+        ));
+    }
+    let ps = layout.page_bytes();
+    for (pfn, page) in expected.iter().enumerate() {
+        let pfn = pfn as u64;
+        let read = dump
+            .read_page(pfn)
+            .map_err(|e| format!("pfn {pfn:#x}: read failed: {e}"))?;
+        match (page, read) {
+            (None, PageContent::NotInMemory) => {}
+            (Some(p), PageContent::Excluded) if layout.excludes(p.class) => {}
+            (Some(p), PageContent::Data(bytes)) if !layout.excludes(p.class) => {
+                let want = p.bytes(ps);
+                if bytes != want {
+                    let at = bytes.iter().zip(&want).position(|(a, b)| a != b);
+                    return Err(format!(
+                        "pfn {pfn:#x}: data differs from the model (first at byte {at:?} of the page)"
+                    ));
+                }
+            }
+            (want, got) => {
+                let want = match want {
+                    None => "not in memory",
+                    Some(p) if layout.excludes(p.class) => "excluded",
+                    Some(_) => "data",
+                };
+                let got = match got {
+                    PageContent::Data(_) => "data",
+                    PageContent::Excluded => "excluded",
+                    PageContent::NotInMemory => "not in memory",
+                };
+                return Err(format!(
+                    "pfn {pfn:#x}: read as {got}, the model says {want}"
+                ));
+            }
+        }
+    }
+    match dump.read_page(layout.max_mapnr()) {
+        Err(_) => Ok(()),
+        Ok(_) => Err(format!(
+            "pfn {:#x} (= max_mapnr) was readable",
+            layout.max_mapnr()
+        )),
+    }
+}
+
+/// P3: every pfn reads back as the model says (data equal to the model's page, excluded, not in memory)
+/// through `kdump::KdumpFile`, over the raw bytes and over the flattened bytes read in place
+/// (`flat::index::FlatIndex`).
+pub fn p3_pages_read_back(layout: &Layout, output: &CaseOutput) -> Result<(), PropertyFailure> {
+    let expected = expected_pages(layout);
+    let raw = KdumpFile::open(output.raw.as_slice())
+        .map_err(|e| fail(Property::P3, format!("raw: cannot open: {e}")))?;
+    compare_read_back(layout, &expected, &raw)
+        .map_err(|d| fail(Property::P3, format!("raw: {d}")))?;
+    let index = FlatIndex::open(output.flat.as_slice())
+        .map_err(|e| fail(Property::P3, format!("flattened: cannot index: {e}")))?;
+    let flat = KdumpFile::open(index)
+        .map_err(|e| fail(Property::P3, format!("flattened: cannot open: {e}")))?;
+    compare_read_back(layout, &expected, &flat)
+        .map_err(|d| fail(Property::P3, format!("flattened: {d}")))
+}
+
+/// P4: `kdump::check::check` finds the raw dump and the flattened dump (read in place) valid.
+pub fn p4_check_passes(output: &CaseOutput) -> Result<(), PropertyFailure> {
+    let report = check(&[&output.raw.as_slice() as &dyn ReadAt]);
+    if !report.is_valid() {
+        return Err(fail(
+            Property::P4,
+            format!("raw: {}", describe_violations(&report)),
+        ));
+    }
+    let index = FlatIndex::open(output.flat.as_slice())
+        .map_err(|e| fail(Property::P4, format!("flattened: cannot index: {e}")))?;
+    let report = check(&[&index as &dyn ReadAt]);
+    if !report.is_valid() {
+        return Err(fail(
+            Property::P4,
+            format!("flattened: {}", describe_violations(&report)),
+        ));
+    }
+    Ok(())
+}
+
+fn describe_violations(report: &crate::kdump::check::CheckReport) -> String {
+    let shown: Vec<String> = report
+        .violations
+        .iter()
+        .take(3)
+        .map(|v| v.to_string())
+        .collect();
+    format!(
+        "{} violation(s): {}{}",
+        report.violation_total(),
+        shown.join("; "),
+        if report.io_errors.is_empty() {
+            String::new()
+        } else {
+            format!("; I/O: {}", report.io_errors.join("; "))
+        }
+    )
+}
+
+/// P5's measurements on one case.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CorruptionStats {
+    /// Per structure: (corruptions detected, corruptions tried).
+    pub per_structure: BTreeMap<String, (u64, u64)>,
+    /// Corruptions nobody noticed: (structure, byte offset in the raw file).
+    pub undetected: Vec<(String, u64)>,
+}
+
+/// P5: flips one random byte (XOR with a random non-zero value) `trials` times in each structure of the
+/// raw dump (header, sub-header, notes, bitmap 1, bitmap 2, descriptors, page data, eraseinfo) and records
+/// whether `check` or a read-back against the model notices. Fails only if a reader panics on the
+/// corrupted input; the detection rates are the measurement.
+pub fn p5_corruption_is_detected(
+    layout: &Layout,
+    output: &CaseOutput,
+    seed: u64,
+    trials: u32,
+) -> Result<CorruptionStats, PropertyFailure> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let expected = expected_pages(layout);
+    let mut stats = CorruptionStats::default();
+    for extent in expected_extents(layout) {
+        // Only the bitmap bytes that cover pfns below max_mapnr carry meaning for every writer.
+        let end = match extent.name {
+            "bitmap 1" | "bitmap 2" => extent.start + layout.max_mapnr().div_ceil(8),
+            _ => extent.end,
+        };
+        for _ in 0..trials {
+            let at = rng.gen_range(extent.start..end);
+            let flip: u8 = rng.gen_range(1..=255);
+            let mut corrupted = output.raw.clone();
+            corrupted[at as usize] ^= flip;
+            let verdict = catch_unwind(AssertUnwindSafe(|| {
+                if !check(&[&corrupted.as_slice() as &dyn ReadAt]).is_valid() {
+                    return true;
+                }
+                match KdumpFile::open(corrupted.as_slice()) {
+                    Err(_) => true,
+                    Ok(dump) => compare_read_back(layout, &expected, &dump).is_err(),
+                }
+            }));
+            let detected = verdict.map_err(|_| {
+                fail(
+                    Property::P5,
+                    format!(
+                        "a reader panicked on the dump with byte {at:#x} ({}) XOR {flip:#04x}",
+                        extent.name
+                    ),
+                )
+            })?;
+            let entry = stats
+                .per_structure
+                .entry(extent.name.to_string())
+                .or_default();
+            entry.1 += 1;
+            if detected {
+                entry.0 += 1;
+            } else {
+                stats.undetected.push((extent.name.to_string(), at));
+            }
+        }
+    }
+    Ok(stats)
+}

@@ -1,0 +1,44 @@
+//! `page_desc`: one 24-byte descriptor per dumped page, in pfn order, after the bitmaps.
+
+use serde::Serialize;
+
+use super::header::ByteOrder;
+use crate::compress::{flags, Compression};
+
+/// Size of one descriptor in bytes.
+pub const PAGE_DESC_SIZE: u64 = 24;
+
+/// `struct page_desc`, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PageDesc {
+    /// `offset`: file offset of the page data.
+    pub offset: i64,
+    /// `size`: bytes of page data (block_size when stored raw).
+    pub size: u32,
+    /// `flags`: compression bit of the data (0 = raw).
+    pub flags: u32,
+    /// `page_flags`: unused, 0.
+    pub page_flags: u64,
+}
+
+impl PageDesc {
+    /// Decodes 24 bytes.
+    pub fn decode(bytes: &[u8], order: ByteOrder) -> PageDesc {
+        PageDesc {
+            offset: order.i64(bytes, 0),
+            size: order.u32(bytes, 8),
+            flags: order.u32(bytes, 12),
+            page_flags: order.u64(bytes, 16),
+        }
+    }
+
+    /// The compression of the data; `None` if several compression bits are set.
+    pub fn compression(&self) -> Option<Compression> {
+        Compression::from_flags(self.flags)
+    }
+
+    /// True if a compression bit is set.
+    pub fn is_compressed(&self) -> bool {
+        self.flags & flags::COMPRESSION_MASK != 0
+    }
+}

@@ -1,0 +1,589 @@
+//! The kdump-compressed ("diskdump") format: a header, a sub-header with ELF notes, two page bitmaps, one
+//! descriptor per dumped page and the (compressed) page data. See FORMATS.md §2.
+//!
+//! [`KdumpFile`] reads one file through any [`ReadAt`] (a raw file, a byte slice, a flattened file's
+//! in-place index); [`check::check`] validates a file or a split set against every invariant K1–K18.
+//!
+//! ```no_run
+//! use kdump_flat::kdump::{KdumpFile, PageContent};
+//!
+//! let file = std::fs::File::open("vmcore").unwrap();
+//! let dump = KdumpFile::open(file).unwrap();
+//! match dump.read_page(0x100).unwrap() {
+//!     PageContent::Data(bytes) => assert_eq!(bytes.len() as u64, dump.page_size()),
+//!     PageContent::Excluded => println!("left out by the dump level"),
+//!     PageContent::NotInMemory => println!("not RAM"),
+//! }
+//! ```
+
+pub mod bitmap;
+pub mod check;
+
+pub mod descriptor;
+pub mod error;
+pub mod header;
+pub mod notes;
+pub mod subheader;
+pub mod walk;
+
+use serde::Serialize;
+
+pub use self::bitmap::{Bitmaps, Which};
+pub use self::descriptor::{PageDesc, PAGE_DESC_SIZE};
+pub use self::error::{KInvariant, KdumpError, ALL_INVARIANTS};
+pub use self::header::{ByteOrder, Class, DiskDumpHeader, Signature, Utsname};
+pub use self::notes::{Note, Notes, Vmcoreinfo};
+pub use self::subheader::{KdumpSubHeader, SubHeaderLayout};
+
+use self::error::read_structure;
+use crate::compress::{self, flags, Compression};
+use crate::readat::ReadAt;
+
+/// Largest notes or VMCOREINFO area read into memory.
+pub const MAX_NOTES_SIZE: u64 = 64 << 20;
+
+/// What a page of the dump holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageContent {
+    /// The page's bytes, decompressed: exactly `page_size` of them (the shared zero page included).
+    Data(Vec<u8>),
+    /// The page is memory (bitmap 1) but was left out of the dump (dump level).
+    Excluded,
+    /// The page frame is not memory (not in bitmap 1).
+    NotInMemory,
+}
+
+/// Where a page stands, from the bitmaps alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PageState {
+    /// In bitmap 2: the dump holds a descriptor for it.
+    Dumped,
+    /// In bitmap 1 only.
+    Excluded,
+    /// In neither bitmap.
+    NotInMemory,
+}
+
+/// The parts of a file read before the bitmaps: header, sub-header, notes and VMCOREINFO.
+#[derive(Debug, Clone)]
+pub struct Headers {
+    /// Size of the (reassembled) file.
+    pub file_size: u64,
+    /// The decoded `disk_dump_header`.
+    pub header: DiskDumpHeader,
+    /// The decoded `kdump_sub_header` (`None` for header version 0).
+    pub sub_header: Option<KdumpSubHeader>,
+    /// The ELF notes (empty when absent or unreadable).
+    pub notes: Notes,
+    /// Why the notes or VMCOREINFO could not be read, if so.
+    pub notes_error: Option<String>,
+    /// The VMCOREINFO text, when present.
+    pub vmcoreinfo: Option<Vmcoreinfo>,
+}
+
+impl Headers {
+    /// Reads the header (detecting word size and byte order), the sub-header, the notes and VMCOREINFO.
+    pub fn read<R: ReadAt + ?Sized>(reader: &R) -> Result<Headers, KdumpError> {
+        let file_size = reader
+            .size()
+            .map_err(|source| KdumpError::Io { offset: 0, source })?;
+        let header = header::read_header(reader)?;
+        let sub_header = subheader::read_sub_header(reader, &header)?;
+        let (notes, notes_error, vmcoreinfo) =
+            read_notes_and_vmcoreinfo(reader, &header, sub_header.as_ref(), file_size);
+        Ok(Headers {
+            file_size,
+            header,
+            sub_header,
+            notes,
+            notes_error,
+            vmcoreinfo,
+        })
+    }
+
+    /// One past the highest pfn as the file states it (`max_mapnr_64` from version 6).
+    pub fn max_mapnr(&self) -> u64 {
+        self.sub_header
+            .as_ref()
+            .and_then(|s| s.max_mapnr_64())
+            .unwrap_or(self.header.max_mapnr as u64)
+    }
+
+    /// Page size (`block_size`).
+    pub fn page_size(&self) -> u64 {
+        self.header.block_size as u64
+    }
+}
+
+/// One kdump-compressed file, opened for reading.
+pub struct KdumpFile<R: ReadAt> {
+    reader: R,
+    file_size: u64,
+    header: DiskDumpHeader,
+    sub_header: Option<KdumpSubHeader>,
+    notes: Notes,
+    notes_error: Option<String>,
+    vmcoreinfo: Option<Vmcoreinfo>,
+    bitmaps: Bitmaps,
+    page_size: u64,
+    max_pfn: u64,
+    pfn_range: (u64, u64),
+    first_descriptor_rank: u64,
+    descriptor_count: u64,
+    descriptors_offset: u64,
+}
+
+impl<R: ReadAt> KdumpFile<R> {
+    /// Opens a kdump-compressed file: reads the header (detecting word size and byte order), the
+    /// sub-header, the notes and VMCOREINFO, and indexes the bitmaps. Fails only when the structures
+    /// needed to read pages cannot be located; other problems are left to [`check::check`].
+    /// A problem with the notes does not fail the open: see [`KdumpFile::notes_error`].
+    pub fn open(reader: R) -> Result<Self, KdumpError> {
+        let headers = Headers::read(&reader)?;
+        Self::from_headers(reader, headers)
+    }
+
+    /// Opens the file whose headers were already read with [`Headers::read`] (from the same reader).
+    pub fn from_headers(reader: R, headers: Headers) -> Result<Self, KdumpError> {
+        let Headers {
+            file_size,
+            header,
+            sub_header,
+            notes,
+            notes_error,
+            vmcoreinfo,
+        } = headers;
+        let page_size = header.block_size as u64;
+        let sub_hdr_blocks = header.sub_hdr_size.max(0) as u64;
+        let bitmap1_offset = page_size.checked_mul(1 + sub_hdr_blocks).ok_or_else(|| {
+            KdumpError::invalid(
+                KInvariant::K8,
+                Some(0),
+                None,
+                "sub_hdr_size overflows the file offsets",
+            )
+        })?;
+        let bitmap_len = (header.bitmap_blocks as u64 / 2) * page_size;
+        let bitmaps = Bitmaps::open(&reader, bitmap1_offset, bitmap_len, file_size)?;
+        let max_mapnr = sub_header
+            .as_ref()
+            .and_then(|s| s.max_mapnr_64())
+            .unwrap_or(header.max_mapnr as u64);
+        let max_pfn = max_mapnr.min(bitmap_len.saturating_mul(8));
+        let (start, end) = sub_header.as_ref().map_or((0, u64::MAX), |s| s.pfn_range());
+        let pfn_range = (start.min(max_pfn), end.min(max_pfn));
+        let first_descriptor_rank = bitmaps.rank_dumped(&reader, pfn_range.0)?;
+        let descriptor_count = bitmaps
+            .rank_dumped(&reader, pfn_range.1)?
+            .saturating_sub(first_descriptor_rank);
+        let descriptors_offset =
+            bitmap1_offset + 2 * bitmap_len + (header.bitmap_blocks as u64 % 2) * page_size;
+        Ok(KdumpFile {
+            reader,
+            file_size,
+            header,
+            sub_header,
+            notes,
+            notes_error,
+            vmcoreinfo,
+            bitmaps,
+            page_size,
+            max_pfn,
+            pfn_range,
+            first_descriptor_rank,
+            descriptor_count,
+            descriptors_offset,
+        })
+    }
+
+    /// The underlying source.
+    pub fn reader(&self) -> &R {
+        &self.reader
+    }
+
+    /// Size of the (reassembled) file in bytes.
+    pub fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    /// The decoded `disk_dump_header`.
+    pub fn header(&self) -> &DiskDumpHeader {
+        &self.header
+    }
+
+    /// The decoded `kdump_sub_header` (`None` for header version 0).
+    pub fn sub_header(&self) -> Option<&KdumpSubHeader> {
+        self.sub_header.as_ref()
+    }
+
+    /// Page size (`block_size`) in bytes.
+    pub fn page_size(&self) -> u64 {
+        self.page_size
+    }
+
+    /// One past the highest pfn as the file states it (`max_mapnr_64` from version 6, else `max_mapnr`).
+    pub fn max_mapnr(&self) -> u64 {
+        self.sub_header
+            .as_ref()
+            .and_then(|s| s.max_mapnr_64())
+            .unwrap_or(self.header.max_mapnr as u64)
+    }
+
+    /// One past the highest pfn that can be read: `max_mapnr` clipped to what the bitmaps cover.
+    pub fn max_pfn(&self) -> u64 {
+        self.max_pfn
+    }
+
+    /// The compression named by the header's `status` (the lowest compression bit if several are set:
+    /// the checker reports that as K7). Pages carry their own flags, which decide how each is read.
+    pub fn compression(&self) -> Compression {
+        let bits = self.header.compression_bits();
+        if bits == 0 {
+            Compression::None
+        } else {
+            Compression::from_flags(1 << bits.trailing_zeros()).unwrap_or(Compression::None)
+        }
+    }
+
+    /// Byte order of the dumped machine.
+    pub fn byte_order(&self) -> ByteOrder {
+        self.header.byte_order
+    }
+
+    /// Word size of the dumped machine.
+    pub fn class(&self) -> Class {
+        self.header.class
+    }
+
+    /// The ELF notes (empty for versions below 4, or when they could not be parsed).
+    pub fn notes(&self) -> &Notes {
+        &self.notes
+    }
+
+    /// Why the notes or the VMCOREINFO could not be read, if they could not.
+    pub fn notes_error(&self) -> Option<&str> {
+        self.notes_error.as_deref()
+    }
+
+    /// The VMCOREINFO text, when the dump has one.
+    pub fn vmcoreinfo(&self) -> Option<&Vmcoreinfo> {
+        self.vmcoreinfo.as_ref()
+    }
+
+    /// The bitmaps.
+    pub fn bitmaps(&self) -> &Bitmaps {
+        &self.bitmaps
+    }
+
+    /// The pfn range [start, end) whose descriptors this file holds (everything below `max_pfn` unless
+    /// this file is one part of a split set).
+    pub fn pfn_range(&self) -> (u64, u64) {
+        self.pfn_range
+    }
+
+    /// File offset of the first page descriptor.
+    pub fn descriptors_offset(&self) -> u64 {
+        self.descriptors_offset
+    }
+
+    /// Number of descriptors in this file (set bits of bitmap 2 in its pfn range).
+    pub fn descriptor_count(&self) -> u64 {
+        self.descriptor_count
+    }
+
+    /// File offset where page data may start: the end of the descriptors.
+    pub fn data_offset(&self) -> u64 {
+        self.descriptors_offset
+            .saturating_add(self.descriptor_count.saturating_mul(PAGE_DESC_SIZE))
+    }
+
+    /// Where `pfn` stands according to the bitmaps (bitmap 2 decides whether a descriptor exists).
+    pub fn page_state(&self, pfn: u64) -> Result<PageState, KdumpError> {
+        if pfn >= self.max_pfn {
+            return Err(KdumpError::PfnOutOfRange {
+                pfn,
+                max_pfn: self.max_pfn,
+            });
+        }
+        if self.bitmaps.bit(&self.reader, Which::Dumped, pfn)? {
+            Ok(PageState::Dumped)
+        } else if self.bitmaps.bit(&self.reader, Which::InMemory, pfn)? {
+            Ok(PageState::Excluded)
+        } else {
+            Ok(PageState::NotInMemory)
+        }
+    }
+
+    /// Reads the descriptor of a dumped `pfn` (its bit in bitmap 2 must be set).
+    pub fn descriptor(&self, pfn: u64) -> Result<PageDesc, KdumpError> {
+        let (start, end) = self.pfn_range;
+        if pfn < start || pfn >= end {
+            return Err(KdumpError::PfnInOtherSplitFile {
+                pfn,
+                start_pfn: start,
+                end_pfn: end,
+            });
+        }
+        let index = self.bitmaps.rank_dumped(&self.reader, pfn)? - self.first_descriptor_rank;
+        let offset = self.descriptors_offset + index * PAGE_DESC_SIZE;
+        let mut bytes = [0u8; PAGE_DESC_SIZE as usize];
+        read_structure(
+            &self.reader,
+            offset,
+            &mut bytes,
+            KInvariant::K12,
+            "page descriptor",
+        )
+        .map_err(|e| with_pfn(e, pfn))?;
+        Ok(PageDesc::decode(&bytes, self.header.byte_order))
+    }
+
+    /// Reads and decompresses the page of `pfn`.
+    pub fn read_page(&self, pfn: u64) -> Result<PageContent, KdumpError> {
+        match self.page_state(pfn)? {
+            PageState::NotInMemory => Ok(PageContent::NotInMemory),
+            PageState::Excluded => Ok(PageContent::Excluded),
+            PageState::Dumped => {
+                let desc = self.descriptor(pfn)?;
+                let mut page = vec![0u8; self.page_size as usize];
+                self.load_page(pfn, &desc, &mut page)?;
+                Ok(PageContent::Data(page))
+            }
+        }
+    }
+
+    /// Reads the page of `pfn`, or zeros if it is excluded or not memory.
+    pub fn read_page_or_zero(&self, pfn: u64) -> Result<Vec<u8>, KdumpError> {
+        match self.read_page(pfn)? {
+            PageContent::Data(page) => Ok(page),
+            PageContent::Excluded | PageContent::NotInMemory => {
+                Ok(vec![0u8; self.page_size as usize])
+            }
+        }
+    }
+
+    /// Fills `buf` with guest-physical bytes from `addr`. Pages not in the dump are an error
+    /// ([`KdumpError::NoData`]) unless `zero_fill_excluded`, which reads them as zeros.
+    pub fn read_phys(
+        &self,
+        addr: u64,
+        buf: &mut [u8],
+        zero_fill_excluded: bool,
+    ) -> Result<(), KdumpError> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let at = addr
+                .checked_add(done as u64)
+                .ok_or(KdumpError::PfnOutOfRange {
+                    pfn: u64::MAX / self.page_size,
+                    max_pfn: self.max_pfn,
+                })?;
+            let pfn = at / self.page_size;
+            let in_page = (at % self.page_size) as usize;
+            let n = (self.page_size as usize - in_page).min(buf.len() - done);
+            let target = &mut buf[done..done + n];
+            match self.read_page(pfn)? {
+                PageContent::Data(page) => target.copy_from_slice(&page[in_page..in_page + n]),
+                PageContent::Excluded | PageContent::NotInMemory if zero_fill_excluded => {
+                    target.fill(0)
+                }
+                PageContent::Excluded => {
+                    return Err(KdumpError::NoData {
+                        pfn,
+                        excluded: true,
+                    })
+                }
+                PageContent::NotInMemory => {
+                    return Err(KdumpError::NoData {
+                        pfn,
+                        excluded: false,
+                    })
+                }
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Checks `desc` (K13, K14) and reads its data into `out` (exactly one page), decompressing it (K16).
+    pub fn load_page(&self, pfn: u64, desc: &PageDesc, out: &mut [u8]) -> Result<(), KdumpError> {
+        validate_descriptor(desc, self.page_size, self.header.status)
+            .map_err(|e| with_pfn(e, pfn))?;
+        let data_start = self.data_offset();
+        let offset = desc.offset as u64;
+        let end = offset.saturating_add(desc.size as u64);
+        if offset < data_start || end > self.file_size {
+            return Err(KdumpError::invalid(
+                KInvariant::K14,
+                Some(offset),
+                Some(pfn),
+                format!(
+                    "page data [{offset:#x}, {end:#x}) is outside [{data_start:#x}, {:#x}) \
+                     (end of descriptors to end of file)",
+                    self.file_size
+                ),
+            ));
+        }
+        let method = desc.compression().unwrap_or(Compression::None);
+        if method == Compression::None {
+            return read_structure(&self.reader, offset, out, KInvariant::K14, "page data")
+                .map_err(|e| with_pfn(e, pfn));
+        }
+        let mut packed = vec![0u8; desc.size as usize];
+        read_structure(
+            &self.reader,
+            offset,
+            &mut packed,
+            KInvariant::K14,
+            "page data",
+        )
+        .map_err(|e| with_pfn(e, pfn))?;
+        decompress_page(method, &packed, out, offset, pfn)
+    }
+}
+
+/// Decompresses one page, naming K16 on failure.
+pub fn decompress_page(
+    method: Compression,
+    packed: &[u8],
+    out: &mut [u8],
+    offset: u64,
+    pfn: u64,
+) -> Result<(), KdumpError> {
+    compress::decompress_into(method, packed, out)
+        .map_err(|e| KdumpError::invalid(KInvariant::K16, Some(offset), Some(pfn), e.to_string()))
+}
+
+/// Checks K13 for one descriptor (and that a zero offset only appears in an incomplete dump, K14).
+pub fn validate_descriptor(desc: &PageDesc, page_size: u64, status: u32) -> Result<(), KdumpError> {
+    let fail = |invariant, message: String| {
+        Err(KdumpError::invalid(
+            invariant,
+            Some(desc.offset as u64),
+            None,
+            message,
+        ))
+    };
+    if desc.offset == 0 && status & flags::INCOMPLETE != 0 {
+        return fail(
+            KInvariant::K14,
+            "page was not written (offset 0 in a dump marked incomplete)".to_string(),
+        );
+    }
+    let bits = desc.flags & flags::COMPRESSION_MASK;
+    if bits.count_ones() > 1 {
+        return fail(
+            KInvariant::K13,
+            format!(
+                "descriptor flags {:#x} name several compressions",
+                desc.flags
+            ),
+        );
+    }
+    if desc.flags & !flags::COMPRESSION_MASK != 0 {
+        return fail(
+            KInvariant::K13,
+            format!("descriptor flags {:#x} have unknown bits", desc.flags),
+        );
+    }
+    if bits == 0 && desc.size as u64 != page_size {
+        return fail(
+            KInvariant::K13,
+            format!(
+                "uncompressed page of {} bytes, expected the page size {page_size}",
+                desc.size
+            ),
+        );
+    }
+    if bits != 0 && (desc.size == 0 || desc.size as u64 >= page_size) {
+        return fail(
+            KInvariant::K13,
+            format!(
+                "compressed page of {} bytes: must be more than 0 and less than the page size {page_size}",
+                desc.size
+            ),
+        );
+    }
+    if desc.page_flags != 0 {
+        return fail(
+            KInvariant::K13,
+            format!("page_flags is {:#x}, expected 0", desc.page_flags),
+        );
+    }
+    if desc.offset <= 0 {
+        return fail(
+            KInvariant::K14,
+            format!("page data offset is {}", desc.offset),
+        );
+    }
+    Ok(())
+}
+
+fn with_pfn(error: KdumpError, pfn: u64) -> KdumpError {
+    match error {
+        KdumpError::Invalid {
+            invariant,
+            offset,
+            pfn: None,
+            message,
+        } => KdumpError::Invalid {
+            invariant,
+            offset,
+            pfn: Some(pfn),
+            message,
+        },
+        other => other,
+    }
+}
+
+type NotesAndVmcoreinfo = (Notes, Option<String>, Option<Vmcoreinfo>);
+
+/// Reads the notes (v4+) and the VMCOREINFO text (v3+); problems are returned as text, not failures.
+fn read_notes_and_vmcoreinfo<R: ReadAt + ?Sized>(
+    reader: &R,
+    header: &DiskDumpHeader,
+    sub_header: Option<&KdumpSubHeader>,
+    file_size: u64,
+) -> NotesAndVmcoreinfo {
+    let Some(sub) = sub_header else {
+        return (Notes::default(), None, None);
+    };
+    let read_area = |offset: u64, size: u64, what: &str| -> Result<Vec<u8>, KdumpError> {
+        if size > MAX_NOTES_SIZE || offset.saturating_add(size) > file_size {
+            return Err(KdumpError::invalid(
+                KInvariant::K8,
+                Some(offset),
+                None,
+                format!(
+                    "{what} of {size} bytes at {offset:#x} does not fit in the file ({file_size:#x} bytes)"
+                ),
+            ));
+        }
+        let mut bytes = vec![0u8; size as usize];
+        read_structure(reader, offset, &mut bytes, KInvariant::K8, what)?;
+        Ok(bytes)
+    };
+    let mut notes = Notes::default();
+    let mut problem = None;
+    if let Some((offset, size)) = sub.notes_range() {
+        match read_area(offset, size, "notes")
+            .and_then(|bytes| notes::parse_notes(&bytes, offset, header.byte_order))
+        {
+            Ok(parsed) => notes = parsed,
+            Err(e) => problem = Some(e.to_string()),
+        }
+    }
+    let mut vmcoreinfo = None;
+    if let Some((offset, size)) = sub.vmcoreinfo_range() {
+        match read_area(offset, size, "VMCOREINFO") {
+            Ok(bytes) => vmcoreinfo = Some(Vmcoreinfo::from_bytes(offset, &bytes)),
+            Err(e) => problem = problem.or(Some(e.to_string())),
+        }
+    } else if let Some(note) = notes.vmcoreinfo_note().cloned() {
+        if let Ok(bytes) = read_area(note.desc_offset, note.desc_size, "VMCOREINFO") {
+            vmcoreinfo = Some(Vmcoreinfo::from_bytes(note.desc_offset, &bytes));
+        }
+    }
+    (notes, problem, vmcoreinfo)
+}

@@ -1,0 +1,460 @@
+//! Random layouts: from `arbitrary` bytes (fuzzing), from a seed (the CLI), as a proptest strategy, and a
+//! greedy shrinker that turns a failing layout into a small one.
+//!
+//! Every generated layout is valid for its writer and bounded by a [`SizeClass`], so one harness case takes
+//! milliseconds. Generation reads choices from an [`Unstructured`]; when the bytes run out every choice
+//! takes its smallest value, so shorter inputs give smaller layouts and proptest's shrinking of the byte
+//! vector shrinks the layout.
+
+use arbitrary::{Result as ArbResult, Unstructured};
+use proptest::prelude::*;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::compress::{Compression, ALL_COMPRESSIONS};
+
+use super::layout::{
+    Layout, Machine, MemoryBlock, NoteSpec, PageClass, PageContent, PageRun, PageSize, Utsname,
+    WriterKind, ALL_MACHINES,
+};
+
+/// How big generated layouts may be.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SizeClass {
+    /// Up to ~100 pages of 4 KiB: about a millisecond a case.
+    #[default]
+    Small,
+    /// Up to ~2000 pages, gaps of thousands of pfns.
+    Medium,
+    /// Up to ~16000 pages, several bitmap chunks and cache flushes.
+    Large,
+}
+
+struct Bounds {
+    max_blocks: u32,
+    max_runs: u32,
+    max_run_pages: u32,
+    max_gap: u64,
+}
+
+impl SizeClass {
+    fn bounds(self) -> Bounds {
+        match self {
+            SizeClass::Small => Bounds {
+                max_blocks: 3,
+                max_runs: 4,
+                max_run_pages: 8,
+                max_gap: 64,
+            },
+            SizeClass::Medium => Bounds {
+                max_blocks: 4,
+                max_runs: 8,
+                max_run_pages: 64,
+                max_gap: 8192,
+            },
+            SizeClass::Large => Bounds {
+                max_blocks: 6,
+                max_runs: 12,
+                max_run_pages: 512,
+                max_gap: 300_000,
+            },
+        }
+    }
+}
+
+fn pick<T: Copy>(u: &mut Unstructured<'_>, items: &[T]) -> ArbResult<T> {
+    Ok(items[u.choose_index(items.len()).unwrap_or(0)])
+}
+
+fn content(u: &mut Unstructured<'_>) -> ArbResult<PageContent> {
+    Ok(match u.int_in_range(0u8..=9)? {
+        0..=1 => PageContent::Zero,
+        2 => PageContent::Fill {
+            byte: u.arbitrary()?,
+        },
+        3..=4 => PageContent::Pattern {
+            period: u.int_in_range(1..=64)?,
+            seed: u.arbitrary()?,
+        },
+        5..=6 => PageContent::Text {
+            seed: u.arbitrary()?,
+        },
+        7..=8 => PageContent::Random {
+            seed: u.arbitrary()?,
+        },
+        _ => PageContent::AlmostZero {
+            at: u.arbitrary()?,
+            byte: u.arbitrary()?,
+        },
+    })
+}
+
+fn class(u: &mut Unstructured<'_>) -> ArbResult<PageClass> {
+    // Mostly kernel pages, so most pages are dumped whatever the dump level.
+    Ok(match u.int_in_range(0u8..=9)? {
+        0..=5 => PageClass::Kernel,
+        6 => PageClass::Cache,
+        7 => PageClass::CachePrivate,
+        8 => PageClass::User,
+        _ => PageClass::Free,
+    })
+}
+
+fn vmcoreinfo(
+    u: &mut Unstructured<'_>,
+    machine: Machine,
+    page_size: PageSize,
+) -> ArbResult<String> {
+    let mut text = format!(
+        "OSRELEASE=6.1.0-model\nBUILD-ID=0123456789abcdef\nPAGESIZE={}\n",
+        page_size.bytes()
+    );
+    if machine == Machine::X86_64 {
+        text.push_str("NUMBER(phys_base)=0\n");
+    }
+    let extra = u.int_in_range(0u8..=6)?;
+    for i in 0..extra {
+        let value: u32 = u.arbitrary()?;
+        text.push_str(&format!("NUMBER(model_field_{i})={value}\n"));
+    }
+    text.push_str("CRASHTIME=1700000000\n");
+    Ok(text)
+}
+
+fn eraseinfo(u: &mut Unstructured<'_>) -> ArbResult<String> {
+    let lines = u.int_in_range(1u8..=4)?;
+    let mut text = String::new();
+    for i in 0..lines {
+        let size: u16 = u.arbitrary()?;
+        if u.arbitrary()? {
+            text.push_str(&format!("erase modelsym{i}.field nullify\n"));
+        } else {
+            text.push_str(&format!("erase modelsym{i} size {}\n", u32::from(size) + 1));
+        }
+    }
+    Ok(text)
+}
+
+/// Builds a valid layout of the given size class from unstructured bytes (for fuzz targets).
+pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<Layout> {
+    let bounds = size.bounds();
+    let writer = if u.arbitrary()? {
+        WriterKind::Makedumpfile
+    } else {
+        WriterKind::Qemu
+    };
+    let machine = pick(u, &ALL_MACHINES)?;
+    // 4 KiB most of the time; larger pages get proportionally fewer pages.
+    let page_size = match u.int_in_range(0u8..=5)? {
+        0..=3 => PageSize::K4,
+        4 => PageSize::K16,
+        _ => PageSize::K64,
+    };
+    let scale = (page_size.bytes() / 4096) as u32;
+    let compression = match writer {
+        // zlib is what QEMU is mostly used with; every method is covered.
+        WriterKind::Qemu => pick(
+            u,
+            &[
+                Compression::Zlib,
+                Compression::Zlib,
+                Compression::Lzo,
+                Compression::Snappy,
+                Compression::None,
+                Compression::Zstd,
+            ],
+        )?,
+        WriterKind::Makedumpfile => pick(u, &ALL_COMPRESSIONS)?,
+    };
+    let block_count = u.int_in_range(1..=bounds.max_blocks)?;
+    let mut blocks = Vec::new();
+    let mut next_pfn = u.int_in_range(0..=bounds.max_gap.min(256))?;
+    for index in 0..block_count {
+        let run_count = u.int_in_range(1..=bounds.max_runs)?;
+        let mut runs = Vec::new();
+        for _ in 0..run_count {
+            runs.push(PageRun {
+                count: u.int_in_range(1..=(bounds.max_run_pages / scale).max(1))?,
+                content: content(u)?,
+                class: class(u)?,
+            });
+        }
+        let short_tail = if index + 1 == block_count && u.ratio(1u8, 4)? {
+            u.int_in_range(1..=(page_size.bytes() as u32 - 1))?
+        } else {
+            0
+        };
+        let block = MemoryBlock {
+            start_pfn: next_pfn,
+            runs,
+            short_tail,
+        };
+        next_pfn = block.end_pfn() + u.int_in_range(0..=bounds.max_gap)?;
+        blocks.push(block);
+    }
+    let cpus = match writer {
+        WriterKind::Qemu => u.int_in_range(1..=4)?,
+        WriterKind::Makedumpfile => u.int_in_range(0..=4)?,
+    };
+    let default_prstatus = if machine.is_64bit() { 336 } else { 144 };
+    let prstatus_size = if u.ratio(3u8, 4)? {
+        default_prstatus
+    } else {
+        u.int_in_range(0..=600)?
+    };
+    let qemu_cpu_state_size = match writer {
+        WriterKind::Qemu => Some(if u.ratio(3u8, 4)? {
+            0x1b8
+        } else {
+            u.int_in_range(0..=600)?
+        }),
+        WriterKind::Makedumpfile => None,
+    };
+    let vmcoreinfo = if u.arbitrary()? {
+        Some(vmcoreinfo(u, machine, page_size)?)
+    } else {
+        None
+    };
+    let (dump_level, eraseinfo, utsname, timestamp) = match writer {
+        WriterKind::Qemu => (1, None, Utsname::default(), (0, 0)),
+        WriterKind::Makedumpfile => {
+            let dump_level = u.int_in_range(0..=31)?;
+            let erase = if u.ratio(1u8, 3)? {
+                Some(eraseinfo(u)?)
+            } else {
+                None
+            };
+            let uts = Utsname {
+                sysname: "Linux".into(),
+                nodename: "model-host".into(),
+                release: "6.1.0-model".into(),
+                version: "#1 SMP PREEMPT_DYNAMIC".into(),
+                machine: String::new(),
+                domainname: "(none)".into(),
+            };
+            (
+                dump_level,
+                erase,
+                uts,
+                (
+                    u.int_in_range(0..=2_000_000_000)?,
+                    u.int_in_range(0..=999_999)?,
+                ),
+            )
+        }
+    };
+    let phys_base = if u.arbitrary()? {
+        0
+    } else {
+        u64::from(u.arbitrary::<u16>()?) << 20
+    };
+    let mut layout = Layout {
+        writer,
+        machine,
+        page_size,
+        compression,
+        blocks,
+        notes: NoteSpec {
+            cpus,
+            prstatus_size,
+            qemu_cpu_state_size,
+            vmcoreinfo,
+        },
+        dump_level,
+        eraseinfo,
+        phys_base,
+        timestamp,
+        utsname,
+        max_mapnr_beyond_memory: 0,
+    };
+    if writer == WriterKind::Makedumpfile && u.ratio(1u8, 4)? {
+        layout.max_mapnr_beyond_memory = u.int_in_range(1..=256)?;
+    }
+    // makedumpfile refuses to write a dump with no dumpable page: keep one kernel page.
+    if layout.writer == WriterKind::Makedumpfile && layout.dumped_pages() == 0 {
+        layout.blocks[0].runs[0].class = PageClass::Kernel;
+    }
+    Ok(layout)
+}
+
+/// A deterministic random layout from a seed (what `kdump-flat gen --seed` and `selftest` use).
+pub fn layout_from_seed(seed: u64, size: SizeClass) -> Layout {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut bytes = vec![0u8; 4096];
+    rng.fill_bytes(&mut bytes);
+    let mut u = Unstructured::new(&bytes);
+    arbitrary_layout(&mut u, size)
+        .expect("layout generation never fails: choices default when bytes run out")
+}
+
+/// A proptest strategy for layouts of a size class; shrinks towards fewer, smaller blocks and simpler
+/// choices (its input bytes shrink towards fewer and smaller values).
+pub fn layout_strategy(size: SizeClass) -> impl Strategy<Value = Layout> {
+    proptest::collection::vec(any::<u8>(), 0..1024).prop_map(move |bytes| {
+        let mut u = Unstructured::new(&bytes);
+        arbitrary_layout(&mut u, size).expect("layout generation never fails")
+    })
+}
+
+/// Simpler variants of a layout (one step each), for greedy shrinking: fewer blocks, fewer runs, shorter
+/// runs, smaller gaps, fewer CPUs, no vmcoreinfo or eraseinfo, no compression, 4 KiB pages.
+pub fn shrink_candidates(layout: &Layout) -> Vec<Layout> {
+    let mut out = Vec::new();
+    let mut push = |l: Layout| {
+        if l.validate().is_ok() && &l != layout {
+            out.push(l);
+        }
+    };
+    for i in 0..layout.blocks.len() {
+        if layout.blocks.len() > 1 {
+            let mut l = layout.clone();
+            l.blocks.remove(i);
+            push(l);
+        }
+        for j in 0..layout.blocks[i].runs.len() {
+            if layout.blocks[i].runs.len() > 1 {
+                let mut l = layout.clone();
+                l.blocks[i].runs.remove(j);
+                push(l);
+            }
+            let count = layout.blocks[i].runs[j].count;
+            if count > 1 {
+                let mut l = layout.clone();
+                l.blocks[i].runs[j].count = count / 2;
+                push(l);
+                let mut l = layout.clone();
+                l.blocks[i].runs[j].count = count - 1;
+                push(l);
+            }
+            if layout.blocks[i].runs[j].content != PageContent::Zero {
+                let mut l = layout.clone();
+                l.blocks[i].runs[j].content = PageContent::Zero;
+                push(l);
+            }
+            if layout.blocks[i].runs[j].class != PageClass::Kernel {
+                let mut l = layout.clone();
+                l.blocks[i].runs[j].class = PageClass::Kernel;
+                push(l);
+            }
+        }
+        let gap_floor = if i == 0 {
+            0
+        } else {
+            layout.blocks[i - 1].end_pfn()
+        };
+        if layout.blocks[i].start_pfn > gap_floor {
+            let shift = (layout.blocks[i].start_pfn - gap_floor).div_ceil(2);
+            let mut l = layout.clone();
+            for b in &mut l.blocks[i..] {
+                b.start_pfn -= shift;
+            }
+            push(l);
+        }
+        if layout.blocks[i].short_tail != 0 {
+            let mut l = layout.clone();
+            l.blocks[i].short_tail = 0;
+            push(l);
+        }
+    }
+    if layout.notes.cpus > 1 {
+        let mut l = layout.clone();
+        l.notes.cpus = 1;
+        push(l);
+    }
+    if layout.notes.vmcoreinfo.is_some() {
+        let mut l = layout.clone();
+        l.notes.vmcoreinfo = None;
+        push(l);
+    }
+    if layout.eraseinfo.is_some() {
+        let mut l = layout.clone();
+        l.eraseinfo = None;
+        push(l);
+    }
+    if layout.compression != Compression::None {
+        let mut l = layout.clone();
+        l.compression = Compression::None;
+        push(l);
+    }
+    if layout.page_size != PageSize::K4 {
+        let mut l = layout.clone();
+        l.page_size = PageSize::K4;
+        for b in &mut l.blocks {
+            b.short_tail = b.short_tail.min(4095);
+        }
+        push(l);
+    }
+    if layout.max_mapnr_beyond_memory != 0 {
+        let mut l = layout.clone();
+        l.max_mapnr_beyond_memory = 0;
+        push(l);
+    }
+    if layout.writer == WriterKind::Makedumpfile && layout.dump_level != 0 {
+        let mut l = layout.clone();
+        l.dump_level = 0;
+        push(l);
+    }
+    out
+}
+
+/// Greedily shrinks `layout` while `still_fails` holds, trying at most `budget` candidates.
+pub fn shrink_layout(
+    layout: &Layout,
+    budget: usize,
+    mut still_fails: impl FnMut(&Layout) -> bool,
+) -> Layout {
+    let mut current = layout.clone();
+    let mut tried = 0;
+    'outer: while tried < budget {
+        for candidate in shrink_candidates(&current) {
+            tried += 1;
+            if still_fails(&candidate) {
+                current = candidate;
+                continue 'outer;
+            }
+            if tried >= budget {
+                break 'outer;
+            }
+        }
+        break;
+    }
+    current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_layouts_are_valid_and_deterministic() {
+        for seed in 0..200 {
+            for size in [SizeClass::Small, SizeClass::Medium, SizeClass::Large] {
+                let layout = layout_from_seed(seed, size);
+                layout
+                    .validate()
+                    .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+                assert_eq!(layout, layout_from_seed(seed, size));
+            }
+        }
+    }
+
+    #[test]
+    fn empty_input_gives_the_smallest_layout() {
+        let mut u = Unstructured::new(&[]);
+        let layout = arbitrary_layout(&mut u, SizeClass::Large).unwrap();
+        layout.validate().unwrap();
+        assert_eq!(layout.memory_pages(), 1);
+    }
+
+    #[test]
+    fn shrinking_reaches_a_small_layout() {
+        let layout = layout_from_seed(7, SizeClass::Medium);
+        let small = shrink_layout(&layout, 10_000, |_| true);
+        assert_eq!(small.memory_pages(), 1, "{small:?}");
+        assert_eq!(small.blocks.len(), 1);
+    }
+}
