@@ -459,10 +459,15 @@ impl<T> ChunkedVec<T> {
         }
     }
 
-    /// One contiguous `Vec` with room for `extra` more items; each chunk is freed as soon as it is copied.
+    /// One contiguous `Vec` with room for `extra` more items: the first chunk grown in place (a large
+    /// block is moved by the allocator without copying, `mremap` with glibc), then each further chunk
+    /// appended and freed at once, so the items are resident only about once.
     fn into_vec(self, extra: usize) -> Vec<T> {
-        let mut all = Vec::with_capacity(self.len() + extra);
-        for chunk in self.full.into_iter().chain(std::iter::once(self.current)) {
+        let total = self.len() + extra;
+        let mut chunks = self.full.into_iter().chain(std::iter::once(self.current));
+        let mut all = chunks.next().unwrap_or_default();
+        all.reserve_exact(total - all.len());
+        for chunk in chunks {
             all.extend(chunk);
         }
         all
