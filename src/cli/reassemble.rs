@@ -36,10 +36,10 @@ pub struct Args {
     /// with warnings.
     #[arg(long)]
     pub lenient: bool,
-    /// Do not wait for the output to reach the disk before renaming it into place (faster for big dumps;
-    /// like `cp` and `makedumpfile -R`).
+    /// Wait for the output to reach the disk (fsync) before renaming it into place. Off by default, as with
+    /// `cp` and `makedumpfile -R`: the rename alone already guarantees that OUT is never half-written by us.
     #[arg(long)]
-    pub no_sync: bool,
+    pub sync: bool,
 }
 
 /// The flattened input: a regular file is read through a memory map (one copy less), anything else
@@ -89,10 +89,10 @@ pub fn run(args: Args) -> CliResult {
             for warning in &summary.warnings {
                 eprintln!("kdump-flat: warning: {warning}");
             }
-            if args.no_sync {
-                output.commit_unsynced()?;
-            } else {
+            if args.sync {
                 output.commit()?;
+            } else {
+                output.commit_unsynced()?;
             }
             eprintln!(
                 "kdump-flat: {} records, {} payload bytes -> {} ({} bytes)",
