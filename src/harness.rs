@@ -21,10 +21,20 @@ use std::io::{Read, Seek, SeekFrom};
 
 use serde::Serialize;
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::flat::index::FlatIndex;
 use crate::flat::{reassemble, ReassembleOptions};
+use crate::kdump::check::check;
+use crate::kdump::{KdumpFile, PageContent};
 use crate::model::encode::PAGE_DESC_SIZE;
+use crate::model::layout::PageRef;
 use crate::model::notes::note_section;
 use crate::model::{store_page, struct_abi, write_layout, Layout, WriteSummary, WriterKind};
+use crate::readat::ReadAt;
 use crate::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
 /// The properties, by id.
@@ -399,7 +409,7 @@ impl Default for CaseOptions {
 /// Runs every property on one layout.
 pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
     let mut outcomes = BTreeMap::new();
-    let corruption = BTreeMap::new();
+    let mut corruption = BTreeMap::new();
     let output = match write_case(layout) {
         Ok(o) => o,
         Err(e) => {
@@ -419,21 +429,216 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
         Property::P2,
         judge(p2_raw_extent_matches_layout(layout, &output)),
     );
-    let _ = options;
-    outcomes.insert(
-        Property::P3,
-        Outcome::NotWired("needs the kdump reader (crate::kdump)"),
-    );
-    outcomes.insert(
-        Property::P4,
-        Outcome::NotWired("needs the checker (crate::kdump::check)"),
-    );
-    outcomes.insert(
-        Property::P5,
-        Outcome::NotWired("needs the checker and the reader"),
-    );
+    outcomes.insert(Property::P3, judge(p3_pages_read_back(layout, &output)));
+    outcomes.insert(Property::P4, judge(p4_check_passes(&output)));
+    if options.corruption_trials > 0 {
+        match p5_corruption_is_detected(
+            layout,
+            &output,
+            options.corruption_seed,
+            options.corruption_trials,
+        ) {
+            Ok(stats) => {
+                corruption = stats.per_structure;
+                outcomes.insert(Property::P5, Outcome::Pass);
+            }
+            Err(e) => {
+                outcomes.insert(Property::P5, Outcome::Fail(e.detail));
+            }
+        }
+    }
     CaseReport {
         outcomes,
         corruption,
     }
+}
+
+/// What every pfn below `max_mapnr` must read back as, in pfn order: `Some(page)` for a page in memory,
+/// `None` for a pfn in no memory block.
+fn expected_pages(layout: &Layout) -> Vec<Option<PageRef>> {
+    let mut out = vec![None; layout.max_mapnr() as usize];
+    for page in layout.pages() {
+        out[page.pfn as usize] = Some(page);
+    }
+    out
+}
+
+/// Compares every pfn read through `dump` with the model; the first disagreement is returned.
+fn compare_read_back<R: ReadAt>(
+    layout: &Layout,
+    expected: &[Option<PageRef>],
+    dump: &KdumpFile<R>,
+) -> Result<(), String> {
+    if dump.max_mapnr() != layout.max_mapnr() {
+        return Err(format!(
+            "max_mapnr {:#x} read, the layout has {:#x}",
+            dump.max_mapnr(),
+            layout.max_mapnr()
+        ));
+    }
+    let ps = layout.page_bytes();
+    for (pfn, page) in expected.iter().enumerate() {
+        let pfn = pfn as u64;
+        let read = dump
+            .read_page(pfn)
+            .map_err(|e| format!("pfn {pfn:#x}: read failed: {e}"))?;
+        match (page, read) {
+            (None, PageContent::NotInMemory) => {}
+            (Some(p), PageContent::Excluded) if layout.excludes(p.class) => {}
+            (Some(p), PageContent::Data(bytes)) if !layout.excludes(p.class) => {
+                let want = p.bytes(ps);
+                if bytes != want {
+                    let at = bytes.iter().zip(&want).position(|(a, b)| a != b);
+                    return Err(format!(
+                        "pfn {pfn:#x}: data differs from the model (first at byte {at:?} of the page)"
+                    ));
+                }
+            }
+            (want, got) => {
+                let want = match want {
+                    None => "not in memory",
+                    Some(p) if layout.excludes(p.class) => "excluded",
+                    Some(_) => "data",
+                };
+                let got = match got {
+                    PageContent::Data(_) => "data",
+                    PageContent::Excluded => "excluded",
+                    PageContent::NotInMemory => "not in memory",
+                };
+                return Err(format!(
+                    "pfn {pfn:#x}: read as {got}, the model says {want}"
+                ));
+            }
+        }
+    }
+    match dump.read_page(layout.max_mapnr()) {
+        Err(_) => Ok(()),
+        Ok(_) => Err(format!(
+            "pfn {:#x} (= max_mapnr) was readable",
+            layout.max_mapnr()
+        )),
+    }
+}
+
+/// P3: every pfn reads back as the model says (data equal to the model's page, excluded, not in memory)
+/// through `kdump::KdumpFile`, over the raw bytes and over the flattened bytes read in place
+/// (`flat::index::FlatIndex`).
+pub fn p3_pages_read_back(layout: &Layout, output: &CaseOutput) -> Result<(), PropertyFailure> {
+    let expected = expected_pages(layout);
+    let raw = KdumpFile::open(output.raw.as_slice())
+        .map_err(|e| fail(Property::P3, format!("raw: cannot open: {e}")))?;
+    compare_read_back(layout, &expected, &raw)
+        .map_err(|d| fail(Property::P3, format!("raw: {d}")))?;
+    let index = FlatIndex::open(output.flat.as_slice())
+        .map_err(|e| fail(Property::P3, format!("flattened: cannot index: {e}")))?;
+    let flat = KdumpFile::open(index)
+        .map_err(|e| fail(Property::P3, format!("flattened: cannot open: {e}")))?;
+    compare_read_back(layout, &expected, &flat)
+        .map_err(|d| fail(Property::P3, format!("flattened: {d}")))
+}
+
+/// P4: `kdump::check::check` finds the raw dump and the flattened dump (read in place) valid.
+pub fn p4_check_passes(output: &CaseOutput) -> Result<(), PropertyFailure> {
+    let report = check(&[&output.raw.as_slice() as &dyn ReadAt]);
+    if !report.is_valid() {
+        return Err(fail(
+            Property::P4,
+            format!("raw: {}", describe_violations(&report)),
+        ));
+    }
+    let index = FlatIndex::open(output.flat.as_slice())
+        .map_err(|e| fail(Property::P4, format!("flattened: cannot index: {e}")))?;
+    let report = check(&[&index as &dyn ReadAt]);
+    if !report.is_valid() {
+        return Err(fail(
+            Property::P4,
+            format!("flattened: {}", describe_violations(&report)),
+        ));
+    }
+    Ok(())
+}
+
+fn describe_violations(report: &crate::kdump::check::CheckReport) -> String {
+    let shown: Vec<String> = report
+        .violations
+        .iter()
+        .take(3)
+        .map(|v| v.to_string())
+        .collect();
+    format!(
+        "{} violation(s): {}{}",
+        report.violation_total(),
+        shown.join("; "),
+        if report.io_errors.is_empty() {
+            String::new()
+        } else {
+            format!("; I/O: {}", report.io_errors.join("; "))
+        }
+    )
+}
+
+/// P5's measurements on one case.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CorruptionStats {
+    /// Per structure: (corruptions detected, corruptions tried).
+    pub per_structure: BTreeMap<String, (u64, u64)>,
+    /// Corruptions nobody noticed: (structure, byte offset in the raw file).
+    pub undetected: Vec<(String, u64)>,
+}
+
+/// P5: flips one random byte (XOR with a random non-zero value) `trials` times in each structure of the
+/// raw dump (header, sub-header, notes, bitmap 1, bitmap 2, descriptors, page data, eraseinfo) and records
+/// whether `check` or a read-back against the model notices. Fails only if a reader panics on the
+/// corrupted input; the detection rates are the measurement.
+pub fn p5_corruption_is_detected(
+    layout: &Layout,
+    output: &CaseOutput,
+    seed: u64,
+    trials: u32,
+) -> Result<CorruptionStats, PropertyFailure> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let expected = expected_pages(layout);
+    let mut stats = CorruptionStats::default();
+    for extent in expected_extents(layout) {
+        // Only the bitmap bytes that cover pfns below max_mapnr carry meaning for every writer.
+        let end = match extent.name {
+            "bitmap 1" | "bitmap 2" => extent.start + layout.max_mapnr().div_ceil(8),
+            _ => extent.end,
+        };
+        for _ in 0..trials {
+            let at = rng.gen_range(extent.start..end);
+            let flip: u8 = rng.gen_range(1..=255);
+            let mut corrupted = output.raw.clone();
+            corrupted[at as usize] ^= flip;
+            let verdict = catch_unwind(AssertUnwindSafe(|| {
+                if !check(&[&corrupted.as_slice() as &dyn ReadAt]).is_valid() {
+                    return true;
+                }
+                match KdumpFile::open(corrupted.as_slice()) {
+                    Err(_) => true,
+                    Ok(dump) => compare_read_back(layout, &expected, &dump).is_err(),
+                }
+            }));
+            let detected = verdict.map_err(|_| {
+                fail(
+                    Property::P5,
+                    format!(
+                        "a reader panicked on the dump with byte {at:#x} ({}) XOR {flip:#04x}",
+                        extent.name
+                    ),
+                )
+            })?;
+            let entry = stats
+                .per_structure
+                .entry(extent.name.to_string())
+                .or_default();
+            entry.1 += 1;
+            if detected {
+                entry.0 += 1;
+            } else {
+                stats.undetected.push((extent.name.to_string(), at));
+            }
+        }
+    }
+    Ok(stats)
 }

@@ -141,6 +141,7 @@ fn refusals_are_clear_and_leave_no_output() {
         .assert()
         .success();
     assert!(
-        std::fs::read(dir.path().join("old.kdump")).unwrap() == read_corpus("fw-q10.kdump-raw-zlib")
+        std::fs::read(dir.path().join("old.kdump")).unwrap()
+            == read_corpus("fw-q10.kdump-raw-zlib")
     );
 }

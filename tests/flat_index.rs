@@ -10,6 +10,7 @@ use kdump_flat::readat::ReadAt;
 use kdump_flat::sink::{flat_header_bytes, DumpSink, FlatSink};
 use kdump_flat::source::{open_dump, DumpForm, InvalidFlattenedDump};
 use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
 
 /// One generated write: where, how long, and a seed for its bytes.
 #[derive(Debug, Clone)]
@@ -370,4 +371,28 @@ fn open_dump_detects_the_flattened_form() {
         .expect("the typed error inside");
     assert_eq!(typed.error.invariant(), FlatInvariant::F7);
     assert_eq!(typed.error.record(), Some(0));
+}
+
+/// More records than one chunk of the scan's tables holds (16384), overlapping everywhere.
+#[test]
+fn many_records_across_table_chunks() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(55);
+    let mut writes: Vec<Write_> = (0..40_000)
+        .map(|i| Write_ {
+            offset: rng.gen_range(0..100_000),
+            len: rng.gen_range(1..40),
+            seed: i as u8,
+        })
+        .collect();
+    writes[0].offset = 0;
+    let flattened = flatten(&writes);
+    let expected = replay(&writes);
+    let index = FlatIndex::open(flattened.as_slice()).unwrap();
+    let stats = index.stats();
+    assert_eq!(stats.records, 40_000);
+    assert!(stats.memory_bytes <= 32 * stats.records, "{stats:?}");
+    assert_same_read(&index, &expected, 0, expected.len());
+    for offset in (0..expected.len() as u64).step_by(997) {
+        assert_same_read(&index, &expected, offset, 3000);
+    }
 }

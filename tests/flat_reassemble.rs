@@ -104,6 +104,12 @@ proptest! {
         prop_assert_eq!(summary.input_bytes, flat.len() as u64);
         assert_file_matches_model(&reassembled, &writes);
 
+        // the same stream arriving in short reads (as from a pipe)
+        let mut piped = read_write_file(dir.path().join("piped"));
+        let short_reads = common::ShortReads::new(&flat, 3000, writes.len() as u64);
+        reassemble(short_reads, &mut piped, ReassembleOptions::default()).unwrap();
+        prop_assert!(same_content(&piped, &reassembled));
+
         let raw_file = read_write_file(dir.path().join("raw"));
         let mut raw = RawSink::new(raw_file);
         for (offset, data) in &writes {

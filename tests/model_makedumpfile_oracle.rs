@@ -77,6 +77,7 @@ fn write(elf: &ElfDump, compression: Compression) -> (Vec<u8>, Vec<u8>, Vec<(u64
         utsname: Default::default(),
         timestamp: (0, 0),
         eraseinfo: None,
+        max_mapnr: None,
     };
     let mut sink = TeeSink(
         TeeSink(FlatSink::new(Vec::new()), RawSink::in_memory()),

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 
+use super::progress::Progress;
 use super::{CliResult, Failure};
-use crate::kdump::check::{check, CheckReport};
+use crate::kdump::check::{check_with_progress, CheckReport};
 use crate::readat::ReadAt;
 use crate::source::open_dump;
 
@@ -28,7 +29,10 @@ pub fn run(args: Args) -> CliResult {
         sources.push(open_dump(path)?);
     }
     let readers: Vec<&dyn ReadAt> = sources.iter().map(|s| &*s.reader as &dyn ReadAt).collect();
-    let report = check(&readers);
+    let total: u64 = readers.iter().map(|r| r.size().unwrap_or(0)).sum();
+    let progress = Progress::bytes("check", Some(total));
+    let report = check_with_progress(&readers, &|done| progress.set(done));
+    progress.finish();
     let names: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
     let mut stdout = std::io::stdout().lock();
     if args.json {

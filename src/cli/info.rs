@@ -8,7 +8,10 @@ use serde::Serialize;
 
 use super::{CliResult, Failure};
 use crate::kdump::walk::{page_counts, PageCounts};
-use crate::kdump::{ByteOrder, Class, DiskDumpHeader, KdumpError, KdumpFile, KdumpSubHeader};
+use crate::kdump::{
+    ByteOrder, Class, DiskDumpHeader, KdumpError, KdumpFile, KdumpSubHeader, Signature,
+    SubHeaderLayout,
+};
 use crate::readat::ReadAt;
 use crate::source::{open_dump, DumpForm};
 
@@ -140,8 +143,11 @@ pub fn render_text(info: &Info) -> String {
     line(
         "format:",
         format!(
-            "kdump-compressed ({:?} signature), header version {}, {} file",
-            h.signature,
+            "kdump-compressed, signature {:?}, header version {}, {} file",
+            match h.signature {
+                Signature::Kdump => "KDUMP   ",
+                Signature::Diskdump => "DISKDUMP",
+            },
             h.header_version,
             match info.form {
                 DumpForm::Raw => "raw",
@@ -190,8 +196,16 @@ pub fn render_text(info: &Info) -> String {
         line(
             "sub-header:",
             format!(
-                "{:?} layout, {} block(s), phys_base {:#x}, dump level {}",
-                sub.layout, h.sub_hdr_size, sub.phys_base, sub.dump_level
+                "{} layout ({} bytes), {} block(s), phys_base {:#x}, dump level {}",
+                match sub.layout {
+                    SubHeaderLayout::Bits64 => "64-bit",
+                    SubHeaderLayout::I386Packed => "32-bit packed (i386)",
+                    SubHeaderLayout::Padded32 => "32-bit padded",
+                },
+                sub.size(),
+                h.sub_hdr_size,
+                sub.phys_base,
+                sub.dump_level
             ),
         );
         if sub.is_split() {

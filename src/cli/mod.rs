@@ -5,14 +5,16 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod flatten;
 mod from_elf;
-mod progress;
-mod check;
+mod gen;
 mod info;
+mod progress;
 mod read;
 mod reassemble;
 mod records;
+mod selftest;
 
 /// A failed run: the exit code follows from the kind.
 #[derive(Debug)]
@@ -34,8 +36,17 @@ impl Failure {
 }
 
 impl From<std::io::Error> for Failure {
+    /// An I/O error, except an invalid flattened file found by `source::open_dump` (invalid input).
     fn from(e: std::io::Error) -> Self {
-        Failure::Io(e.into())
+        // `open_dump` reports a flattened file that breaks an F invariant as InvalidData: invalid input.
+        let invalid_flattened = e
+            .get_ref()
+            .is_some_and(|inner| inner.is::<crate::source::InvalidFlattenedDump>());
+        if invalid_flattened {
+            Failure::Invalid(e.into())
+        } else {
+            Failure::Io(e.into())
+        }
     }
 }
 
@@ -74,6 +85,10 @@ enum Command {
     Info(info::Args),
     /// Read guest-physical bytes (--pfn, --phys) or bytes of the reassembled file (--offset).
     Read(read::Args),
+    /// Run the harness properties P1–P5 on random model layouts.
+    Selftest(selftest::Args),
+    /// Write a model dump (raw or flattened) from a seed or a layout file.
+    Gen(gen::Args),
 }
 
 /// Parses the command line, runs the subcommand and maps the outcome to an exit code.
@@ -87,6 +102,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Info(args) => info::run(args),
         Command::Read(args) => read::run(args),
+        Command::Selftest(args) => selftest::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,6 +36,10 @@ pub struct Args {
     /// with warnings.
     #[arg(long)]
     pub lenient: bool,
+    /// Do not wait for the output to reach the disk before renaming it into place (faster for big dumps;
+    /// like `cp` and `makedumpfile -R`).
+    #[arg(long)]
+    pub no_sync: bool,
 }
 
 /// Runs `reassemble`.
@@ -71,7 +75,11 @@ pub fn run(args: Args) -> CliResult {
             for warning in &summary.warnings {
                 eprintln!("kdump-flat: warning: {warning}");
             }
-            output.commit()?;
+            if args.no_sync {
+                output.commit_unsynced()?;
+            } else {
+                output.commit()?;
+            }
             eprintln!(
                 "kdump-flat: {} records, {} payload bytes -> {} ({} bytes)",
                 summary.records,

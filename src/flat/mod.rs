@@ -48,11 +48,13 @@ mod reassemble;
 
 pub use error::{FlatError, FlatFinding, FlatInvariant, FlatWarning, ParseMode, ReadError};
 pub use header::{
-    decode_record_header, oversize_warning, parse_file_header, RecordOrEnd,
-    MAKEDUMPFILE_MAX_RECORD_SIZE,
+    decode_record_header, decode_record_header_in_mode, oversize_warning, parse_file_header,
+    RecordOrEnd, MAKEDUMPFILE_MAX_RECORD_SIZE,
 };
 pub use overlaps::OverlapTracker;
-pub use reader::{scan_records, FlatEvent, FlatReader, RecordScan, DEFAULT_CHUNK_SIZE};
+pub use reader::{
+    scan_records, BufferedEvent, FlatEvent, FlatReader, RecordScan, DEFAULT_CHUNK_SIZE,
+};
 pub use reassemble::{
     reassemble, ReassembleError, ReassembleErrorKind, ReassembleOptions, ReassembleSummary,
 };

@@ -322,6 +322,10 @@ pub struct Layout {
     /// Header utsname (makedumpfile); QEMU fills only `machine`.
     #[serde(default)]
     pub utsname: Utsname,
+    /// Page frames after the last memory block that makedumpfile still counts in `max_mapnr` (it takes
+    /// `max_mapnr` from the kernel's memory model, e.g. a 96 MiB guest gives 128 MiB of pfns). QEMU: 0.
+    #[serde(default)]
+    pub max_mapnr_beyond_memory: u32,
 }
 
 fn default_dump_level() -> u8 {
@@ -384,9 +388,10 @@ impl Layout {
         self.page_size.bytes()
     }
 
-    /// `max_mapnr`: one past the last pfn of the last block (the partial last page counts).
+    /// `max_mapnr`: one past the last pfn of the last block (the partial last page counts), plus the
+    /// pfns the memory model counts beyond it.
     pub fn max_mapnr(&self) -> u64 {
-        self.blocks.last().map_or(0, |b| b.end_pfn())
+        self.blocks.last().map_or(0, |b| b.end_pfn()) + u64::from(self.max_mapnr_beyond_memory)
     }
 
     /// Total pages in memory blocks.
@@ -499,6 +504,12 @@ impl Layout {
                     return Err(LayoutError::NotProducible {
                         writer: self.writer,
                         what: "eraseinfo".into(),
+                    });
+                }
+                if self.max_mapnr_beyond_memory != 0 {
+                    return Err(LayoutError::NotProducible {
+                        writer: self.writer,
+                        what: "max_mapnr beyond the last memory block".into(),
                     });
                 }
                 if self.note_bytes() == 0 {
@@ -779,6 +790,7 @@ mod tests {
             phys_base: 0,
             timestamp: (0, 0),
             utsname: Utsname::default(),
+            max_mapnr_beyond_memory: 0,
         }
     }
 
