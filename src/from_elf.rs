@@ -121,6 +121,53 @@ pub fn qemu_dump_options(dump: &ElfDump, options: &FromElfOptions) -> QemuDumpOp
     }
 }
 
+/// Bytes read from the ELF file at once: QEMU's writer asks for one page at a time, the file is read in
+/// windows of this size (one `pread` per MiB instead of one per page).
+const READ_AHEAD: usize = 1 << 20;
+
+/// A read-ahead window over a source read mostly sequentially.
+struct ReadAhead<'a, R: ReadAt + ?Sized> {
+    source: &'a R,
+    window: std::sync::Mutex<(u64, Vec<u8>)>,
+}
+
+impl<'a, R: ReadAt + ?Sized> ReadAhead<'a, R> {
+    fn new(source: &'a R) -> Self {
+        ReadAhead {
+            source,
+            window: std::sync::Mutex::new((0, Vec::new())),
+        }
+    }
+}
+
+impl<R: ReadAt + ?Sized> ReadAt for ReadAhead<'_, R> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.len() >= READ_AHEAD {
+            return self.source.read_at(offset, buf);
+        }
+        let mut window = self
+            .window
+            .lock()
+            .map_err(|_| std::io::Error::other("read-ahead window poisoned"))?;
+        let (start, bytes) = &mut *window;
+        let inside = offset >= *start && offset + buf.len() as u64 <= *start + bytes.len() as u64;
+        if !inside {
+            bytes.resize(READ_AHEAD, 0);
+            let n = self.source.read_at(offset, bytes)?;
+            bytes.truncate(n);
+            *start = offset;
+        }
+        let from = (offset - *start) as usize;
+        let n = buf.len().min(bytes.len().saturating_sub(from));
+        buf[..n].copy_from_slice(&bytes[from..from + n]);
+        Ok(n)
+    }
+
+    fn size(&self) -> std::io::Result<u64> {
+        self.source.size()
+    }
+}
+
 /// One `PT_LOAD` as guest memory: the file bytes, then zeros up to `p_memsz`.
 struct BlockMemory<'a, R: ReadAt + ?Sized> {
     source: &'a R,
@@ -168,9 +215,13 @@ pub fn write_kdump_from_elf<R: ReadAt + ?Sized>(
         .copied()
         .collect();
     blocks.sort_by_key(|b| b.phys_addr);
-    let memories: Vec<BlockMemory<'_, R>> = blocks
+    let source = ReadAhead::new(source);
+    let memories: Vec<BlockMemory<'_, ReadAhead<'_, R>>> = blocks
         .iter()
-        .map(|&block| BlockMemory { source, block })
+        .map(|&block| BlockMemory {
+            source: &source,
+            block,
+        })
         .collect();
     let guest_blocks: Vec<GuestBlock<'_>> = memories
         .iter()
@@ -193,6 +244,32 @@ pub fn write_kdump_from_elf<R: ReadAt + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_ahead_reads_what_the_source_holds() {
+        let data: Vec<u8> = (0..3 * READ_AHEAD as u64 + 123)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        let ahead = ReadAhead::new(&data);
+        for (offset, len) in [
+            (0u64, 10usize),
+            (5, 4096),
+            (READ_AHEAD as u64 - 3, 10),
+            (0, READ_AHEAD + 5),
+        ] {
+            let mut buf = vec![0u8; len];
+            ahead.read_exact_at(offset, &mut buf).unwrap();
+            assert!(
+                buf[..] == data[offset as usize..offset as usize + len],
+                "{offset} {len}"
+            );
+        }
+        let end = data.len() as u64;
+        let mut buf = [0u8; 200];
+        assert_eq!(ahead.read_at(end - 100, &mut buf).unwrap(), 100);
+        assert_eq!(ahead.read_at(end, &mut buf).unwrap(), 0);
+        assert!(ahead.read_exact_at(end - 100, &mut buf).is_err());
+    }
 
     #[test]
     fn strtou64_hex_follows_qemu() {

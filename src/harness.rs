@@ -376,6 +376,8 @@ pub struct CaseReport {
     pub outcomes: BTreeMap<Property, Outcome>,
     /// P5 trials per structure: (detected, tried).
     pub corruption: BTreeMap<String, (u64, u64)>,
+    /// P5 corruptions nobody noticed: (structure, byte offset in the raw or flattened file).
+    pub undetected: Vec<(String, u64)>,
 }
 
 impl CaseReport {
@@ -410,6 +412,7 @@ impl Default for CaseOptions {
 pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
     let mut outcomes = BTreeMap::new();
     let mut corruption = BTreeMap::new();
+    let mut undetected = Vec::new();
     let output = match write_case(layout) {
         Ok(o) => o,
         Err(e) => {
@@ -417,6 +420,7 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
             return CaseReport {
                 outcomes,
                 corruption,
+                undetected,
             };
         }
     };
@@ -440,6 +444,7 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
         ) {
             Ok(stats) => {
                 corruption = stats.per_structure;
+                undetected = stats.undetected;
                 outcomes.insert(Property::P5, Outcome::Pass);
             }
             Err(e) => {
@@ -450,6 +455,7 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
     CaseReport {
         outcomes,
         corruption,
+        undetected,
     }
 }
 
@@ -587,8 +593,9 @@ pub struct CorruptionStats {
 }
 
 /// P5: flips one random byte (XOR with a random non-zero value) `trials` times in each structure of the
-/// raw dump (header, sub-header, notes, bitmap 1, bitmap 2, descriptors, page data, eraseinfo) and records
-/// whether `check` or a read-back against the model notices. Fails only if a reader panics on the
+/// raw dump (header, sub-header, notes, bitmap 1, bitmap 2, descriptors, page data, eraseinfo) and of the
+/// flattened file (its header, a record header, the end marker) and records whether the flattened index,
+/// `check` or a read-back against the model notices. Fails only if a reader panics on the
 /// corrupted input; the detection rates are the measurement.
 pub fn p5_corruption_is_detected(
     layout: &Layout,
@@ -640,5 +647,78 @@ pub fn p5_corruption_is_detected(
             }
         }
     }
+    corrupt_flattened(layout, output, &expected, &mut rng, trials, &mut stats)?;
     Ok(stats)
+}
+
+/// Chooses a byte offset to corrupt.
+type BytePicker<'a> = Box<dyn Fn(&mut ChaCha8Rng) -> u64 + 'a>;
+
+/// The flattened side of P5: one byte of the flattened file header (its first 32 bytes), of a record
+/// header, or of the end marker changes; the index, `check` over the index or a read-back must notice.
+fn corrupt_flattened(
+    layout: &Layout,
+    output: &CaseOutput,
+    expected: &[Option<PageRef>],
+    rng: &mut ChaCha8Rng,
+    trials: u32,
+    stats: &mut CorruptionStats,
+) -> Result<(), PropertyFailure> {
+    let mut record_headers = Vec::with_capacity(output.writes.len());
+    let mut position = 4096u64;
+    for &(_, len) in &output.writes {
+        record_headers.push(position);
+        position += 16 + len;
+    }
+    let end_marker = position;
+    let targets: [(&str, BytePicker<'_>); 3] = [
+        (
+            "flat header",
+            Box::new(|rng: &mut ChaCha8Rng| rng.gen_range(0..32)),
+        ),
+        (
+            "flat record header",
+            Box::new(|rng: &mut ChaCha8Rng| {
+                record_headers[rng.gen_range(0..record_headers.len())] + rng.gen_range(0..16)
+            }),
+        ),
+        (
+            "flat end marker",
+            Box::new(move |rng: &mut ChaCha8Rng| end_marker + rng.gen_range(0..16)),
+        ),
+    ];
+    for (name, pick) in &targets {
+        for _ in 0..trials {
+            let at = pick(rng);
+            let flip: u8 = rng.gen_range(1..=255);
+            let mut corrupted = output.flat.clone();
+            corrupted[at as usize] ^= flip;
+            let verdict = catch_unwind(AssertUnwindSafe(|| {
+                let Ok(index) = FlatIndex::open(corrupted.as_slice()) else {
+                    return true;
+                };
+                if !check(&[&index as &dyn ReadAt]).is_valid() {
+                    return true;
+                }
+                match KdumpFile::open(index) {
+                    Err(_) => true,
+                    Ok(dump) => compare_read_back(layout, expected, &dump).is_err(),
+                }
+            }));
+            let detected = verdict.map_err(|_| {
+                fail(
+                    Property::P5,
+                    format!("a reader panicked on the flattened dump with byte {at:#x} ({name}) XOR {flip:#04x}"),
+                )
+            })?;
+            let entry = stats.per_structure.entry(name.to_string()).or_default();
+            entry.1 += 1;
+            if detected {
+                entry.0 += 1;
+            } else {
+                stats.undetected.push((name.to_string(), at));
+            }
+        }
+    }
+    Ok(())
 }

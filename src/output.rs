@@ -68,7 +68,7 @@ impl AtomicOutput {
     }
 
     /// Renames the temporary file onto the target without waiting for the data to reach the disk (it gets
-    /// there by the page cache's normal write-back, as with `cp`); for `--no-sync`.
+    /// there by the page cache's normal write-back, as with `cp`); what `reassemble` does unless `--sync` is given.
     pub fn commit_unsynced(self) -> io::Result<()> {
         self.rename()
     }

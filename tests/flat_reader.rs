@@ -19,7 +19,13 @@ struct Observed {
 }
 
 fn observe(input: impl std::io::Read, mode: ParseMode, chunk_size: usize) -> Observed {
-    let mut reader = FlatReader::with_chunk_size(input, mode, chunk_size);
+    observe_reader(
+        FlatReader::with_chunk_size(input, mode, chunk_size),
+        chunk_size,
+    )
+}
+
+fn observe_reader<R: std::io::Read>(mut reader: FlatReader<R>, chunk_size: usize) -> Observed {
     let mut records: Vec<(RecordHeader, Vec<u8>)> = Vec::new();
     let mut ended = false;
     let error = loop {
@@ -150,6 +156,12 @@ proptest! {
         prop_assert_eq!(&observe(ShortReads::new(&stream, 300, seed), mode, 17), &whole);
         prop_assert_eq!(&observe(&stream[..], mode, 1), &whole);
         prop_assert_eq!(&observe_buffered(&stream[..], mode, 1 << 20), &whole);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &stream).unwrap();
+        let mapped = FlatReader::mapped(std::fs::File::open(file.path()).unwrap(), mode, 1 << 20).unwrap();
+        prop_assert_eq!(&observe_reader(mapped, 1 << 20), &whole);
+        let small_windows = FlatReader::mapped(std::fs::File::open(file.path()).unwrap(), mode, 5000).unwrap();
+        prop_assert_eq!(&observe_reader(small_windows, 8192), &whole);
         prop_assert_eq!(&observe_buffered(ShortReads::new(&stream, 5000, seed), mode, 4096), &whole);
         prop_assert_eq!(&observe_buffered(ShortReads::new(&stream, 3, seed), mode, 100), &whole);
     }

@@ -460,3 +460,34 @@ fn hundreds_of_millions_of_violations_are_counted_quickly_and_kept_to_100() {
     assert!(r.has(K12));
     assert!(r.violations.len() <= 100 * r.violation_counts.len());
 }
+
+/// Writes the seed corpus of the `check_kdump` fuzz target (small complete synthetic dumps of every word
+/// size and byte order, and the heads of real dumps). Run by hand; the output is committed.
+#[test]
+#[ignore]
+fn write_check_kdump_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/check_kdump");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut seeds = Vec::new();
+    for (name, compression) in [
+        ("x86_64-zlib", Compression::Zlib),
+        ("x86_64-lzo", Compression::Lzo),
+    ] {
+        seeds.push((name, Synth::x86_64(compression, 48)));
+    }
+    let mut ppc = Synth::x86_64(Compression::Zstd, 48);
+    ppc.class = kdump_flat::kdump::Class::Bits32;
+    ppc.order = kdump_flat::kdump::ByteOrder::Big;
+    ppc.layout32 = common::Layout32::Padded;
+    ppc.machine = "ppc".into();
+    seeds.push(("ppc-be-padded-zstd", ppc));
+    let mut i386 = Synth::x86_64(Compression::Snappy, 48);
+    i386.class = kdump_flat::kdump::Class::Bits32;
+    i386.layout32 = common::Layout32::Packed;
+    i386.machine = "i686".into();
+    i386.eraseinfo = Some(b"erase jiffies\n".to_vec());
+    seeds.push(("i386-packed-snappy-eraseinfo", i386));
+    for (name, synth) in seeds {
+        std::fs::write(dir.join(name), synth.build().bytes).unwrap();
+    }
+}

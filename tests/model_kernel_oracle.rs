@@ -23,29 +23,15 @@ fn dir() -> std::path::PathBuf {
         .into()
 }
 
-/// Test-only ELF64 LE parse: PT_LOADs (paddr, offset, size) and the PT_NOTE bytes.
+/// PT_LOADs (paddr, offset, size) and the PT_NOTE bytes, by the crate's ELF reader.
 fn read_elf(bytes: &[u8]) -> (Vec<(u64, u64, u64)>, Vec<u8>) {
-    let (phoff, phentsize, phnum) = (
-        le(bytes, 32, 8) as usize,
-        le(bytes, 54, 2) as usize,
-        le(bytes, 56, 2) as usize,
-    );
-    let mut loads = Vec::new();
-    let mut notes = Vec::new();
-    for i in 0..phnum {
-        let ph = phoff + i * phentsize;
-        let (offset, paddr, filesz) = (
-            le(bytes, ph + 8, 8),
-            le(bytes, ph + 24, 8),
-            le(bytes, ph + 32, 8),
-        );
-        match le(bytes, ph, 4) {
-            1 => loads.push((paddr, offset, filesz)),
-            4 => notes = bytes[offset as usize..(offset + filesz) as usize].to_vec(),
-            _ => {}
-        }
-    }
-    (loads, notes)
+    let parsed = kdump_flat::elf::ElfDump::parse(bytes).unwrap();
+    let loads = parsed
+        .blocks
+        .iter()
+        .map(|b| (b.phys_addr, b.file_offset, b.file_size))
+        .collect();
+    (loads, parsed.note_bytes)
 }
 
 fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {

@@ -37,6 +37,7 @@ impl Failure {
 }
 
 impl From<std::io::Error> for Failure {
+    /// An I/O error, except an invalid flattened file found by `source::open_dump` (invalid input).
     fn from(e: std::io::Error) -> Self {
         // `open_dump` reports a flattened file that breaks an F invariant as InvalidData: invalid input.
         let invalid_flattened = e

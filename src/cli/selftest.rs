@@ -69,6 +69,8 @@ struct Summary {
     seed: Option<u64>,
     properties: BTreeMap<Property, PropertyTally>,
     corruption: BTreeMap<String, (u64, u64)>,
+    /// Up to 50 undetected corruptions: (seed, structure, byte offset).
+    undetected: Vec<(Option<u64>, String, u64)>,
     failures: Vec<CaseFailure>,
     shrunk_layout: Option<Layout>,
     reproducer: Option<PathBuf>,
@@ -137,7 +139,13 @@ pub fn run(args: Args) -> CliResult {
     let mut properties: BTreeMap<Property, PropertyTally> = BTreeMap::new();
     let mut corruption: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut failures = Vec::new();
+    let mut undetected = Vec::new();
     for (seed, report) in &reports {
+        for (structure, at) in &report.undetected {
+            if undetected.len() < 50 {
+                undetected.push((*seed, structure.clone(), *at));
+            }
+        }
         for (property, outcome) in &report.outcomes {
             let tally = properties.entry(*property).or_default();
             match outcome {
@@ -198,6 +206,7 @@ pub fn run(args: Args) -> CliResult {
         seed: base_seed,
         properties,
         corruption,
+        undetected,
         failures,
         shrunk_layout,
         reproducer,
@@ -249,7 +258,7 @@ fn print_summary(summary: &Summary, seconds: f64) {
         println!("  P5 detection rate per structure (detected/tried):");
         for (structure, (detected, tried)) in &summary.corruption {
             println!(
-                "     {structure:<14} {detected:>5}/{tried:<5} {:>5.1}%",
+                "     {structure:<18} {detected:>6}/{tried:<6} {:>5.1}%",
                 100.0 * *detected as f64 / (*tried).max(1) as f64
             );
         }

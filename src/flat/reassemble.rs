@@ -12,6 +12,7 @@ use std::ops::Range;
 use std::os::fd::AsRawFd;
 
 use super::error::{FlatError, FlatWarning, ParseMode, ReadError};
+use super::mapped::MAP_WINDOW;
 use super::reader::{BufferedEvent, FlatReader};
 
 /// Input buffer of the reader: payloads are written straight from it, so it is the largest write; small
@@ -75,11 +76,37 @@ pub struct ReassembleError {
 pub fn reassemble(
     input: impl Read,
     output: &mut File,
+    options: ReassembleOptions<'_>,
+) -> Result<ReassembleSummary, ReassembleError> {
+    let reader = FlatReader::with_chunk_size(input, options.mode, READ_BUFFER_SIZE);
+    reassemble_from(reader, output, options)
+}
+
+/// [`reassemble`] for a flattened stream in a regular file, read through a sliding memory map so that
+/// payloads are copied once, from the page cache straight into the output (the file must not be
+/// truncated meanwhile). The same results as [`reassemble`].
+pub fn reassemble_file(
+    input: File,
+    output: &mut File,
+    options: ReassembleOptions<'_>,
+) -> Result<ReassembleSummary, ReassembleError> {
+    match FlatReader::mapped(input, options.mode, MAP_WINDOW) {
+        Ok(reader) => reassemble_from(reader, output, options),
+        Err(e) => Err(ReassembleError {
+            kind: ReassembleErrorKind::Read(e),
+            partial: ReassembleSummary::default(),
+        }),
+    }
+}
+
+fn reassemble_from<R: Read>(
+    reader: FlatReader<R>,
+    output: &mut File,
     mut options: ReassembleOptions<'_>,
 ) -> Result<ReassembleSummary, ReassembleError> {
     let mut summary = ReassembleSummary::default();
     let mut writer = BatchWriter::new(output);
-    let result = replay(input, &mut writer, &mut options, &mut summary);
+    let result = replay(reader, &mut writer, &mut options, &mut summary);
     let finished = writer.finish();
     summary.output_len = writer.end;
     match (result, finished) {
@@ -95,14 +122,22 @@ pub fn reassemble(
     }
 }
 
-fn replay(
-    input: impl Read,
+fn replay<R: Read>(
+    mut reader: FlatReader<R>,
     writer: &mut BatchWriter<'_>,
     options: &mut ReassembleOptions<'_>,
     summary: &mut ReassembleSummary,
 ) -> Result<(), ReassembleErrorKind> {
-    writer.file.set_len(0).map_err(ReassembleErrorKind::Write)?;
-    let mut reader = FlatReader::with_chunk_size(input, options.mode, READ_BUFFER_SIZE);
+    // only a non-empty output is truncated: ext4 flushes a file truncated to 0 when it is closed
+    // (auto_da_alloc), which costs a fresh output file a synchronous write-back
+    let old_len = writer
+        .file
+        .metadata()
+        .map_err(ReassembleErrorKind::Write)?
+        .len();
+    if old_len != 0 {
+        writer.file.set_len(0).map_err(ReassembleErrorKind::Write)?;
+    }
     let mut next_progress = PROGRESS_STEP;
     let result = loop {
         // input is read only when every gathered payload range has been written
@@ -197,7 +232,10 @@ impl<'f> BatchWriter<'f> {
 
     /// Sets the length to the largest end written.
     fn finish(&mut self) -> io::Result<()> {
-        self.file.set_len(self.end)
+        if self.file.metadata()?.len() != self.end {
+            self.file.set_len(self.end)?;
+        }
+        Ok(())
     }
 }
 

@@ -25,12 +25,12 @@ use super::layout::{
 )]
 #[serde(rename_all = "lowercase")]
 pub enum SizeClass {
-    /// Up to ~100 pages of 4 KiB: about a millisecond a case.
+    /// At most 96 pages (3 blocks, gaps ≤ 64 pfns): milliseconds a case.
     #[default]
     Small,
-    /// Up to ~2000 pages, gaps of thousands of pfns.
+    /// At most 2048 pages (4 blocks, gaps ≤ 8192 pfns).
     Medium,
-    /// Up to ~16000 pages, several bitmap chunks and cache flushes.
+    /// At most 36864 pages (6 blocks, gaps ≤ 300000 pfns): several bitmap chunks and many cache flushes.
     Large,
 }
 

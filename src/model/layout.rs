@@ -539,25 +539,9 @@ impl Layout {
 
     /// Every page in memory, ascending by pfn.
     pub fn pages(&self) -> impl Iterator<Item = PageRef> + '_ {
-        let page = self.page_bytes();
-        self.blocks.iter().flat_map(move |block| {
-            let last = block.end_pfn() - 1;
-            let mut pfn = block.start_pfn;
-            block.runs.iter().flat_map(move |run| {
-                let first = pfn;
-                pfn += u64::from(run.count);
-                (first..first + u64::from(run.count)).map(move |p| PageRef {
-                    pfn: p,
-                    content: run.content,
-                    class: run.class,
-                    valid_bytes: if p == last {
-                        page - u64::from(block.short_tail)
-                    } else {
-                        page
-                    },
-                })
-            })
-        })
+        self.blocks
+            .iter()
+            .flat_map(move |block| self.pages_of(block))
     }
 
     /// True when makedumpfile's dump level leaves a page of this class out.
