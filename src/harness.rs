@@ -71,9 +71,7 @@ impl Property {
         match self {
             Property::P1 => "reassembled flattened == raw",
             Property::P2 => "raw length, written ranges and holes match the layout",
-            Property::P3 => {
-                "headers, notes and every pfn read back as the model says (raw and flat)"
-            }
+            Property::P3 => "headers, notes and every pfn read back as the model says",
             Property::P4 => "check finds the dump valid",
             Property::P5 => "single-byte corruption detected by check or read-back",
         }
