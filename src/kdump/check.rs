@@ -344,6 +344,22 @@ fn check_header(dump: &Headers, out: &mut FileReport<'_>) {
     }
     if h.nr_cpus <= 0 {
         out.warning(KInvariant::K5, None, format!("nr_cpus is {}", h.nr_cpus));
+    } else if dump.notes_error.is_none()
+        && dump
+            .sub_header
+            .as_ref()
+            .is_some_and(|s| s.notes_range().is_some())
+        && dump.notes.prstatus_count() == 0
+    {
+        // Every writer emits one NT_PRSTATUS note per CPU: a zeroed note section would pass silently.
+        out.warning(
+            KInvariant::K5,
+            dump.sub_header.as_ref().map(|s| s.offset_note),
+            format!(
+                "nr_cpus is {} but the notes hold no NT_PRSTATUS note",
+                h.nr_cpus
+            ),
+        );
     }
     if !KNOWN_MACHINES.contains(&h.utsname.machine.as_str()) {
         out.warning(
