@@ -335,7 +335,7 @@ fn eraseinfo() {
     let dump = KdumpFile::open(built.bytes.as_slice()).unwrap();
     assert_eq!(
         dump.eraseinfo().unwrap().as_deref(),
-        Some("erase init_task.comm\n")
+        Some(b"erase init_task.comm\n".as_slice())
     );
     let at = built.sub_header_offset as usize + 64;
     expect_exactly(

@@ -271,68 +271,48 @@ impl<R: ReadAt> KdumpFile<R> {
         self.vmcoreinfo.as_ref()
     }
 
-<<<<<<< HEAD
-    /// The eraseinfo text (what makedumpfile `--config` erased), when the dump has one (version 5+).
-    /// Fails with K17 if it lies outside the file, or is larger than [`MAX_NOTES_SIZE`].
-    pub fn eraseinfo(&self) -> Result<Option<String>, KdumpError> {
-        let Some((offset, size)) = self.sub_header.as_ref().and_then(|s| s.eraseinfo_range())
-        else {
-            return Ok(None);
-        };
-        if size > MAX_NOTES_SIZE || offset.saturating_add(size) > self.file_size {
-            return Err(KdumpError::invalid(
-                KInvariant::K17,
-                Some(offset),
-                None,
-                format!(
-                    "eraseinfo of {size} bytes at {offset:#x} does not fit in the file ({:#x} bytes)",
-=======
     /// The raw bytes of the ELF note section the sub-header points at (version 4 and later), `None`
     /// without one. Fails (K8) if the range does not fit in the file or exceeds [`MAX_NOTES_SIZE`].
     pub fn notes_bytes(&self) -> Result<Option<Vec<u8>>, KdumpError> {
         let range = self.sub_header.as_ref().and_then(|s| s.notes_range());
         range
-            .map(|(offset, size)| self.read_area(offset, size, "notes"))
+            .map(|(offset, size)| self.read_area(offset, size, KInvariant::K8, "notes"))
             .transpose()
     }
 
-    /// The eraseinfo text's raw bytes (version 5 and later, when `size_eraseinfo` > 0), `None` without
-    /// one. Fails (K8) if the range does not fit in the file or exceeds [`MAX_NOTES_SIZE`].
+    /// The eraseinfo text's raw bytes (what makedumpfile `--config` erased; version 5 and later, when
+    /// `size_eraseinfo` > 0), `None` without one. Fails (K17) if the range does not fit in the file or
+    /// exceeds [`MAX_NOTES_SIZE`].
     pub fn eraseinfo(&self) -> Result<Option<Vec<u8>>, KdumpError> {
         let range = self.sub_header.as_ref().and_then(|s| s.eraseinfo_range());
         range
-            .map(|(offset, size)| self.read_area(offset, size, "eraseinfo"))
+            .map(|(offset, size)| self.read_area(offset, size, KInvariant::K17, "eraseinfo"))
             .transpose()
     }
 
-    /// Reads `size` bytes at `offset`, refusing ranges beyond the file or above [`MAX_NOTES_SIZE`].
-    fn read_area(&self, offset: u64, size: u64, what: &str) -> Result<Vec<u8>, KdumpError> {
+    /// Reads `size` bytes at `offset`, refusing (as `invariant`) ranges beyond the file or above
+    /// [`MAX_NOTES_SIZE`].
+    fn read_area(
+        &self,
+        offset: u64,
+        size: u64,
+        invariant: KInvariant,
+        what: &str,
+    ) -> Result<Vec<u8>, KdumpError> {
         if size > MAX_NOTES_SIZE || offset.saturating_add(size) > self.file_size {
             return Err(KdumpError::invalid(
-                KInvariant::K8,
+                invariant,
                 Some(offset),
                 None,
                 format!(
                     "{what} of {size} bytes at {offset:#x} does not fit in the file ({:#x} bytes)",
->>>>>>> model
                     self.file_size
                 ),
             ));
         }
         let mut bytes = vec![0u8; size as usize];
-<<<<<<< HEAD
-        read_structure(
-            &self.reader,
-            offset,
-            &mut bytes,
-            KInvariant::K17,
-            "eraseinfo",
-        )?;
-        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
-=======
-        read_structure(&self.reader, offset, &mut bytes, KInvariant::K8, what)?;
+        read_structure(&self.reader, offset, &mut bytes, invariant, what)?;
         Ok(bytes)
->>>>>>> model
     }
 
     /// The bitmaps.
