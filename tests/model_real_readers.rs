@@ -46,11 +46,14 @@ fn libkdumpfile_agrees(layout: &Layout, raw: &[u8]) -> Result<(), String> {
             _ => false,
         };
         if !agrees {
-            let state = if theirs.is_some() { "data" } else { "nodata" };
+            let state = match theirs {
+                Some(sha256) => format!("data sha256 {sha256}"),
+                None => "nodata".to_string(),
+            };
             let model = match expected {
-                ExpectedPage::Data(_) => "data",
-                ExpectedPage::Excluded => "excluded",
-                ExpectedPage::NotInMemory => "not in memory",
+                ExpectedPage::Data(bytes) => format!("data sha256 {}", sha256_hex(&bytes)),
+                ExpectedPage::Excluded => "excluded".to_string(),
+                ExpectedPage::NotInMemory => "not in memory".to_string(),
             };
             return Err(format!(
                 "pfn {pfn}: libkdumpfile reads {state}, the model says {model} ({header})"
