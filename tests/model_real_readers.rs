@@ -5,71 +5,65 @@
 //!   the model says are excluded or not in memory raise `NoDataException`.
 //! - `makedumpfile -R` of generated flattened dumps gives exactly our raw output.
 
+#[path = "support/libkdumpfile.rs"]
+mod libkdumpfile;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use kdump_flat::harness::write_case;
 use kdump_flat::model::gen::{layout_from_seed, SizeClass};
 use kdump_flat::model::{ExpectedPage, Layout, Machine};
+use libkdumpfile::{sha256_hex, try_libkdumpfile_report, OraclePfns};
 
-/// Compares libkdumpfile's reading of every pfn of `raw` with the model; returns the first mismatch.
+/// Compares libkdumpfile's reading of every pfn of `raw` (below the model's `max_mapnr`) with the model;
+/// returns the first mismatch.
 fn libkdumpfile_agrees(layout: &Layout, raw: &[u8]) -> Result<(), String> {
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(raw).unwrap();
-    let output = Command::new("timeout")
-        .args([
-            "60",
-            "/usr/bin/python3",
-            "tests/support/libkdumpfile_pages.py",
-        ])
-        .arg(file.path())
-        .arg(layout.page_bytes().to_string())
-        .arg(layout.max_mapnr().to_string())
-        .output()
-        .expect("cannot run /usr/bin/python3 (python3-libkdumpfile is required)");
-    if !output.status.success() {
+    let report = try_libkdumpfile_report(
+        &[file.path()],
+        OraclePfns::EveryPfnBelow(layout.max_mapnr()),
+    )?;
+    let header = format!(
+        "libkdumpfile max_pfn {} page_size {}",
+        report.max_pfn, report.page_size
+    );
+    if report.page_size != layout.page_bytes() {
         return Err(format!(
-            "libkdumpfile failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
+            "{header}, the model's page size is {}",
+            layout.page_bytes()
         ));
     }
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let mut lines = stdout.lines();
-    let header = lines.next().unwrap_or_default().to_string();
-    let mut seen = 0;
-    for line in lines {
-        let mut parts = line.split(' ');
-        let pfn: u64 = parts.next().unwrap().parse().unwrap();
-        let state = parts.next().unwrap();
-        let expected = layout.expected_page(pfn);
-        let agrees = match (state, &expected) {
-            ("data", ExpectedPage::Data(bytes)) => {
-                let hex = parts.next().unwrap();
-                hex.len() == 2 * bytes.len()
-                    && bytes
-                        .iter()
-                        .enumerate()
-                        .all(|(i, b)| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16) == Ok(*b))
-            }
-            ("nodata", ExpectedPage::Excluded | ExpectedPage::NotInMemory) => true,
+    for (index, (pfn, theirs)) in report.pages.iter().enumerate() {
+        if *pfn != index as u64 {
+            return Err(format!("libkdumpfile listed pfn {pfn} at position {index}"));
+        }
+        let expected = layout.expected_page(*pfn);
+        let agrees = match (theirs, &expected) {
+            (Some(sha256), ExpectedPage::Data(bytes)) => *sha256 == sha256_hex(bytes),
+            (None, ExpectedPage::Excluded | ExpectedPage::NotInMemory) => true,
             _ => false,
         };
         if !agrees {
+            let state = match theirs {
+                Some(sha256) => format!("data sha256 {sha256}"),
+                None => "nodata".to_string(),
+            };
             let model = match expected {
-                ExpectedPage::Data(_) => "data",
-                ExpectedPage::Excluded => "excluded",
-                ExpectedPage::NotInMemory => "not in memory",
+                ExpectedPage::Data(bytes) => format!("data sha256 {}", sha256_hex(&bytes)),
+                ExpectedPage::Excluded => "excluded".to_string(),
+                ExpectedPage::NotInMemory => "not in memory".to_string(),
             };
             return Err(format!(
                 "pfn {pfn}: libkdumpfile reads {state}, the model says {model} ({header})"
             ));
         }
-        seen += 1;
     }
-    if seen != layout.max_mapnr() {
+    if report.pages.len() as u64 != layout.max_mapnr() {
         return Err(format!(
-            "libkdumpfile listed {seen} pfns of {}",
+            "libkdumpfile listed {} pfns of {}",
+            report.pages.len(),
             layout.max_mapnr()
         ));
     }
