@@ -84,6 +84,48 @@ fn booted_guest_elf_converts_to_qemu72_kdump_zlib() {
 }
 
 #[test]
+#[ignore = "needs KDUMP_REAL_DIR from scripts/make-real-dumps.sh (QEMU + a downloaded kernel)"]
+fn booted_guest_qemu10_elf_converts_to_qemu10_kdump_zlib_and_kdump_raw_zlib() {
+    // The command line with its defaults (zlib, utsname.machine "Unknown" like QEMU >= 8.0), flattened and
+    // raw, against QEMU 10's kdump-zlib and kdump-raw-zlib files of the same stopped state.
+    let dir = generated_dir();
+    let elf = dir.join("q10-lk.elf");
+    let dump = ElfDump::parse(&std::fs::File::open(&elf).unwrap()).unwrap();
+    assert!(
+        dump.vmcoreinfo().is_some(),
+        "the booted guest has a VMCOREINFO note"
+    );
+    let work = tempfile::tempdir().unwrap();
+    for (qemu_file, ours, extra_args) in [
+        ("q10-lk.kdump-zlib.flat", "out.flat", &["--flat"][..]),
+        ("q10-lk.kdump-raw-zlib", "out.raw", &[][..]),
+    ] {
+        let out = work.path().join(ours);
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_kdump-flat"))
+            .arg("from-elf")
+            .arg(&elf)
+            .arg(&out)
+            .args(extra_args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "from-elf {extra_args:?}: {status}");
+        let ours = std::fs::read(&out).unwrap();
+        let qemu = std::fs::read(dir.join(qemu_file)).unwrap();
+        assert_eq!(
+            first_difference(&ours, &qemu),
+            None,
+            "{qemu_file}: ours {} vs QEMU 10 {} bytes",
+            ours.len(),
+            qemu.len()
+        );
+        eprintln!(
+            "from-elf q10-lk.elf {extra_args:?} == {qemu_file} ({} bytes)",
+            qemu.len()
+        );
+    }
+}
+
+#[test]
 fn makedumpfiles_elf_of_the_same_state_also_converts_to_qemu72_kdump_zlib() {
     // makedumpfile -F -E -d 1 rewrote QEMU 7.2's ELF: program headers at 64, zero pages left out of the
     // file (p_filesz < p_memsz). The memory, blocks and notes are the same, so the conversion must still

@@ -308,15 +308,65 @@ fn booted_guest_reassembly_equals_makedumpfile_r() {
 
 #[test]
 #[ignore = "needs KDUMP_REAL_DIR (scripts/make-real-dumps.sh DIR kernel)"]
+fn qemu10_booted_guest_flattened_reassembles_to_its_raw_file_and_makedumpfile_r() {
+    // QEMU 10 wrote kdump-zlib (flattened) and kdump-raw-zlib of one stopped state of the booted guest:
+    // our reassembly of the first == the second == makedumpfile -R's reassembly of the first.
+    let dir = generated_dir();
+    let flat_path = dir.join("q10-lk.kdump-zlib.flat");
+    let work = tempfile::tempdir().unwrap();
+    let mut out_file = File::create(work.path().join("out")).unwrap();
+    let summary = reassemble(
+        File::open(&flat_path).unwrap(),
+        &mut out_file,
+        ReassembleOptions::default(),
+    )
+    .unwrap();
+    drop(out_file);
+    let out = std::fs::read(work.path().join("out")).unwrap();
+    let raw = std::fs::read(dir.join("q10-lk.kdump-raw-zlib")).unwrap();
+    let makedumpfile = makedumpfile_reassemble(&flat_path);
+    eprintln!(
+        "q10-lk.kdump-zlib.flat: {} bytes, {} records, reassembled {} bytes; kdump-raw-zlib {} bytes; \
+         makedumpfile -R {} bytes",
+        std::fs::metadata(&flat_path).unwrap().len(),
+        summary.records,
+        out.len(),
+        raw.len(),
+        makedumpfile.len()
+    );
+    assert_eq!(summary.output_len, out.len() as u64);
+    assert!(out == raw, "our reassembly differs from QEMU 10's raw file");
+    assert!(
+        makedumpfile == raw,
+        "makedumpfile -R differs from QEMU 10's raw file"
+    );
+}
+
+#[test]
+#[ignore = "needs KDUMP_REAL_DIR (scripts/make-real-dumps.sh DIR kernel)"]
 fn booted_guest_dumps_pass_check_and_equal_libkdumpfile_and_the_elf() {
     let dir = generated_dir();
-    let elf = File::open(dir.join("lk.elf")).unwrap();
-    let elf_dump = ElfDump::parse(&elf).unwrap();
-    assert!(elf_dump.vmcoreinfo().is_some());
+    // QEMU 7.2's guest (lk.elf, read by makedumpfile too) and QEMU 10's guest (q10-lk.elf).
+    let elfs: Vec<(&str, File)> = ["lk.elf", "q10-lk.elf"]
+        .into_iter()
+        .map(|name| (name, File::open(dir.join(name)).unwrap()))
+        .collect();
+    let elf_dumps: Vec<ElfDump> = elfs
+        .iter()
+        .map(|(name, file)| {
+            let dump = ElfDump::parse(file).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(dump.vmcoreinfo().is_some(), "{name}");
+            dump
+        })
+        .collect();
     let sets: Vec<(&str, Vec<Vec<u8>>)> = vec![
         (
             "lk.kdump-zlib.flat",
             vec![reassemble_path(&dir.join("lk.kdump-zlib.flat"))],
+        ),
+        (
+            "q10-lk.kdump-raw-zlib",
+            vec![std::fs::read(dir.join("q10-lk.kdump-raw-zlib")).unwrap()],
         ),
         (
             "mdf-lzo-d31",
@@ -336,6 +386,9 @@ fn booted_guest_dumps_pass_check_and_equal_libkdumpfile_and_the_elf() {
     ];
     let work = tempfile::tempdir().unwrap();
     for (name, files) in &sets {
+        let which_elf = usize::from(name.starts_with("q10-"));
+        let (elf_name, elf) = &elfs[which_elf];
+        let elf_dump = &elf_dumps[which_elf];
         let readers: Vec<&dyn ReadAt> = files.iter().map(|f| f as &dyn ReadAt).collect();
         let report = check(&readers);
         assert!(report.is_valid(), "{name}: {:#?}", report.violations);
@@ -365,8 +418,11 @@ fn booted_guest_dumps_pass_check_and_equal_libkdumpfile_and_the_elf() {
         for (pfn, theirs) in &oracle.pages {
             let ours = match read_from_set(&dumps, *pfn) {
                 PageContent::Data(bytes) => {
-                    guest_phys_read(&elf_dump, &elf, pfn * PAGE_SIZE, &mut page).unwrap();
-                    assert!(bytes == page, "{name}: pfn {pfn:#x} differs from lk.elf");
+                    guest_phys_read(elf_dump, elf, pfn * PAGE_SIZE, &mut page).unwrap();
+                    assert!(
+                        bytes == page,
+                        "{name}: pfn {pfn:#x} differs from {elf_name}"
+                    );
                     equal += 1;
                     Some(sha256_hex(&bytes))
                 }
@@ -377,7 +433,7 @@ fn booted_guest_dumps_pass_check_and_equal_libkdumpfile_and_the_elf() {
             };
             assert_eq!(&ours, theirs, "{name}: pfn {pfn:#x}");
         }
-        eprintln!("{name}: {equal} pages equal libkdumpfile's and lk.elf's");
+        eprintln!("{name}: {equal} pages equal libkdumpfile's and {elf_name}'s");
         assert!(equal > 10_000, "{name}: {equal}");
     }
 }
