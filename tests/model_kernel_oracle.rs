@@ -1,6 +1,6 @@
 //! The model's write sequences against real dumps of a booted Linux guest (VMCOREINFO present, dump level
-//! 31 excluding pages): too big to commit, made by `kernel_dumps.sh OUT` (FORMATS.md oracles, which
-//! downloads a Debian kernel). Run with `KDUMP_FLAT_KERNEL_DUMPS=OUT cargo test --test model_kernel_oracle
+//! 31 excluding pages): too big to commit, made by `scripts/make-real-dumps.sh OUT kernel`
+//! (which downloads a Debian kernel); `scripts/test-real.sh` runs this test with the others. Run with `KDUMP_REAL_DIR=OUT cargo test --test model_kernel_oracle
 //! -- --ignored`; the directory must hold `lk.elf`, `lk.fixed.elf`, `lk.kdump-zlib.flat` (QEMU 7.2) and
 //! `mdf-lzo-d31` (makedumpfile 1.7.2 `-d 31 -l`).
 
@@ -18,8 +18,8 @@ fn le(b: &[u8], at: usize, n: usize) -> u64 {
 }
 
 fn dir() -> std::path::PathBuf {
-    std::env::var_os("KDUMP_FLAT_KERNEL_DUMPS")
-        .expect("set KDUMP_FLAT_KERNEL_DUMPS to the output directory of kernel_dumps.sh")
+    std::env::var_os("KDUMP_REAL_DIR")
+        .expect("set KDUMP_REAL_DIR to the output directory of scripts/make-real-dumps.sh (kernel part)")
         .into()
 }
 
@@ -42,7 +42,7 @@ fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
 }
 
 #[test]
-#[ignore = "needs the booted-guest dumps of kernel_dumps.sh (KDUMP_FLAT_KERNEL_DUMPS)"]
+#[ignore = "needs the booted-guest dumps of scripts/make-real-dumps.sh (KDUMP_REAL_DIR)"]
 fn qemu_kdump_of_a_booted_guest_with_vmcoreinfo_is_reproduced() {
     let elf = std::fs::read(dir().join("lk.elf")).unwrap();
     let (loads, notes) = read_elf(&elf);
@@ -71,7 +71,7 @@ fn qemu_kdump_of_a_booted_guest_with_vmcoreinfo_is_reproduced() {
 }
 
 #[test]
-#[ignore = "needs the booted-guest dumps of kernel_dumps.sh (KDUMP_FLAT_KERNEL_DUMPS)"]
+#[ignore = "needs the booted-guest dumps of scripts/make-real-dumps.sh (KDUMP_REAL_DIR)"]
 fn makedumpfile_level_31_of_a_booted_guest_is_reproduced() {
     let real = std::fs::read(dir().join("mdf-lzo-d31")).unwrap();
     let elf = std::fs::read(dir().join("lk.fixed.elf")).unwrap();
