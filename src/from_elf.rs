@@ -12,6 +12,7 @@
 
 use crate::compress::Compression;
 use crate::elf::{ElfDump, ElfError, MemoryBlock, EM_AARCH64, EM_X86_64};
+use crate::model::notes::strtoull_base16;
 use crate::model::{write_qemu_kdump, GuestBlock, QemuDumpOptions, WriteError, WriteSummary};
 use crate::readat::ReadAt;
 use crate::sink::DumpSink;
@@ -73,36 +74,13 @@ pub fn qemu_phys_base(dump: &ElfDump) -> u64 {
     let text = note.desc.split(|&b| b == 0).next().unwrap_or(&[]);
     for line in text.split(|&b| b == b'\n') {
         if let Some(value) = line.strip_prefix(prefix) {
-            return parse_strtou64_hex(value).unwrap_or(0);
+            return std::str::from_utf8(value)
+                .ok()
+                .and_then(strtoull_base16)
+                .unwrap_or(0);
         }
     }
     0
-}
-
-/// `qemu_strtou64(s, NULL, 16, &v)` with a NULL end pointer: optional whitespace, optional sign, optional
-/// "0x", hex digits, and nothing after them; a leading '-' negates. `None` where QEMU returns an error
-/// (and then keeps the previous `phys_base`, 0).
-fn parse_strtou64_hex(text: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(text).ok()?;
-    let trimmed = text.trim_start();
-    let (negative, rest) = match trimmed.as_bytes().first() {
-        Some(b'-') => (true, &trimmed[1..]),
-        Some(b'+') => (false, &trimmed[1..]),
-        _ => (false, trimmed),
-    };
-    let digits = rest
-        .strip_prefix("0x")
-        .or_else(|| rest.strip_prefix("0X"))
-        .unwrap_or(rest);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let value = u64::from_str_radix(digits, 16).ok()?;
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
 }
 
 /// The options QEMU's writer gets for this dump.
@@ -273,19 +251,17 @@ mod tests {
 
     #[test]
     fn strtou64_hex_follows_qemu() {
-        assert_eq!(parse_strtou64_hex(b"0"), Some(0));
-        assert_eq!(parse_strtou64_hex(b"16777216"), Some(0x1677_7216));
-        assert_eq!(parse_strtou64_hex(b"0x1000000"), Some(0x100_0000));
-        assert_eq!(parse_strtou64_hex(b" ff"), Some(0xff));
-        assert_eq!(parse_strtou64_hex(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_strtou64_hex(b""), None);
-        assert_eq!(parse_strtou64_hex(b"12 "), None);
-        assert_eq!(parse_strtou64_hex(b"xyz"), None);
+        let hex = |text: &[u8]| strtoull_base16(std::str::from_utf8(text).unwrap());
+        assert_eq!(hex(b"0"), Some(0));
+        assert_eq!(hex(b"16777216"), Some(0x1677_7216));
+        assert_eq!(hex(b"0x1000000"), Some(0x100_0000));
+        assert_eq!(hex(b" ff"), Some(0xff));
+        assert_eq!(hex(b"-1"), Some(u64::MAX));
+        assert_eq!(hex(b""), None);
+        assert_eq!(hex(b"12 "), None);
+        assert_eq!(hex(b"xyz"), None);
         // A KASLR guest's VMCOREINFO says NUMBER(phys_base)=-272629760 (decimal, -0x10400000); QEMU 7.2 wrote
         // 0xfffffffd8d9d68a0 into the sub-header: "-272629760" read as hexadecimal.
-        assert_eq!(
-            parse_strtou64_hex(b"-272629760"),
-            Some(0xffff_fffd_8d9d_68a0)
-        );
+        assert_eq!(hex(b"-272629760"), Some(0xffff_fffd_8d9d_68a0));
     }
 }

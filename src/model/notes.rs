@@ -140,8 +140,10 @@ pub fn vmcoreinfo_phys_base(notes: &[u8], endian: Endian, key: &str) -> Option<u
     strtoull_base16(value)
 }
 
-/// `strtoull(text, &end, 16)` requiring `*end == '\0'`, as `qemu_strtou64` does.
-fn strtoull_base16(text: &str) -> Option<u64> {
+/// `strtoull(text, &end, 16)` requiring `*end == '\0'`, as `qemu_strtou64(…, 16)` does: optional leading
+/// whitespace, sign and "0x", then hex digits and nothing else; a leading '-' negates (wrapping). `None`
+/// where QEMU returns an error.
+pub fn strtoull_base16(text: &str) -> Option<u64> {
     let text = text.trim_start();
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
