@@ -30,7 +30,7 @@ use crate::compress::Compression;
 
 use super::layout::{Endian, Layout, LayoutError};
 use super::notes::{note_section, trailing_vmcoreinfo};
-use super::qemu::{GuestBlock, WriteError, WriteSummary};
+use super::qemu::{Counting, GuestBlock, WriteError, WriteSummary};
 use super::{store_page, BlockMemory};
 
 /// makedumpfile's default block order (`-b`): caches of `page_size << 4` bytes.
@@ -54,7 +54,7 @@ impl MdfCache {
         }
     }
 
-    fn put(&mut self, out: &mut Out<'_>, item: &[u8]) -> io::Result<()> {
+    fn put(&mut self, out: &mut Counting<'_>, item: &[u8]) -> io::Result<()> {
         self.buf.extend_from_slice(item);
         if self.buf.len() < self.capacity {
             return Ok(());
@@ -65,7 +65,7 @@ impl MdfCache {
         Ok(())
     }
 
-    fn flush_remainder(&mut self, out: &mut Out<'_>) -> io::Result<()> {
+    fn flush_remainder(&mut self, out: &mut Counting<'_>) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -73,20 +73,6 @@ impl MdfCache {
         self.offset += self.buf.len() as u64;
         self.buf.clear();
         Ok(())
-    }
-}
-
-struct Out<'s> {
-    sink: &'s mut dyn DumpSink,
-    writes: u64,
-    end: u64,
-}
-
-impl Out<'_> {
-    fn write(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.writes += 1;
-        self.end = self.end.max(offset + data.len() as u64);
-        self.sink.write_at(offset, data)
     }
 }
 
@@ -252,11 +238,7 @@ pub fn write_makedumpfile_kdump_from(
     let cache_size = (ps << DEFAULT_BLOCK_ORDER) as usize;
     let too_big = |what: &str| WriteError::Input(format!("{what} does not fit its 32-bit field"));
 
-    let mut out = Out {
-        sink,
-        writes: 0,
-        end: 0,
-    };
+    let mut out = Counting::new(sink);
 
     // 1. Header, notes, sub-header.
     let header = HeaderFields {

@@ -91,15 +91,28 @@ pub enum WriteError {
     Io(#[from] io::Error),
 }
 
-/// A sink wrapper that counts writes and tracks the end.
-struct Counting<'s> {
-    sink: &'s mut dyn DumpSink,
-    writes: u64,
-    end: u64,
+/// A sink wrapper that counts writes and tracks the end (both writers report them in [`WriteSummary`]).
+pub(crate) struct Counting<'s> {
+    /// The wrapped sink.
+    pub(crate) sink: &'s mut dyn DumpSink,
+    /// Writes so far.
+    pub(crate) writes: u64,
+    /// Largest `offset + len` written so far.
+    pub(crate) end: u64,
 }
 
-impl Counting<'_> {
-    fn write(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+impl<'s> Counting<'s> {
+    /// Wraps `sink` with no writes counted yet.
+    pub(crate) fn new(sink: &'s mut dyn DumpSink) -> Self {
+        Counting {
+            sink,
+            writes: 0,
+            end: 0,
+        }
+    }
+
+    /// Writes `data` at `offset` through the sink, counting it.
+    pub(crate) fn write(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         self.writes += 1;
         self.end = self.end.max(offset + data.len() as u64);
         self.sink.write_at(offset, data)
@@ -202,11 +215,7 @@ pub fn write_qemu_kdump(
     let data_offset = descriptors_offset + PAGE_DESC_SIZE * dumped_pages;
     let too_big = |what: &str| WriteError::Input(format!("{what} does not fit its 32-bit field"));
 
-    let mut out = Counting {
-        sink,
-        writes: 0,
-        end: 0,
-    };
+    let mut out = Counting::new(sink);
 
     // 1. disk_dump_header.
     let header = HeaderFields {
