@@ -2,38 +2,16 @@
 //! QEMU ELF dump that makedumpfile read (corpus/real/fw-q72.elf.gz) fed into
 //! `write_makedumpfile_kdump_from` with the same options must give makedumpfile's own files.
 
-use std::io::Read;
-
 use kdump_flat::compress::Compression;
 use kdump_flat::model::encode::StructAbi;
 use kdump_flat::model::makedumpfile::{write_makedumpfile_kdump_from, MakedumpfileOptions};
 use kdump_flat::model::{Endian, GuestBlock};
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
-struct ElfDump {
-    bytes: Vec<u8>,
-    loads: Vec<(u64, u64, u64)>,
-    notes: Vec<u8>,
-}
+#[path = "support/elf_gz.rs"]
+mod elf_gz;
 
-/// A QEMU ELF dump (gunzipped) parsed by the crate's ELF reader.
-fn read_elf(gz_path: &str) -> ElfDump {
-    let mut bytes = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(gz_path).unwrap())
-        .read_to_end(&mut bytes)
-        .unwrap();
-    let parsed = kdump_flat::elf::ElfDump::parse(bytes.as_slice()).unwrap();
-    let loads = parsed
-        .blocks
-        .iter()
-        .map(|b| (b.phys_addr, b.file_offset, b.file_size))
-        .collect();
-    ElfDump {
-        bytes,
-        loads,
-        notes: parsed.note_bytes,
-    }
-}
+use elf_gz::{read_elf, ElfDump};
 
 fn write(elf: &ElfDump, compression: Compression) -> (Vec<u8>, Vec<u8>, Vec<(u64, u64)>) {
     let blocks: Vec<GuestBlock<'_>> = elf

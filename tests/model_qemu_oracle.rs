@@ -5,36 +5,14 @@
 //!
 //! Also the worked example of FORMATS.md §3 (16 MiB guest, 1 vCPU, N = 624).
 
-use std::io::Read;
-
 use kdump_flat::compress::Compression;
 use kdump_flat::model::{write_qemu_kdump, Endian, GuestBlock, QemuDumpOptions};
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
-/// A QEMU ELF dump (gunzipped) parsed by the crate's ELF reader: PT_LOADs (paddr, offset, size), PT_NOTE.
-struct ElfDump {
-    bytes: Vec<u8>,
-    loads: Vec<(u64, u64, u64)>,
-    notes: Vec<u8>,
-}
+#[path = "support/elf_gz.rs"]
+mod elf_gz;
 
-fn read_elf(gz_path: &str) -> ElfDump {
-    let mut bytes = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(gz_path).unwrap())
-        .read_to_end(&mut bytes)
-        .unwrap();
-    let parsed = kdump_flat::elf::ElfDump::parse(bytes.as_slice()).unwrap();
-    let loads = parsed
-        .blocks
-        .iter()
-        .map(|b| (b.phys_addr, b.file_offset, b.file_size))
-        .collect();
-    ElfDump {
-        bytes,
-        loads,
-        notes: parsed.note_bytes,
-    }
-}
+use elf_gz::{read_elf, ElfDump};
 
 fn options(uts_machine: &str) -> QemuDumpOptions {
     QemuDumpOptions {

@@ -1,0 +1,34 @@
+//! A gzipped QEMU ELF dump of corpus/real, parsed by the crate's ELF reader into what the model's writers
+//! take: the file bytes, the PT_LOAD segments and the PT_NOTE bytes. Included with
+//! `#[path = "support/elf_gz.rs"]` by the model oracle tests.
+
+use std::io::Read;
+
+/// A QEMU ELF dump (gunzipped): PT_LOADs as (paddr, file offset, size), and the PT_NOTE bytes.
+pub struct ElfDump {
+    /// The whole ELF file.
+    pub bytes: Vec<u8>,
+    /// (physical address, file offset, size) of every PT_LOAD, in file order.
+    pub loads: Vec<(u64, u64, u64)>,
+    /// The PT_NOTE segment's bytes.
+    pub notes: Vec<u8>,
+}
+
+/// Reads and parses the gzipped ELF dump at `gz_path`.
+pub fn read_elf(gz_path: &str) -> ElfDump {
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(gz_path).unwrap())
+        .read_to_end(&mut bytes)
+        .unwrap();
+    let parsed = kdump_flat::elf::ElfDump::parse(bytes.as_slice()).unwrap();
+    let loads = parsed
+        .blocks
+        .iter()
+        .map(|b| (b.phys_addr, b.file_offset, b.file_size))
+        .collect();
+    ElfDump {
+        bytes,
+        loads,
+        notes: parsed.note_bytes,
+    }
+}
