@@ -8,7 +8,9 @@
 #   unpacked under $ORACLES_DIR, default /tmp/kdump-oracles; nothing installed system-wide).
 #   The kernel part downloads Debian's cloud kernel and busybox-static with `apt-get download` (~28 MB,
 #   once, cached under $ORACLES_DIR/kernel).
-# Environment: ORACLES_DIR (default /tmp/kdump-oracles); FW_RAM (default 16M); KERNEL_RAM (default 96M, the smallest that boots comfortably).
+# Environment: ORACLES_DIR (default /tmp/kdump-oracles); FW_RAM (default 16M); KERNEL_RAM (default 96M, the
+#   smallest that boots comfortably); KERNEL_APPEND (default "console=ttyS0 nokaslr"; drop nokaslr for a
+#   randomized, usually non-zero phys_base).
 #
 # firmware: a guest that never ran (-S, stopped before the first instruction), TCG, pc machine, 1 vCPU,
 #   no kernel: the files are deterministic (same bytes on every run of the same QEMU build).
@@ -23,6 +25,8 @@
 #     lk.fixed.elf (program headers moved so makedumpfile <= 1.7.x accepts it), and from lk.fixed.elf:
 #     mdf-lzo-d31 (makedumpfile 1.7.2 -l -d 31, raw), mdf-lzo-d31.flat (-F), mdf-split-d31.1 .2 (--split),
 #     mdf-elf-d31.flat (-F -E: flattened ELF with overlapping records), mdf-zstd-d31.flat (1.7.6 -z -F).
+#     q10-lk.elf  q10-lk.kdump-zlib.flat  q10-lk.kdump-raw-zlib: the same kernel and initrd booted under
+#     QEMU 10 (another guest state), its three dumps of one stopped state.
 # Every tool's version goes to OUTDIR/versions.txt and every file's sha256 to OUTDIR/SHA256SUMS.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,6 +35,7 @@ what=${2:-all}
 D=${ORACLES_DIR:-/tmp/kdump-oracles}
 FW_RAM=${FW_RAM:-16M}
 KERNEL_RAM=${KERNEL_RAM:-96M}
+KERNEL_APPEND=${KERNEL_APPEND:-console=ttyS0 nokaslr}
 QMP=$here/qmp.py
 Q72=qemu-system-x86_64
 Q10=$D/qemu10/usr/bin/qemu-system-x86_64
@@ -92,19 +97,30 @@ fetch_kernel() {  # Debian's cloud kernel and busybox-static, unpacked; a busybo
   fi
 }
 
-kernel_dumps() {
-  fetch_kernel
-  sock=$out/lk.qmp; rm -f "$sock" "$out/lk.console.log"
-  "$Q72" -machine pc,accel=tcg -cpu qemu64 -m "$KERNEL_RAM" -nographic -monitor none -parallel none \
-    -serial file:"$out/lk.console.log" -device vmcoreinfo -kernel "$VMLINUZ" -initrd "$K/initrd.gz" \
-    -append "console=ttyS0 nokaslr" -qmp unix:"$sock",server=on,wait=off >"$out/lk.qemu.log" 2>&1 &
+boot_kernel_guest() {  # NAME QEMU...: boot the kernel, stop it once init printed READY; sets $sock and $qpid
+  local name=$1; shift
+  sock=$out/$name.qmp; rm -f "$sock" "$out/$name.console.log"
+  "$@" -machine pc,accel=tcg -cpu qemu64 -m "$KERNEL_RAM" -nographic -monitor none -parallel none \
+    -serial file:"$out/$name.console.log" -device vmcoreinfo -kernel "$VMLINUZ" -initrd "$K/initrd.gz" \
+    -append "$KERNEL_APPEND" -qmp unix:"$sock",server=on,wait=off >"$out/$name.qemu.log" 2>&1 &
   qpid=$!
   local ready=0
-  for _ in $(seq 360); do grep -q 'GUEST: READY' "$out/lk.console.log" 2>/dev/null && { ready=1; break; }; sleep 0.5; done
-  [ $ready = 1 ] || { echo "guest did not boot (see $out/lk.console.log)" >&2; quit_guest; exit 1; }
+  for _ in $(seq 360); do grep -q 'GUEST: READY' "$out/$name.console.log" 2>/dev/null && { ready=1; break; }; sleep 0.5; done
+  [ $ready = 1 ] || { echo "guest did not boot (see $out/$name.console.log)" >&2; quit_guest; exit 1; }
   "$QMP" "$sock" '{"execute":"stop"}' >/dev/null
+}
+
+kernel_dumps() {
+  fetch_kernel
+  boot_kernel_guest lk "$Q72"
   dump "$sock" elf "$out/lk.elf"
   dump "$sock" kdump-zlib "$out/lk.kdump-zlib.flat"
+  quit_guest
+  # the same kernel and initrd under QEMU 10: ELF, flattened and raw kdump-zlib of one stopped state
+  boot_kernel_guest q10-lk q10
+  dump "$sock" elf "$out/q10-lk.elf"
+  dump "$sock" kdump-zlib "$out/q10-lk.kdump-zlib.flat"
+  dump "$sock" kdump-raw-zlib "$out/q10-lk.kdump-raw-zlib"
   quit_guest
   move_program_headers "$out/lk.elf" "$out/lk.fixed.elf"
   makedumpfile_set "$out/lk.fixed.elf" mdf 31

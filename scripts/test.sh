@@ -3,5 +3,4 @@
 set -eu
 cd "$(dirname "$0")/.."
 bash scripts/install-test-tools.sh
-cargo test --all-targets
-cargo test --doc
+cargo test

@@ -8,12 +8,16 @@
 //!   one) gives exactly the raw output.
 //! - **P2** [`p2_raw_extent_matches_layout`]: the raw file's length, the ranges written and the holes are
 //!   what the layout implies by the formulas of FORMATS.md (computed here, not taken from the writer).
-//! - **P3** [`p3_pages_read_back`]: every pfn reads back as the model says (data, excluded, not in
-//!   memory) through the kdump reader, over the raw bytes and over the flattened bytes.
+//! - **P3** [`p3_pages_read_back`]: every header and sub-header field the kdump reader decodes (utsname,
+//!   timestamp, status, sizes, nr_cpus, phys_base, dump_level, split fields, offsets and sizes), the note
+//!   section (bytes and parsed notes), VMCOREINFO and eraseinfo equal what the layout implies, and every
+//!   pfn reads back as the model says (data, excluded, not in memory), over the raw bytes and over the
+//!   flattened bytes.
 //! - **P4** [`p4_check_passes`]: the checker finds the raw dump valid.
 //! - **P5** [`p5_corruption_is_detected`]: a random single-byte change in one structure is caught by the
-//!   checker or shows up as a read-back mismatch; detection rates are reported per structure (some bytes,
-//!   such as utsname text, can change without any reader noticing, so P5 is a measurement, not a pass/fail).
+//!   checker or shows up as a read-back mismatch (P3's comparisons); detection rates are reported per
+//!   structure (some bytes, such as utsname bytes after the terminating NUL or header padding, can change
+//!   without any reader noticing, so P5 is a measurement, not a pass/fail).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,10 +25,20 @@ use std::io::{Read, Seek, SeekFrom};
 
 use serde::Serialize;
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::flat::index::FlatIndex;
 use crate::flat::{reassemble, ReassembleOptions};
-use crate::model::encode::PAGE_DESC_SIZE;
-use crate::model::notes::note_section;
+use crate::kdump::check::check;
+use crate::kdump::{ByteOrder, Class, KdumpFile, PageContent, Signature, SubHeaderLayout, Utsname};
+use crate::model::encode::{StructAbi, PAGE_DESC_SIZE, UTS_FIELD};
+use crate::model::layout::{Endian, PageRef};
+use crate::model::notes::{note_section, NT_PRSTATUS};
 use crate::model::{store_page, struct_abi, write_layout, Layout, WriteSummary, WriterKind};
+use crate::readat::ReadAt;
 use crate::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
 /// The properties, by id.
@@ -34,7 +48,7 @@ pub enum Property {
     P1,
     /// Raw length, written ranges and holes are what the layout implies.
     P2,
-    /// Every pfn reads back as the model says, over raw and flattened.
+    /// Headers, notes, eraseinfo and every pfn read back as the model says, over raw and flattened.
     P3,
     /// `check` passes.
     P4,
@@ -57,7 +71,7 @@ impl Property {
         match self {
             Property::P1 => "reassembled flattened == raw",
             Property::P2 => "raw length, written ranges and holes match the layout",
-            Property::P3 => "every pfn reads back as the model says (raw and flattened)",
+            Property::P3 => "headers, notes and every pfn read back as the model says",
             Property::P4 => "check finds the dump valid",
             Property::P5 => "single-byte corruption detected by check or read-back",
         }
@@ -366,6 +380,8 @@ pub struct CaseReport {
     pub outcomes: BTreeMap<Property, Outcome>,
     /// P5 trials per structure: (detected, tried).
     pub corruption: BTreeMap<String, (u64, u64)>,
+    /// P5 corruptions nobody noticed: (structure, byte offset in the raw or flattened file).
+    pub undetected: Vec<(String, u64)>,
 }
 
 impl CaseReport {
@@ -399,7 +415,8 @@ impl Default for CaseOptions {
 /// Runs every property on one layout.
 pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
     let mut outcomes = BTreeMap::new();
-    let corruption = BTreeMap::new();
+    let mut corruption = BTreeMap::new();
+    let mut undetected = Vec::new();
     let output = match write_case(layout) {
         Ok(o) => o,
         Err(e) => {
@@ -407,6 +424,7 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
             return CaseReport {
                 outcomes,
                 corruption,
+                undetected,
             };
         }
     };
@@ -419,21 +437,507 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
         Property::P2,
         judge(p2_raw_extent_matches_layout(layout, &output)),
     );
-    let _ = options;
-    outcomes.insert(
-        Property::P3,
-        Outcome::NotWired("needs the kdump reader (crate::kdump)"),
-    );
-    outcomes.insert(
-        Property::P4,
-        Outcome::NotWired("needs the checker (crate::kdump::check)"),
-    );
-    outcomes.insert(
-        Property::P5,
-        Outcome::NotWired("needs the checker and the reader"),
-    );
+    outcomes.insert(Property::P3, judge(p3_pages_read_back(layout, &output)));
+    outcomes.insert(Property::P4, judge(p4_check_passes(&output)));
+    if options.corruption_trials > 0 {
+        match p5_corruption_is_detected(
+            layout,
+            &output,
+            options.corruption_seed,
+            options.corruption_trials,
+        ) {
+            Ok(stats) => {
+                corruption = stats.per_structure;
+                undetected = stats.undetected;
+                outcomes.insert(Property::P5, Outcome::Pass);
+            }
+            Err(e) => {
+                outcomes.insert(Property::P5, Outcome::Fail(e.detail));
+            }
+        }
+    }
     CaseReport {
         outcomes,
         corruption,
+        undetected,
     }
+}
+
+/// What every pfn below `max_mapnr` must read back as, in pfn order: `Some(page)` for a page in memory,
+/// `None` for a pfn in no memory block.
+fn expected_pages(layout: &Layout) -> Vec<Option<PageRef>> {
+    let mut out = vec![None; layout.max_mapnr() as usize];
+    for page in layout.pages() {
+        out[page.pfn as usize] = Some(page);
+    }
+    out
+}
+
+/// Compares every pfn read through `dump` with the model; the first disagreement is returned.
+fn compare_read_back<R: ReadAt>(
+    layout: &Layout,
+    expected: &[Option<PageRef>],
+    dump: &KdumpFile<R>,
+) -> Result<(), String> {
+    if dump.max_mapnr() != layout.max_mapnr() {
+        return Err(format!(
+            "max_mapnr {:#x} read, the layout has {:#x}",
+            dump.max_mapnr(),
+            layout.max_mapnr()
+        ));
+    }
+    compare_structures(layout, dump)?;
+    let ps = layout.page_bytes();
+    for (pfn, page) in expected.iter().enumerate() {
+        let pfn = pfn as u64;
+        let read = dump
+            .read_page(pfn)
+            .map_err(|e| format!("pfn {pfn:#x}: read failed: {e}"))?;
+        match (page, read) {
+            (None, PageContent::NotInMemory) => {}
+            (Some(p), PageContent::Excluded) if layout.excludes(p.class) => {}
+            (Some(p), PageContent::Data(bytes)) if !layout.excludes(p.class) => {
+                let want = p.bytes(ps);
+                if bytes != want {
+                    let at = bytes.iter().zip(&want).position(|(a, b)| a != b);
+                    return Err(format!(
+                        "pfn {pfn:#x}: data differs from the model (first at byte {at:?} of the page)"
+                    ));
+                }
+            }
+            (want, got) => {
+                let want = match want {
+                    None => "not in memory",
+                    Some(p) if layout.excludes(p.class) => "excluded",
+                    Some(_) => "data",
+                };
+                let got = match got {
+                    PageContent::Data(_) => "data",
+                    PageContent::Excluded => "excluded",
+                    PageContent::NotInMemory => "not in memory",
+                };
+                return Err(format!(
+                    "pfn {pfn:#x}: read as {got}, the model says {want}"
+                ));
+            }
+        }
+    }
+    match dump.read_page(layout.max_mapnr()) {
+        Err(_) => Ok(()),
+        Ok(_) => Err(format!(
+            "pfn {:#x} (= max_mapnr) was readable",
+            layout.max_mapnr()
+        )),
+    }
+}
+
+/// `Err` naming the field when `got` differs from the model's `want`.
+fn expect_field<T: PartialEq + fmt::Debug>(field: &str, got: T, want: T) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{field} reads {got:?}, the model says {want:?}"))
+    }
+}
+
+/// A utsname string as the writer stores it (at most 64 bytes, NUL-terminated) and a reader decodes it.
+fn stored_uts(text: &str) -> String {
+    let bytes = &text.as_bytes()[..text.len().min(UTS_FIELD - 1)];
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// Compares every header and sub-header field the reader decodes, the note section (raw bytes and parsed
+/// notes), VMCOREINFO and eraseinfo with what the layout implies for its writer (FORMATS.md §2–3).
+fn compare_structures<R: ReadAt>(layout: &Layout, dump: &KdumpFile<R>) -> Result<(), String> {
+    let ps = layout.page_bytes();
+    let abi = struct_abi(layout);
+    let k = abi.sub_header_size();
+    let notes = note_section(layout);
+    let n = notes.len() as u64;
+    let max_mapnr = layout.max_mapnr();
+    let bitmap_len = max_mapnr.div_ceil(8).div_ceil(ps) * ps;
+    let is_qemu = layout.writer == WriterKind::Qemu;
+    // A C `long` of the dumped machine keeps this many low bits.
+    let long_mask = if layout.machine.is_64bit() {
+        u64::MAX
+    } else {
+        u64::from(u32::MAX)
+    };
+
+    let h = dump.header();
+    expect_field("header signature", h.signature, Signature::Kdump)?;
+    expect_field("header_version", h.header_version, 6)?;
+    let class = if layout.machine.is_64bit() {
+        Class::Bits64
+    } else {
+        Class::Bits32
+    };
+    expect_field("word size", h.class, class)?;
+    let order = match layout.machine.endian() {
+        Endian::Little => ByteOrder::Little,
+        Endian::Big => ByteOrder::Big,
+    };
+    expect_field("byte order", h.byte_order, order)?;
+    let uts = &layout.utsname;
+    let (sysname, nodename, release, version, domainname) = if is_qemu {
+        // QEMU fills only `machine`.
+        ("", "", "", "", "")
+    } else {
+        (
+            uts.sysname.as_str(),
+            uts.nodename.as_str(),
+            uts.release.as_str(),
+            uts.version.as_str(),
+            uts.domainname.as_str(),
+        )
+    };
+    let want_uts = Utsname {
+        sysname: stored_uts(sysname),
+        nodename: stored_uts(nodename),
+        release: stored_uts(release),
+        version: stored_uts(version),
+        machine: stored_uts(layout.uts_machine()),
+        domainname: stored_uts(domainname),
+    };
+    expect_field("utsname", &h.utsname, &want_uts)?;
+    let timestamp = if is_qemu {
+        (0, 0)
+    } else {
+        (u64::from(layout.timestamp.0), u64::from(layout.timestamp.1))
+    };
+    expect_field(
+        "timestamp",
+        (
+            h.timestamp_sec as u64 & long_mask,
+            h.timestamp_usec as u64 & long_mask,
+        ),
+        (timestamp.0 & long_mask, timestamp.1 & long_mask),
+    )?;
+    expect_field("status", h.status, layout.compression.flag())?;
+    expect_field("block_size", h.block_size as u64, ps)?;
+    expect_field("sub_hdr_size", h.sub_hdr_size as u64, (k + n).div_ceil(ps))?;
+    expect_field(
+        "bitmap_blocks",
+        u64::from(h.bitmap_blocks),
+        2 * bitmap_len / ps,
+    )?;
+    expect_field(
+        "max_mapnr (32-bit)",
+        u64::from(h.max_mapnr),
+        max_mapnr.min(u64::from(u32::MAX)),
+    )?;
+    expect_field(
+        "total_ram_blocks, device_blocks, written_blocks, current_cpu",
+        (
+            h.total_ram_blocks,
+            h.device_blocks,
+            h.written_blocks,
+            h.current_cpu,
+        ),
+        (0, 0, 0, 0),
+    )?;
+    expect_field("nr_cpus", h.nr_cpus as i64, i64::from(layout.notes.cpus))?;
+
+    let sub = dump
+        .sub_header()
+        .ok_or("no sub-header read, the model writes version 6")?;
+    let sub_layout = match abi {
+        StructAbi::Lp64 => SubHeaderLayout::Bits64,
+        StructAbi::Ilp32Packed => SubHeaderLayout::I386Packed,
+        StructAbi::Ilp32Padded => SubHeaderLayout::Padded32,
+    };
+    expect_field("sub-header layout", sub.layout, sub_layout)?;
+    expect_field("sub-header offset", sub.file_offset, ps)?;
+    expect_field("sub-header version", sub.header_version, 6)?;
+    expect_field("phys_base", sub.phys_base, layout.phys_base & long_mask)?;
+    expect_field(
+        "dump_level",
+        sub.dump_level as i64,
+        i64::from(layout.effective_dump_level()),
+    )?;
+    expect_field(
+        "split, start_pfn, end_pfn, start_pfn_64, end_pfn_64",
+        (
+            sub.split,
+            sub.start_pfn,
+            sub.end_pfn,
+            sub.start_pfn_64,
+            sub.end_pfn_64,
+        ),
+        (0, 0, 0, 0, 0),
+    )?;
+    expect_field("max_mapnr_64", sub.max_mapnr_64, max_mapnr)?;
+    // QEMU points offset_note behind the sub-header even without notes; makedumpfile leaves it 0.
+    let note_range = if n > 0 || is_qemu {
+        (ps + k, n)
+    } else {
+        (0, 0)
+    };
+    expect_field(
+        "offset_note, size_note",
+        (sub.offset_note, sub.size_note),
+        note_range,
+    )?;
+    // VMCOREINFO is the last note; its descriptor fills the note's last pad4(len) bytes.
+    let vmcoreinfo_range = layout.notes.vmcoreinfo.as_ref().map_or((0, 0), |text| {
+        let len = text.len() as u64;
+        (ps + k + n - len.div_ceil(4) * 4, len)
+    });
+    expect_field(
+        "offset_vmcoreinfo, size_vmcoreinfo",
+        (sub.offset_vmcoreinfo, sub.size_vmcoreinfo),
+        vmcoreinfo_range,
+    )?;
+    let eraseinfo_range = expected_extents(layout)
+        .iter()
+        .find(|e| e.name == "eraseinfo")
+        .map_or((0, 0), |e| (e.start, e.end - e.start));
+    expect_field(
+        "offset_eraseinfo, size_eraseinfo",
+        (sub.offset_eraseinfo, sub.size_eraseinfo),
+        eraseinfo_range,
+    )?;
+
+    if let Some(problem) = dump.notes_error() {
+        return Err(format!("the notes could not be read: {problem}"));
+    }
+    let spec = &layout.notes;
+    let mut want_notes: Vec<(String, u32, u64)> = Vec::new();
+    for _ in 0..spec.cpus {
+        want_notes.push(("CORE".into(), NT_PRSTATUS, u64::from(spec.prstatus_size)));
+    }
+    if let Some(size) = spec.qemu_cpu_state_size {
+        for _ in 0..spec.cpus {
+            want_notes.push(("QEMU".into(), 0, u64::from(size)));
+        }
+    }
+    if let Some(text) = &spec.vmcoreinfo {
+        want_notes.push(("VMCOREINFO".into(), 0, text.len() as u64));
+    }
+    let got_notes: Vec<(String, u32, u64)> = dump
+        .notes()
+        .notes
+        .iter()
+        .map(|note| (note.name.clone(), note.note_type, note.desc_size))
+        .collect();
+    expect_field("parsed notes (name, type, size)", got_notes, want_notes)?;
+    expect_field(
+        "VMCOREINFO text",
+        dump.vmcoreinfo().map(|v| v.text.as_str()),
+        spec.vmcoreinfo.as_deref().map(|t| t.trim_end_matches('\0')),
+    )?;
+    let want_eraseinfo = layout
+        .eraseinfo
+        .as_ref()
+        .filter(|t| !t.is_empty() && !is_qemu)
+        .map(|t| t.as_bytes().to_vec());
+    let got_eraseinfo = dump
+        .eraseinfo()
+        .map_err(|e| format!("eraseinfo could not be read: {e}"))?;
+    expect_field("eraseinfo", got_eraseinfo, want_eraseinfo)?;
+    // Last, the note bytes themselves (the NT_PRSTATUS and QEMU descriptors no parser interprets).
+    let read_notes = dump
+        .notes_bytes()
+        .map_err(|e| format!("the notes could not be read: {e}"))?
+        .unwrap_or_default();
+    compare_bytes(&read_notes, &notes).map_err(|d| format!("note section: {d}"))
+}
+
+/// P3: through `kdump::KdumpFile`, over the raw bytes and over the flattened bytes read in place
+/// (`flat::index::FlatIndex`), the header, sub-header, notes, VMCOREINFO and eraseinfo read back as the
+/// layout implies and every pfn reads back as the model says (data equal to the model's page, excluded,
+/// not in memory).
+pub fn p3_pages_read_back(layout: &Layout, output: &CaseOutput) -> Result<(), PropertyFailure> {
+    let expected = expected_pages(layout);
+    let raw = KdumpFile::open(output.raw.as_slice())
+        .map_err(|e| fail(Property::P3, format!("raw: cannot open: {e}")))?;
+    compare_read_back(layout, &expected, &raw)
+        .map_err(|d| fail(Property::P3, format!("raw: {d}")))?;
+    let index = FlatIndex::open(output.flat.as_slice())
+        .map_err(|e| fail(Property::P3, format!("flattened: cannot index: {e}")))?;
+    let flat = KdumpFile::open(index)
+        .map_err(|e| fail(Property::P3, format!("flattened: cannot open: {e}")))?;
+    compare_read_back(layout, &expected, &flat)
+        .map_err(|d| fail(Property::P3, format!("flattened: {d}")))
+}
+
+/// P4: `kdump::check::check` finds the raw dump and the flattened dump (read in place) valid.
+pub fn p4_check_passes(output: &CaseOutput) -> Result<(), PropertyFailure> {
+    let report = check(&[&output.raw.as_slice() as &dyn ReadAt]);
+    if !report.is_valid() {
+        return Err(fail(
+            Property::P4,
+            format!("raw: {}", describe_violations(&report)),
+        ));
+    }
+    let index = FlatIndex::open(output.flat.as_slice())
+        .map_err(|e| fail(Property::P4, format!("flattened: cannot index: {e}")))?;
+    let report = check(&[&index as &dyn ReadAt]);
+    if !report.is_valid() {
+        return Err(fail(
+            Property::P4,
+            format!("flattened: {}", describe_violations(&report)),
+        ));
+    }
+    Ok(())
+}
+
+fn describe_violations(report: &crate::kdump::check::CheckReport) -> String {
+    let shown: Vec<String> = report
+        .violations
+        .iter()
+        .take(3)
+        .map(|v| v.to_string())
+        .collect();
+    format!(
+        "{} violation(s): {}{}",
+        report.violation_total(),
+        shown.join("; "),
+        if report.io_errors.is_empty() {
+            String::new()
+        } else {
+            format!("; I/O: {}", report.io_errors.join("; "))
+        }
+    )
+}
+
+/// P5's measurements on one case.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CorruptionStats {
+    /// Per structure: (corruptions detected, corruptions tried).
+    pub per_structure: BTreeMap<String, (u64, u64)>,
+    /// Corruptions nobody noticed: (structure, byte offset in the raw file).
+    pub undetected: Vec<(String, u64)>,
+}
+
+/// P5: flips one random byte (XOR with a random non-zero value) `trials` times in each structure of the
+/// raw dump (header, sub-header, notes, bitmap 1, bitmap 2, descriptors, page data, eraseinfo) and of the
+/// flattened file (its header, a record header, the end marker) and records whether the flattened index,
+/// `check` or a read-back against the model notices. Fails only if a reader panics on the
+/// corrupted input; the detection rates are the measurement.
+pub fn p5_corruption_is_detected(
+    layout: &Layout,
+    output: &CaseOutput,
+    seed: u64,
+    trials: u32,
+) -> Result<CorruptionStats, PropertyFailure> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let expected = expected_pages(layout);
+    let mut stats = CorruptionStats::default();
+    for extent in expected_extents(layout) {
+        // Only the bitmap bytes that cover pfns below max_mapnr carry meaning for every writer.
+        let end = match extent.name {
+            "bitmap 1" | "bitmap 2" => extent.start + layout.max_mapnr().div_ceil(8),
+            _ => extent.end,
+        };
+        for _ in 0..trials {
+            let at = rng.gen_range(extent.start..end);
+            let flip: u8 = rng.gen_range(1..=255);
+            let mut corrupted = output.raw.clone();
+            corrupted[at as usize] ^= flip;
+            let verdict = catch_unwind(AssertUnwindSafe(|| {
+                if !check(&[&corrupted.as_slice() as &dyn ReadAt]).is_valid() {
+                    return true;
+                }
+                match KdumpFile::open(corrupted.as_slice()) {
+                    Err(_) => true,
+                    Ok(dump) => compare_read_back(layout, &expected, &dump).is_err(),
+                }
+            }));
+            let detected = verdict.map_err(|_| {
+                fail(
+                    Property::P5,
+                    format!(
+                        "a reader panicked on the dump with byte {at:#x} ({}) XOR {flip:#04x}",
+                        extent.name
+                    ),
+                )
+            })?;
+            let entry = stats
+                .per_structure
+                .entry(extent.name.to_string())
+                .or_default();
+            entry.1 += 1;
+            if detected {
+                entry.0 += 1;
+            } else {
+                stats.undetected.push((extent.name.to_string(), at));
+            }
+        }
+    }
+    corrupt_flattened(layout, output, &expected, &mut rng, trials, &mut stats)?;
+    Ok(stats)
+}
+
+/// Chooses a byte offset to corrupt.
+type BytePicker<'a> = Box<dyn Fn(&mut ChaCha8Rng) -> u64 + 'a>;
+
+/// The flattened side of P5: one byte of the flattened file header (its first 32 bytes), of a record
+/// header, or of the end marker changes; the index, `check` over the index or a read-back must notice.
+fn corrupt_flattened(
+    layout: &Layout,
+    output: &CaseOutput,
+    expected: &[Option<PageRef>],
+    rng: &mut ChaCha8Rng,
+    trials: u32,
+    stats: &mut CorruptionStats,
+) -> Result<(), PropertyFailure> {
+    let mut record_headers = Vec::with_capacity(output.writes.len());
+    let mut position = 4096u64;
+    for &(_, len) in &output.writes {
+        record_headers.push(position);
+        position += 16 + len;
+    }
+    let end_marker = position;
+    let targets: [(&str, BytePicker<'_>); 3] = [
+        (
+            "flat header",
+            Box::new(|rng: &mut ChaCha8Rng| rng.gen_range(0..32)),
+        ),
+        (
+            "flat record header",
+            Box::new(|rng: &mut ChaCha8Rng| {
+                record_headers[rng.gen_range(0..record_headers.len())] + rng.gen_range(0..16)
+            }),
+        ),
+        (
+            "flat end marker",
+            Box::new(move |rng: &mut ChaCha8Rng| end_marker + rng.gen_range(0..16)),
+        ),
+    ];
+    for (name, pick) in &targets {
+        for _ in 0..trials {
+            let at = pick(rng);
+            let flip: u8 = rng.gen_range(1..=255);
+            let mut corrupted = output.flat.clone();
+            corrupted[at as usize] ^= flip;
+            let verdict = catch_unwind(AssertUnwindSafe(|| {
+                let Ok(index) = FlatIndex::open(corrupted.as_slice()) else {
+                    return true;
+                };
+                if !check(&[&index as &dyn ReadAt]).is_valid() {
+                    return true;
+                }
+                match KdumpFile::open(index) {
+                    Err(_) => true,
+                    Ok(dump) => compare_read_back(layout, expected, &dump).is_err(),
+                }
+            }));
+            let detected = verdict.map_err(|_| {
+                fail(
+                    Property::P5,
+                    format!("a reader panicked on the flattened dump with byte {at:#x} ({name}) XOR {flip:#04x}"),
+                )
+            })?;
+            let entry = stats.per_structure.entry(name.to_string()).or_default();
+            entry.1 += 1;
+            if detected {
+                entry.0 += 1;
+            } else {
+                stats.undetected.push((name.to_string(), at));
+            }
+        }
+    }
+    Ok(())
 }

@@ -27,7 +27,9 @@
 //! ```
 
 pub mod compress;
+pub mod elf;
 pub mod flat;
+pub mod from_elf;
 pub mod fuzzing;
 pub mod harness;
 pub mod kdump;

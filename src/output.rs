@@ -64,6 +64,16 @@ impl AtomicOutput {
     /// Flushes the data to disk and renames the temporary file onto the target.
     pub fn commit(self) -> io::Result<()> {
         self.temp.as_file().sync_all()?;
+        self.rename()
+    }
+
+    /// Renames the temporary file onto the target without waiting for the data to reach the disk (it gets
+    /// there by the page cache's normal write-back, as with `cp`); what `reassemble` does unless `--sync` is given.
+    pub fn commit_unsynced(self) -> io::Result<()> {
+        self.rename()
+    }
+
+    fn rename(self) -> io::Result<()> {
         let result = if self.force {
             self.temp.persist(&self.target).map(|_| ())
         } else {

@@ -10,6 +10,7 @@ use kdump_flat::readat::ReadAt;
 use kdump_flat::sink::{flat_header_bytes, DumpSink, FlatSink};
 use kdump_flat::source::{open_dump, DumpForm, InvalidFlattenedDump};
 use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
 
 /// One generated write: where, how long, and a seed for its bytes.
 #[derive(Debug, Clone)]
@@ -108,6 +109,31 @@ proptest! {
         // Strict mode accepts the same file exactly when offset 0 is written (F16).
         let covers_zero = writes.iter().any(|w| w.offset == 0);
         prop_assert_eq!(FlatIndex::open(flattened.as_slice()).is_ok(), covers_zero);
+    }
+
+    /// Mostly ascending sequences with a few backward jumps (QEMU's shape: the index sets the few
+    /// out-of-order records aside and merges them back instead of sorting everything).
+    #[test]
+    fn mostly_ascending_sequences(
+        steps in prop::collection::vec((0u64..300, 1usize..300, any::<u8>(), 0u8..20), 1..80),
+    ) {
+        let mut offset = 0u64;
+        let writes: Vec<Write_> = steps
+            .iter()
+            .map(|&(step, len, seed, dip)| {
+                let write_offset = if dip == 0 { offset / 3 } else { offset };
+                offset += step;
+                Write_ { offset: write_offset, len, seed }
+            })
+            .collect();
+        let flattened = flatten(&writes);
+        let expected = replay(&writes);
+        let index = FlatIndex::open(flattened.as_slice()).unwrap();
+        prop_assert_eq!(index.len(), expected.len() as u64);
+        assert_same_read(&index, &expected, 0, expected.len() + 3);
+        for (start, _, _) in index.extents() {
+            assert_same_read(&index, &expected, start.saturating_sub(1), 3);
+        }
     }
 
     /// Records larger and smaller than the header scan's window, so that headers fall inside windows, at
@@ -370,4 +396,28 @@ fn open_dump_detects_the_flattened_form() {
         .expect("the typed error inside");
     assert_eq!(typed.error.invariant(), FlatInvariant::F7);
     assert_eq!(typed.error.record(), Some(0));
+}
+
+/// More records than one chunk of the scan's tables holds (16384), overlapping everywhere.
+#[test]
+fn many_records_across_table_chunks() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(55);
+    let mut writes: Vec<Write_> = (0..40_000)
+        .map(|i| Write_ {
+            offset: rng.gen_range(0..100_000),
+            len: rng.gen_range(1..40),
+            seed: i as u8,
+        })
+        .collect();
+    writes[0].offset = 0;
+    let flattened = flatten(&writes);
+    let expected = replay(&writes);
+    let index = FlatIndex::open(flattened.as_slice()).unwrap();
+    let stats = index.stats();
+    assert_eq!(stats.records, 40_000);
+    assert!(stats.memory_bytes <= 32 * stats.records, "{stats:?}");
+    assert_same_read(&index, &expected, 0, expected.len());
+    for offset in (0..expected.len() as u64).step_by(997) {
+        assert_same_read(&index, &expected, offset, 3000);
+    }
 }

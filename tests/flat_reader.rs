@@ -5,7 +5,7 @@
 mod common;
 
 use common::{ShortReads, StreamBuilder};
-use kdump_flat::flat::{FlatEvent, FlatReader, ParseMode, RecordHeader};
+use kdump_flat::flat::{BufferedEvent, FlatEvent, FlatReader, ParseMode, RecordHeader};
 use proptest::prelude::*;
 
 /// Everything observable of a parse, with payloads concatenated per record.
@@ -19,7 +19,13 @@ struct Observed {
 }
 
 fn observe(input: impl std::io::Read, mode: ParseMode, chunk_size: usize) -> Observed {
-    let mut reader = FlatReader::with_chunk_size(input, mode, chunk_size);
+    observe_reader(
+        FlatReader::with_chunk_size(input, mode, chunk_size),
+        chunk_size,
+    )
+}
+
+fn observe_reader<R: std::io::Read>(mut reader: FlatReader<R>, chunk_size: usize) -> Observed {
     let mut records: Vec<(RecordHeader, Vec<u8>)> = Vec::new();
     let mut ended = false;
     let error = loop {
@@ -44,6 +50,59 @@ fn observe(input: impl std::io::Read, mode: ParseMode, chunk_size: usize) -> Obs
             Err(e) => break Some(e.to_string()),
         }
     };
+    Observed {
+        records,
+        ended,
+        warnings: reader.warnings().iter().map(|w| w.to_string()).collect(),
+        error,
+        position: reader.position(),
+    }
+}
+
+/// The same, through `next_buffered_event`, gathering payload ranges while reading is not allowed and
+/// copying them out only at `NeedInput` (as the reassembler does).
+fn observe_buffered(input: impl std::io::Read, mode: ParseMode, chunk_size: usize) -> Observed {
+    let mut reader = FlatReader::with_chunk_size(input, mode, chunk_size);
+    let mut records: Vec<(RecordHeader, Vec<u8>)> = Vec::new();
+    let mut pending: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut ended = false;
+    let error = loop {
+        match reader.next_buffered_event(pending.is_empty()) {
+            Ok(None) => break None,
+            Ok(Some(BufferedEvent::Record(record))) => {
+                for range in pending.drain(..) {
+                    let bytes = reader.buffer()[range].to_vec();
+                    records
+                        .last_mut()
+                        .expect("data before a record")
+                        .1
+                        .extend(bytes);
+                }
+                records.push((record, Vec::new()));
+            }
+            Ok(Some(BufferedEvent::Data { range, .. })) => pending.push(range),
+            Ok(Some(BufferedEvent::NeedInput)) => {
+                for range in pending.drain(..) {
+                    let bytes = reader.buffer()[range].to_vec();
+                    records
+                        .last_mut()
+                        .expect("data before a record")
+                        .1
+                        .extend(bytes);
+                }
+            }
+            Ok(Some(BufferedEvent::End)) => ended = true,
+            Err(e) => break Some(e.to_string()),
+        }
+    };
+    for range in pending.drain(..) {
+        let bytes = reader.buffer()[range].to_vec();
+        records
+            .last_mut()
+            .expect("data before a record")
+            .1
+            .extend(bytes);
+    }
     Observed {
         records,
         ended,
@@ -96,6 +155,15 @@ proptest! {
         prop_assert_eq!(&observe(ShortReads::new(&stream, 7000, seed), mode, 1 << 20), &whole);
         prop_assert_eq!(&observe(ShortReads::new(&stream, 300, seed), mode, 17), &whole);
         prop_assert_eq!(&observe(&stream[..], mode, 1), &whole);
+        prop_assert_eq!(&observe_buffered(&stream[..], mode, 1 << 20), &whole);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &stream).unwrap();
+        let mapped = FlatReader::mapped(std::fs::File::open(file.path()).unwrap(), mode, 1 << 20).unwrap();
+        prop_assert_eq!(&observe_reader(mapped, 1 << 20), &whole);
+        let small_windows = FlatReader::mapped(std::fs::File::open(file.path()).unwrap(), mode, 5000).unwrap();
+        prop_assert_eq!(&observe_reader(small_windows, 8192), &whole);
+        prop_assert_eq!(&observe_buffered(ShortReads::new(&stream, 5000, seed), mode, 4096), &whole);
+        prop_assert_eq!(&observe_buffered(ShortReads::new(&stream, 3, seed), mode, 100), &whole);
     }
 }
 

@@ -15,7 +15,9 @@ use std::os::unix::fs::FileExt;
 use std::process::{Command, Stdio};
 
 use common::StreamBuilder;
-use kdump_flat::flat::{reassemble, ParseMode, ReassembleErrorKind, ReassembleOptions};
+use kdump_flat::flat::{
+    reassemble, reassemble_file, ParseMode, ReassembleErrorKind, ReassembleOptions,
+};
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink};
 use proptest::prelude::*;
 
@@ -103,6 +105,25 @@ proptest! {
         prop_assert_eq!(summary.records, writes.len() as u64);
         prop_assert_eq!(summary.input_bytes, flat.len() as u64);
         assert_file_matches_model(&reassembled, &writes);
+
+        // the same stream read from a file through the memory map
+        let flat_path = dir.path().join("in.flat");
+        std::fs::write(&flat_path, &flat).unwrap();
+        let mut mapped = read_write_file(dir.path().join("mapped"));
+        let summary_mapped = reassemble_file(
+            File::open(&flat_path).unwrap(),
+            &mut mapped,
+            ReassembleOptions::default(),
+        )
+        .unwrap();
+        prop_assert_eq!(summary_mapped, summary.clone());
+        prop_assert!(same_content(&mapped, &reassembled));
+
+        // the same stream arriving in short reads (as from a pipe)
+        let mut piped = read_write_file(dir.path().join("piped"));
+        let short_reads = common::ShortReads::new(&flat, 3000, writes.len() as u64);
+        reassemble(short_reads, &mut piped, ReassembleOptions::default()).unwrap();
+        prop_assert!(same_content(&piped, &reassembled));
 
         let raw_file = read_write_file(dir.path().join("raw"));
         let mut raw = RawSink::new(raw_file);

@@ -90,3 +90,112 @@ fn a_64_bit_header_whose_usec_looks_like_a_block_size_is_not_read_as_32_bit() {
     assert_eq!(dump.byte_order(), ByteOrder::Little);
     assert_eq!(dump.header().timestamp_usec, 8192);
 }
+
+#[test]
+fn every_header_version_reads_back_its_model_and_checks_valid() {
+    for version in 0..=6 {
+        let mut synth = Synth::x86_64(Compression::Zlib, 500);
+        synth.header_version = version;
+        let built = synth.build();
+        let dump = KdumpFile::open(built.bytes.as_slice()).unwrap();
+        assert_eq!(dump.header().header_version, version);
+        assert_eq!(dump.sub_header().is_some(), version >= 1, "v{version}");
+        assert_eq!(
+            dump.notes().notes.len(),
+            usize::from(version >= 4),
+            "v{version}"
+        );
+        assert_eq!(dump.vmcoreinfo().is_some(), version >= 3, "v{version}");
+        for (&pfn, page) in &synth.pages {
+            let got = dump.read_page(pfn).unwrap();
+            match page {
+                Page::Dumped(bytes) => assert_eq!(got, PageContent::Data(bytes.clone())),
+                Page::Excluded => assert_eq!(got, PageContent::Excluded),
+            }
+        }
+        let readers: [&dyn kdump_flat::readat::ReadAt; 1] = [&built.bytes];
+        let report = kdump_flat::kdump::check::check(&readers);
+        assert!(report.is_valid(), "v{version}: {:#?}", report.violations);
+    }
+}
+
+#[test]
+fn a_huge_max_mapnr_on_a_small_file_is_an_error_without_a_huge_allocation() {
+    let synth = Synth::x86_64(Compression::Zlib, 64);
+    let mut bytes = synth.build().bytes;
+    bytes.resize(1 << 20, 0);
+    // max_mapnr 2^32 - 1: bitmaps of 2 x 512 MiB, as K9 requires.
+    bytes[436..440].copy_from_slice(&(2u32 * (1 << 17)).to_le_bytes());
+    bytes[440..444].copy_from_slice(&u32::MAX.to_le_bytes());
+    bytes[4096 + 96..4096 + 104].copy_from_slice(&(u32::MAX as u64).to_le_bytes());
+    let err = KdumpFile::open(bytes.as_slice()).err().unwrap();
+    assert_eq!(
+        err.invariant(),
+        Some(kdump_flat::kdump::KInvariant::K12),
+        "{err}"
+    );
+    let readers: [&dyn kdump_flat::readat::ReadAt; 1] = [&bytes];
+    let report = kdump_flat::kdump::check::check(&readers);
+    assert!(report.has(kdump_flat::kdump::KInvariant::K12));
+}
+
+#[test]
+fn bitmaps_too_big_for_memory_are_read_lazily() {
+    use std::os::unix::fs::FileExt;
+    // max_mapnr 2^29 pfns: 64 MiB per bitmap, above the in-memory limit; a sparse file holds it.
+    let pages: u64 = 1 << 29;
+    let bitmap_len = pages / 8;
+    let mut synth = Synth::x86_64(Compression::Lzo, 0);
+    synth.vmcoreinfo = None;
+    let small = synth.build();
+    let file = tempfile::tempfile().unwrap();
+    let bitmap1 = 2 * 4096u64;
+    let descriptors = bitmap1 + 2 * bitmap_len;
+    let mut header = small.bytes[..4096 + 104].to_vec();
+    header[436..440].copy_from_slice(&((2 * bitmap_len / 4096) as u32).to_le_bytes());
+    header[440..444].copy_from_slice(&(pages as u32).to_le_bytes());
+    header[4096 + 96..4096 + 104].copy_from_slice(&pages.to_le_bytes());
+    file.write_all_at(&header, 0).unwrap();
+    let dumped = [5u64, 1 << 20, pages - 1];
+    let data_start = descriptors + 24 * dumped.len() as u64;
+    file.set_len(data_start + 4096 * dumped.len() as u64)
+        .unwrap();
+    // Three dumped pages far apart, each with its own raw data.
+    for (i, &pfn) in dumped.iter().enumerate() {
+        for base in [bitmap1, bitmap1 + bitmap_len] {
+            let mut byte = [0u8; 1];
+            file.read_exact_at(&mut byte, base + pfn / 8).unwrap();
+            byte[0] |= 1 << (pfn % 8);
+            file.write_all_at(&byte, base + pfn / 8).unwrap();
+        }
+        let offset = data_start + 4096 * i as u64;
+        let mut desc = Vec::new();
+        desc.extend_from_slice(&offset.to_le_bytes());
+        desc.extend_from_slice(&4096u32.to_le_bytes());
+        desc.extend_from_slice(&0u32.to_le_bytes());
+        desc.extend_from_slice(&0u64.to_le_bytes());
+        file.write_all_at(&desc, descriptors + 24 * i as u64)
+            .unwrap();
+        file.write_all_at(&vec![i as u8 + 1; 4096], offset).unwrap();
+    }
+    let readers: [&dyn kdump_flat::readat::ReadAt; 1] = [&file];
+    let report = kdump_flat::kdump::check::check(&readers);
+    assert!(report.is_valid(), "{:#?}", report.violations);
+    assert_eq!(report.stats.pages.dumped, 3);
+    let dump = KdumpFile::open(&file).unwrap();
+    assert_eq!(dump.max_pfn(), pages);
+    for (i, &pfn) in dumped.iter().enumerate() {
+        assert_eq!(
+            dump.read_page(pfn).unwrap(),
+            PageContent::Data(vec![i as u8 + 1; 4096])
+        );
+        assert_eq!(
+            dump.read_page(pfn + 1).ok(),
+            if pfn + 1 < pages {
+                Some(PageContent::NotInMemory)
+            } else {
+                None
+            }
+        );
+    }
+}

@@ -16,42 +16,22 @@ struct ElfDump {
     notes: Vec<u8>,
 }
 
-fn le(b: &[u8], at: usize, n: usize) -> u64 {
-    let mut v = [0u8; 8];
-    v[..n].copy_from_slice(&b[at..at + n]);
-    u64::from_le_bytes(v)
-}
-
-/// Test-only parse of a little-endian ELF64 file as QEMU writes it.
+/// A QEMU ELF dump (gunzipped) parsed by the crate's ELF reader.
 fn read_elf(gz_path: &str) -> ElfDump {
     let mut bytes = Vec::new();
     flate2::read::GzDecoder::new(std::fs::File::open(gz_path).unwrap())
         .read_to_end(&mut bytes)
         .unwrap();
-    let (phoff, phentsize, phnum) = (
-        le(&bytes, 32, 8) as usize,
-        le(&bytes, 54, 2) as usize,
-        le(&bytes, 56, 2) as usize,
-    );
-    let mut loads = Vec::new();
-    let mut notes = Vec::new();
-    for i in 0..phnum {
-        let ph = phoff + i * phentsize;
-        let (offset, paddr, filesz) = (
-            le(&bytes, ph + 8, 8),
-            le(&bytes, ph + 24, 8),
-            le(&bytes, ph + 32, 8),
-        );
-        match le(&bytes, ph, 4) {
-            1 => loads.push((paddr, offset, filesz)),
-            4 => notes = bytes[offset as usize..(offset + filesz) as usize].to_vec(),
-            _ => {}
-        }
-    }
+    let parsed = kdump_flat::elf::ElfDump::parse(bytes.as_slice()).unwrap();
+    let loads = parsed
+        .blocks
+        .iter()
+        .map(|b| (b.phys_addr, b.file_offset, b.file_size))
+        .collect();
     ElfDump {
         bytes,
         loads,
-        notes,
+        notes: parsed.note_bytes,
     }
 }
 
@@ -77,6 +57,7 @@ fn write(elf: &ElfDump, compression: Compression) -> (Vec<u8>, Vec<u8>, Vec<(u64
         utsname: Default::default(),
         timestamp: (0, 0),
         eraseinfo: None,
+        max_mapnr: None,
     };
     let mut sink = TeeSink(
         TeeSink(FlatSink::new(Vec::new()), RawSink::in_memory()),

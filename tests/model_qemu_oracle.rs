@@ -11,55 +11,28 @@ use kdump_flat::compress::Compression;
 use kdump_flat::model::{write_qemu_kdump, Endian, GuestBlock, QemuDumpOptions};
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
-/// A QEMU ELF dump, reduced to what the kdump writer needs: PT_LOADs (paddr, offset, size) and PT_NOTE.
+/// A QEMU ELF dump (gunzipped) parsed by the crate's ELF reader: PT_LOADs (paddr, offset, size), PT_NOTE.
 struct ElfDump {
     bytes: Vec<u8>,
     loads: Vec<(u64, u64, u64)>,
     notes: Vec<u8>,
 }
 
-fn u16_at(b: &[u8], at: usize) -> u64 {
-    u64::from(u16::from_le_bytes(b[at..at + 2].try_into().unwrap()))
-}
-fn u32_at(b: &[u8], at: usize) -> u64 {
-    u64::from(u32::from_le_bytes(b[at..at + 4].try_into().unwrap()))
-}
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
-}
-
-/// Test-only parse of a little-endian ELF64 file as QEMU writes it.
 fn read_elf(gz_path: &str) -> ElfDump {
     let mut bytes = Vec::new();
     flate2::read::GzDecoder::new(std::fs::File::open(gz_path).unwrap())
         .read_to_end(&mut bytes)
         .unwrap();
-    assert_eq!(&bytes[..4], b"\x7fELF");
-    assert_eq!(bytes[4], 2, "ELFCLASS64");
-    assert_eq!(bytes[5], 1, "little-endian");
-    let phoff = u64_at(&bytes, 32) as usize;
-    let phentsize = u16_at(&bytes, 54) as usize;
-    let phnum = u16_at(&bytes, 56) as usize;
-    let mut loads = Vec::new();
-    let mut notes = Vec::new();
-    for i in 0..phnum {
-        let ph = phoff + i * phentsize;
-        let (kind, offset, paddr, filesz) = (
-            u32_at(&bytes, ph),
-            u64_at(&bytes, ph + 8),
-            u64_at(&bytes, ph + 24),
-            u64_at(&bytes, ph + 32),
-        );
-        match kind {
-            1 => loads.push((paddr, offset, filesz)),
-            4 => notes = bytes[offset as usize..(offset + filesz) as usize].to_vec(),
-            _ => {}
-        }
-    }
+    let parsed = kdump_flat::elf::ElfDump::parse(bytes.as_slice()).unwrap();
+    let loads = parsed
+        .blocks
+        .iter()
+        .map(|b| (b.phys_addr, b.file_offset, b.file_size))
+        .collect();
     ElfDump {
         bytes,
         loads,
-        notes,
+        notes: parsed.note_bytes,
     }
 }
 

@@ -1,4 +1,4 @@
-//! Every read through the in-place flattened index equals a sequential replay of the records; the checks live
+//! Every read through the in-place index equals the same read of a replay of the records; the checks live
 //! in `kdump_flat::fuzzing::index_vs_replay`.
 #![no_main]
 

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 
+use super::dump_input::open_input;
+use super::progress::Progress;
 use super::{CliResult, Failure};
-use crate::kdump::check::{check, CheckReport};
+use crate::kdump::check::{check_with_progress, CheckReport};
 use crate::readat::ReadAt;
-use crate::source::open_dump;
 
 /// Arguments of `check`.
 #[derive(clap::Args, Debug)]
@@ -25,10 +26,16 @@ pub struct Args {
 pub fn run(args: Args) -> CliResult {
     let mut sources = Vec::with_capacity(args.files.len());
     for path in &args.files {
-        sources.push(open_dump(path)?);
+        sources.push(open_input(path)?);
     }
-    let readers: Vec<&dyn ReadAt> = sources.iter().map(|s| &*s.reader as &dyn ReadAt).collect();
-    let report = check(&readers);
+    let readers: Vec<&dyn ReadAt> = sources
+        .iter()
+        .map(|s| &*s.source.reader as &dyn ReadAt)
+        .collect();
+    let total: u64 = readers.iter().map(|r| r.size().unwrap_or(0)).sum();
+    let progress = Progress::bytes("check", Some(total));
+    let report = check_with_progress(&readers, &|done| progress.set(done));
+    progress.finish();
     let names: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
     let mut stdout = std::io::stdout().lock();
     if args.json {

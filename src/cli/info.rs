@@ -6,11 +6,15 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use serde::Serialize;
 
+use super::dump_input::open_input;
 use super::{CliResult, Failure};
 use crate::kdump::walk::{page_counts, PageCounts};
-use crate::kdump::{ByteOrder, Class, DiskDumpHeader, KdumpError, KdumpFile, KdumpSubHeader};
+use crate::kdump::{
+    ByteOrder, Class, DiskDumpHeader, KdumpError, KdumpFile, KdumpSubHeader, Signature,
+    SubHeaderLayout,
+};
 use crate::readat::ReadAt;
-use crate::source::{open_dump, DumpForm};
+use crate::source::DumpForm;
 
 /// Arguments of `info`.
 #[derive(clap::Args, Debug)]
@@ -140,8 +144,11 @@ pub fn render_text(info: &Info) -> String {
     line(
         "format:",
         format!(
-            "kdump-compressed ({:?} signature), header version {}, {} file",
-            h.signature,
+            "kdump-compressed, signature {:?}, header version {}, {} file",
+            match h.signature {
+                Signature::Kdump => "KDUMP   ",
+                Signature::Diskdump => "DISKDUMP",
+            },
             h.header_version,
             match info.form {
                 DumpForm::Raw => "raw",
@@ -190,8 +197,16 @@ pub fn render_text(info: &Info) -> String {
         line(
             "sub-header:",
             format!(
-                "{:?} layout, {} block(s), phys_base {:#x}, dump level {}",
-                sub.layout, h.sub_hdr_size, sub.phys_base, sub.dump_level
+                "{} layout ({} bytes), {} block(s), phys_base {:#x}, dump level {}",
+                match sub.layout {
+                    SubHeaderLayout::Bits64 => "64-bit",
+                    SubHeaderLayout::I386Packed => "32-bit packed (i386)",
+                    SubHeaderLayout::Padded32 => "32-bit padded",
+                },
+                sub.size(),
+                h.sub_hdr_size,
+                sub.phys_base,
+                sub.dump_level
             ),
         );
         if sub.is_split() {
@@ -258,7 +273,8 @@ pub fn render_text(info: &Info) -> String {
 
 /// Runs `info`.
 pub fn run(args: Args) -> CliResult {
-    let source = open_dump(&args.file)?;
+    let input = open_input(&args.file)?;
+    let source = &input.source;
     let dump = KdumpFile::open(&*source.reader).map_err(kdump_failure)?;
     let info = gather(&dump, source.form).map_err(kdump_failure)?;
     let mut stdout = std::io::stdout().lock();

@@ -5,13 +5,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod flatten;
-mod progress;
 mod check;
+mod dump_input;
+mod flatten;
+mod from_elf;
+mod gen;
 mod info;
+mod progress;
 mod read;
 mod reassemble;
 mod records;
+mod selftest;
 
 /// A failed run: the exit code follows from the kind.
 #[derive(Debug)]
@@ -35,13 +39,15 @@ impl Failure {
 impl From<std::io::Error> for Failure {
     /// An I/O error, except an invalid flattened file found by `source::open_dump` (invalid input).
     fn from(e: std::io::Error) -> Self {
+        // `open_dump` reports a flattened file that breaks an F invariant as InvalidData: invalid input.
         let invalid_flattened = e
             .get_ref()
             .is_some_and(|inner| inner.is::<crate::source::InvalidFlattenedDump>());
         if invalid_flattened {
-            return Failure::Invalid(e.into());
+            Failure::Invalid(e.into())
+        } else {
+            Failure::Io(e.into())
         }
-        Failure::Io(e.into())
     }
 }
 
@@ -68,6 +74,8 @@ struct Cli {
 enum Command {
     /// Reassemble a flattened dump into a raw file (like `makedumpfile -R`).
     Reassemble(reassemble::Args),
+    /// Convert a QEMU ELF dump into a kdump-compressed dump, as QEMU's dump-guest-memory writes it.
+    FromElf(from_elf::Args),
     /// Flatten a raw dump file into makedumpfile's flattened format, skipping holes.
     Flatten(flatten::Args),
     /// List the records of a flattened dump and which earlier records each one overwrites.
@@ -78,6 +86,10 @@ enum Command {
     Info(info::Args),
     /// Read guest-physical bytes (--pfn, --phys) or bytes of the reassembled file (--offset).
     Read(read::Args),
+    /// Run the harness properties P1–P5 on random model layouts.
+    Selftest(selftest::Args),
+    /// Write a model dump (raw or flattened) from a seed or a layout file.
+    Gen(gen::Args),
 }
 
 /// Parses the command line, runs the subcommand and maps the outcome to an exit code.
@@ -85,11 +97,14 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Reassemble(args) => reassemble::run(args),
+        Command::FromElf(args) => from_elf::run(args),
         Command::Flatten(args) => flatten::run(args),
         Command::Records(args) => records::run(args),
         Command::Check(args) => check::run(args),
         Command::Info(args) => info::run(args),
         Command::Read(args) => read::run(args),
+        Command::Selftest(args) => selftest::run(args),
+        Command::Gen(args) => gen::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 
+use super::dump_input::open_input;
 use super::{CliResult, Failure};
 use crate::kdump::{KdumpError, KdumpFile};
 use crate::output::AtomicOutput;
 use crate::readat::ReadAt;
-use crate::source::open_dump;
 
 /// Bytes produced per step (bounded memory whatever `--len` says).
 const STEP: u64 = 1 << 20;
@@ -68,7 +68,8 @@ pub fn run(args: Args) -> CliResult {
             "--len goes with --phys or --offset; --pfn reads one whole page"
         )));
     }
-    let source = open_dump(&args.file)?;
+    let input = open_input(&args.file)?;
+    let source = &input.source;
     let reader: &dyn ReadAt = &*source.reader;
     let mut output = match &args.output {
         Some(path) if path.as_os_str() != "-" => Some(AtomicOutput::create(path, args.force)?),

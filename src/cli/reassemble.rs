@@ -9,7 +9,7 @@ use anyhow::anyhow;
 
 use super::progress::Progress;
 use super::{CliResult, Failure};
-use crate::flat::{reassemble, ParseMode, ReassembleErrorKind, ReassembleOptions};
+use crate::flat::{reassemble, reassemble_file, ParseMode, ReassembleErrorKind, ReassembleOptions};
 use crate::output::AtomicOutput;
 
 /// Arguments of `reassemble`.
@@ -36,6 +36,17 @@ pub struct Args {
     /// with warnings.
     #[arg(long)]
     pub lenient: bool,
+    /// Wait for the output to reach the disk (fsync) before renaming it into place. Off by default, as with
+    /// `cp` and `makedumpfile -R`: the rename alone already guarantees that OUT is never half-written by us.
+    #[arg(long)]
+    pub sync: bool,
+}
+
+/// The flattened input: a regular file is read through a memory map (one copy less), anything else
+/// (standard input, a pipe, a device) through `read`.
+enum Input {
+    RegularFile(File),
+    Stream(Box<dyn Read>),
 }
 
 /// Runs `reassemble`.
@@ -45,13 +56,17 @@ pub fn run(args: Args) -> CliResult {
             "reassemble needs a seekable output file, not standard output"
         )));
     }
-    let (input, total): (Box<dyn Read>, Option<u64>) = if args.input.as_os_str() == "-" {
-        (Box::new(io::stdin().lock()), None)
+    let (input, total) = if args.input.as_os_str() == "-" {
+        (Input::Stream(Box::new(io::stdin().lock())), None)
     } else {
         let file = File::open(&args.input)
             .map_err(|e| Failure::Io(anyhow!("cannot open {}: {e}", args.input.display())))?;
-        let len = file.metadata().ok().map(|m| m.len());
-        (Box::new(file), len)
+        let metadata = file.metadata()?;
+        if metadata.is_file() {
+            (Input::RegularFile(file), Some(metadata.len()))
+        } else {
+            (Input::Stream(Box::new(file)), None)
+        }
     };
     let mut output = AtomicOutput::create(&args.output, args.force)?;
     let progress = Progress::bytes("reassembling", total);
@@ -64,14 +79,21 @@ pub fn run(args: Args) -> CliResult {
         },
         progress: Some(&mut report),
     };
-    let result = reassemble(input, output.file(), options);
+    let result = match input {
+        Input::RegularFile(file) => reassemble_file(file, output.file(), options),
+        Input::Stream(stream) => reassemble(stream, output.file(), options),
+    };
     progress.finish();
     match result {
         Ok(summary) => {
             for warning in &summary.warnings {
                 eprintln!("kdump-flat: warning: {warning}");
             }
-            output.commit()?;
+            if args.sync {
+                output.commit()?;
+            } else {
+                output.commit_unsynced()?;
+            }
             eprintln!(
                 "kdump-flat: {} records, {} payload bytes -> {} ({} bytes)",
                 summary.records,

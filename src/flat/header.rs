@@ -130,6 +130,46 @@ pub fn decode_record_header(
     }))
 }
 
+/// [`decode_record_header`] plus the rules that depend on the mode, for every reader of record headers
+/// (the streaming reader and the in-place index): in [`ParseMode::Lenient`] a zero-size FIRST record is
+/// accepted as a record of size 0 with an F9 warning (`makedumpfile -R` accepts it; later ones it
+/// rejects), and a record larger than 2^31-1 bytes gets an F17 warning in both modes.
+pub fn decode_record_header_in_mode(
+    bytes: &[u8; RECORD_HEADER_SIZE],
+    index: u64,
+    position: u64,
+    mode: ParseMode,
+    warnings: &mut Vec<FlatWarning>,
+) -> Result<RecordOrEnd, FlatError> {
+    let decoded = match decode_record_header(bytes, index, position) {
+        Err(error)
+            if mode == ParseMode::Lenient
+                && index == 0
+                && error.invariant() == FlatInvariant::F9
+                && be_i64(&bytes[8..]) == 0 =>
+        {
+            warnings.push(FlatWarning(FlatFinding {
+                message: format!(
+                    "{} (accepted for the first record, as makedumpfile -R does)",
+                    error.message()
+                ),
+                ..error.0
+            }));
+            RecordOrEnd::Record(RecordHeader {
+                index,
+                position,
+                offset: be_i64(&bytes[..8]) as u64,
+                size: 0,
+            })
+        }
+        other => other?,
+    };
+    if let RecordOrEnd::Record(record) = &decoded {
+        warnings.extend(oversize_warning(record));
+    }
+    Ok(decoded)
+}
+
 /// The F17 warning for a record larger than `makedumpfile -R` can copy, if it is one.
 pub fn oversize_warning(record: &RecordHeader) -> Option<FlatWarning> {
     (record.size > MAKEDUMPFILE_MAX_RECORD_SIZE).then(|| {

@@ -42,17 +42,22 @@ impl RecordHeader {
 mod error;
 mod header;
 pub mod index;
+mod mapped;
 mod overlaps;
 mod reader;
 mod reassemble;
 
 pub use error::{FlatError, FlatFinding, FlatInvariant, FlatWarning, ParseMode, ReadError};
 pub use header::{
-    decode_record_header, oversize_warning, parse_file_header, RecordOrEnd,
-    MAKEDUMPFILE_MAX_RECORD_SIZE,
+    decode_record_header, decode_record_header_in_mode, oversize_warning, parse_file_header,
+    RecordOrEnd, MAKEDUMPFILE_MAX_RECORD_SIZE,
 };
+pub use mapped::MAP_WINDOW;
 pub use overlaps::OverlapTracker;
-pub use reader::{scan_records, FlatEvent, FlatReader, RecordScan, DEFAULT_CHUNK_SIZE};
+pub use reader::{
+    scan_records, BufferedEvent, FlatEvent, FlatReader, RecordScan, DEFAULT_CHUNK_SIZE,
+};
 pub use reassemble::{
-    reassemble, ReassembleError, ReassembleErrorKind, ReassembleOptions, ReassembleSummary,
+    reassemble, reassemble_file, ReassembleError, ReassembleErrorKind, ReassembleOptions,
+    ReassembleSummary,
 };

@@ -6,13 +6,15 @@
 //! whole, one byte per `read` or in random short reads yields the same records, the same payload bytes
 //! (possibly cut into different chunks), the same warnings and the same error.
 
+use std::fs::File;
 use std::io::{self, Read};
 
 use super::error::{
     strict_error_or_warning, FlatError, FlatFinding, FlatInvariant, FlatWarning, ParseMode,
     ReadError,
 };
-use super::header::{decode_record_header, oversize_warning, parse_file_header, RecordOrEnd};
+use super::header::{decode_record_header_in_mode, parse_file_header, RecordOrEnd};
+use super::mapped::MappedWindow;
 use super::{RecordHeader, FLAT_HEADER_SIZE, RECORD_HEADER_SIZE};
 
 /// Default maximum payload chunk delivered by [`FlatReader`]: 1 MiB.
@@ -55,7 +57,7 @@ pub struct FlatReader<R: Read> {
     input: R,
     mode: ParseMode,
     chunk_size: usize,
-    buffer: Box<[u8]>,
+    storage: Storage,
     start: usize,
     end: usize,
     position: u64,
@@ -64,6 +66,19 @@ pub struct FlatReader<R: Read> {
     records: u64,
     offset_zero_covered: bool,
     warnings: Vec<FlatWarning>,
+}
+
+impl FlatReader<io::Empty> {
+    /// A reader of a regular file through a sliding read-only memory map (see `mapped.rs`): the same
+    /// events as [`FlatReader::new`], with [`FlatReader::buffer`] being the mapped window, so payloads can
+    /// be written out without a copy in user space. The file must not be truncated while it is read.
+    /// The window mapped at a time is `chunk_size` rounded up to whole pages (at least two).
+    pub fn mapped(file: File, mode: ParseMode, chunk_size: usize) -> io::Result<Self> {
+        let window = MappedWindow::new(&file, chunk_size.max(FLAT_HEADER_SIZE))?;
+        let mut reader = FlatReader::with_chunk_size(io::empty(), mode, chunk_size);
+        reader.storage = Storage::Mapped { file, window };
+        Ok(reader)
+    }
 }
 
 impl<R: Read> FlatReader<R> {
@@ -80,7 +95,7 @@ impl<R: Read> FlatReader<R> {
             input,
             mode,
             chunk_size,
-            buffer: vec![0u8; chunk_size.max(FLAT_HEADER_SIZE)].into_boxed_slice(),
+            storage: Storage::Owned(vec![0u8; chunk_size.max(FLAT_HEADER_SIZE)].into_boxed_slice()),
             start: 0,
             end: 0,
             position: 0,
@@ -114,40 +129,78 @@ impl<R: Read> FlatReader<R> {
 
     /// The next event, `Ok(None)` after [`FlatEvent::End`] or after an error.
     pub fn next_event(&mut self) -> Result<Option<FlatEvent<'_>>, ReadError> {
-        let result = self.advance();
+        match self.next_buffered_event(true)? {
+            None => Ok(None),
+            Some(BufferedEvent::Record(record)) => Ok(Some(FlatEvent::Record(record))),
+            Some(BufferedEvent::Data {
+                record,
+                offset,
+                range,
+            }) => Ok(Some(FlatEvent::Data {
+                record,
+                offset,
+                bytes: &self.storage.bytes()[range],
+            })),
+            Some(BufferedEvent::End) => Ok(Some(FlatEvent::End)),
+            Some(BufferedEvent::NeedInput) => unreachable!("reading was allowed"),
+        }
+    }
+
+    /// Like [`FlatReader::next_event`], but payloads are ranges of [`FlatReader::buffer`], and with
+    /// `may_read` false the input is not read (nor the buffer moved): the step that would need more input
+    /// returns [`BufferedEvent::NeedInput`] instead. So a caller can gather many payload ranges and write
+    /// them straight from the buffer (one `pwritev`) before allowing the next read. The same events as
+    /// `next_event`, in the same order.
+    pub fn next_buffered_event(
+        &mut self,
+        may_read: bool,
+    ) -> Result<Option<BufferedEvent>, ReadError> {
+        let result = self.advance(may_read);
         if result.is_err() {
             self.state = State::Finished;
         }
-        match result? {
-            Step::Record(record) => Ok(Some(FlatEvent::Record(record))),
+        Ok(match result? {
+            Step::Record(record) => Some(BufferedEvent::Record(record)),
             Step::Data {
                 record,
                 offset,
                 len,
-            } => {
-                let bytes = &self.buffer[self.start - len..self.start];
-                Ok(Some(FlatEvent::Data {
-                    record,
-                    offset,
-                    bytes,
-                }))
-            }
-            Step::End => Ok(Some(FlatEvent::End)),
-            Step::Done => Ok(None),
-        }
+            } => Some(BufferedEvent::Data {
+                record,
+                offset,
+                range: self.start - len..self.start,
+            }),
+            Step::End => Some(BufferedEvent::End),
+            Step::NeedInput => Some(BufferedEvent::NeedInput),
+            Step::Done => None,
+        })
     }
 
-    fn advance(&mut self) -> Result<Step, ReadError> {
+    /// The reader's buffer, which the ranges of [`BufferedEvent::Data`] index into.
+    pub fn buffer(&self) -> &[u8] {
+        self.storage.bytes()
+    }
+
+    fn advance(&mut self, may_read: bool) -> Result<Step, ReadError> {
         loop {
+            let available = self.end - self.start;
             match self.state {
+                State::FileHeader if !may_read => return Ok(Step::NeedInput),
                 State::FileHeader => self.read_file_header()?,
-                State::RecordHeader => return self.read_record_header(),
-                State::Payload { record, remaining } => {
-                    if remaining == 0 {
-                        self.state = State::RecordHeader;
-                        continue;
+                State::RecordHeader if !may_read => {
+                    // the end marker is read with reading allowed: its checks read the trailing bytes
+                    let header = &self.storage.bytes()[self.start..self.end];
+                    if available < RECORD_HEADER_SIZE || header[..RECORD_HEADER_SIZE] == [0xff; 16]
+                    {
+                        return Ok(Step::NeedInput);
                     }
-                    return self.read_payload(record, remaining);
+                    return self.read_record_header();
+                }
+                State::RecordHeader => return self.read_record_header(),
+                State::Payload { remaining: 0, .. } => self.state = State::RecordHeader,
+                State::Payload { .. } if !may_read && available == 0 => return Ok(Step::NeedInput),
+                State::Payload { record, remaining } => {
+                    return self.read_payload(record, remaining)
                 }
                 State::Finished => return Ok(Step::Done),
             }
@@ -166,7 +219,7 @@ impl<R: Read> FlatReader<R> {
             ))
             .into());
         }
-        let header = &self.buffer[self.start..self.start + FLAT_HEADER_SIZE];
+        let header = &self.storage.bytes()[self.start..self.start + FLAT_HEADER_SIZE];
         let warnings = parse_file_header(header, self.mode)?;
         self.warnings.extend(warnings);
         self.consume(FLAT_HEADER_SIZE);
@@ -209,26 +262,9 @@ impl<R: Read> FlatReader<R> {
             return Err(FlatError(finding).into());
         }
         let mut header = [0u8; RECORD_HEADER_SIZE];
-        header.copy_from_slice(&self.buffer[self.start..self.start + RECORD_HEADER_SIZE]);
-        let decoded = match decode_record_header(&header, index, position) {
-            Err(error) if self.tolerated_empty_first_record(&error, &header) => {
-                self.warnings.push(FlatWarning(FlatFinding {
-                    message: format!(
-                        "{} (accepted for the first record, as makedumpfile -R does)",
-                        error.message()
-                    ),
-                    ..error.0
-                }));
-                let offset = i64::from_be_bytes(header[..8].try_into().unwrap_or([0; 8]));
-                RecordOrEnd::Record(RecordHeader {
-                    index,
-                    position,
-                    offset: offset as u64,
-                    size: 0,
-                })
-            }
-            other => other?,
-        };
+        header.copy_from_slice(&self.storage.bytes()[self.start..self.start + RECORD_HEADER_SIZE]);
+        let decoded =
+            decode_record_header_in_mode(&header, index, position, self.mode, &mut self.warnings)?;
         self.consume(RECORD_HEADER_SIZE);
         match decoded {
             RecordOrEnd::Record(record) => {
@@ -237,7 +273,6 @@ impl<R: Read> FlatReader<R> {
                 if record.offset == 0 && record.size > 0 {
                     self.offset_zero_covered = true;
                 }
-                self.warnings.extend(oversize_warning(&record));
                 self.state = State::Payload {
                     record,
                     remaining: record.size,
@@ -250,13 +285,6 @@ impl<R: Read> FlatReader<R> {
                 Ok(Step::End)
             }
         }
-    }
-
-    fn tolerated_empty_first_record(&self, error: &FlatError, header: &[u8; 16]) -> bool {
-        self.mode == ParseMode::Lenient
-            && error.invariant() == FlatInvariant::F9
-            && error.record() == Some(0)
-            && header[8..] == [0u8; 8]
     }
 
     fn check_end(&mut self, marker_position: u64) -> Result<(), ReadError> {
@@ -344,16 +372,26 @@ impl<R: Read> FlatReader<R> {
         if self.end - self.start >= wanted {
             return Ok(self.end - self.start);
         }
+        let buffer = match &mut self.storage {
+            Storage::Owned(buffer) => buffer,
+            Storage::Mapped { file, window } => {
+                if !window.at_end() {
+                    self.start = window.map_at(file, self.position)?;
+                    self.end = window.bytes().len();
+                }
+                return Ok(self.end - self.start);
+            }
+        };
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
-        } else if self.buffer.len() - self.start < wanted {
-            self.buffer.copy_within(self.start..self.end, 0);
+        } else if buffer.len() - self.start < wanted {
+            buffer.copy_within(self.start..self.end, 0);
             self.end -= self.start;
             self.start = 0;
         }
         while self.end - self.start < wanted {
-            match self.input.read(&mut self.buffer[self.end..]) {
+            match self.input.read(&mut buffer[self.end..]) {
                 Ok(0) => break,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -361,6 +399,23 @@ impl<R: Read> FlatReader<R> {
             }
         }
         Ok(self.end - self.start)
+    }
+}
+
+/// Where the buffered bytes live.
+enum Storage {
+    /// A buffer filled by `read`.
+    Owned(Box<[u8]>),
+    /// A window mapped from a file.
+    Mapped { file: File, window: MappedWindow },
+}
+
+impl Storage {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Storage::Owned(buffer) => buffer,
+            Storage::Mapped { window, .. } => window.bytes(),
+        }
     }
 }
 
@@ -372,7 +427,29 @@ enum Step {
         len: usize,
     },
     End,
+    NeedInput,
     Done,
+}
+
+/// One step of a flattened stream, payloads given as ranges of [`FlatReader::buffer`]
+/// (see [`FlatReader::next_buffered_event`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BufferedEvent {
+    /// A record header.
+    Record(RecordHeader),
+    /// A piece of the current record's payload: `buffer()[range]`, to be written at `offset`.
+    Data {
+        /// The record this payload belongs to.
+        record: RecordHeader,
+        /// Offset in the reassembled dump of the first byte.
+        offset: u64,
+        /// Where the bytes are in the reader's buffer (valid until input is read again).
+        range: std::ops::Range<usize>,
+    },
+    /// The end marker; the stream has been checked completely.
+    End,
+    /// The next step needs more input, which `may_read = false` forbade.
+    NeedInput,
 }
 
 /// The records of a flattened stream, without payloads.

@@ -1,22 +1,25 @@
 //! Reassembly, flattened → raw: replay every record into a file with positioned writes.
 //!
 //! Later records win; holes stay sparse (nothing is written there, the length is set at the end); the
-//! output length is max(offset + size). Records arrive as small pieces (QEMU writes 4–16 KiB per record),
-//! so a [`WriteCombiner`] gathers pieces that continue each other into runs of up to 1 MiB and writes a run
-//! with one `pwrite`: a few interleaved streams (descriptors at low offsets, page data at high offsets,
-//! the two bitmaps) each keep their own run, so backward jumps do not cut the runs short.
+//! output length is max(offset + size). Records are small (QEMU writes 4–16 KiB per record), so the payloads
+//! of a whole input buffer are gathered as ranges of that buffer and written with one `pwritev` per stretch
+//! of pieces that continue each other: no copy in user space, no system call per record, and the input is
+//! read again only after every gathered range has been written.
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::FileExt;
+use std::ops::Range;
+use std::os::fd::AsRawFd;
 
 use super::error::{FlatError, FlatWarning, ParseMode, ReadError};
-use super::reader::{FlatEvent, FlatReader};
+use super::mapped::MAP_WINDOW;
+use super::reader::{BufferedEvent, FlatReader};
 
-/// Largest run gathered before it is written.
-const RUN_CAPACITY: usize = 1 << 20;
-/// Number of runs gathered at once (interleaved write streams).
-const MAX_RUNS: usize = 6;
+/// Input buffer of the reader: payloads are written straight from it, so it is the largest write; small
+/// enough to stay in the CPU cache between `read` and the kernel's copy into the page cache.
+const READ_BUFFER_SIZE: usize = 256 << 10;
+/// Most pieces in one `pwritev` (IOV_MAX on Linux).
+const MAX_IOVECS: usize = 1024;
 /// How often (in input bytes) the progress callback is called.
 const PROGRESS_STEP: u64 = 16 << 20;
 
@@ -73,13 +76,39 @@ pub struct ReassembleError {
 pub fn reassemble(
     input: impl Read,
     output: &mut File,
+    options: ReassembleOptions<'_>,
+) -> Result<ReassembleSummary, ReassembleError> {
+    let reader = FlatReader::with_chunk_size(input, options.mode, READ_BUFFER_SIZE);
+    reassemble_from(reader, output, options)
+}
+
+/// [`reassemble`] for a flattened stream in a regular file, read through a sliding memory map so that
+/// payloads are copied once, from the page cache straight into the output (the file must not be
+/// truncated meanwhile). The same results as [`reassemble`].
+pub fn reassemble_file(
+    input: File,
+    output: &mut File,
+    options: ReassembleOptions<'_>,
+) -> Result<ReassembleSummary, ReassembleError> {
+    match FlatReader::mapped(input, options.mode, MAP_WINDOW) {
+        Ok(reader) => reassemble_from(reader, output, options),
+        Err(e) => Err(ReassembleError {
+            kind: ReassembleErrorKind::Read(e),
+            partial: ReassembleSummary::default(),
+        }),
+    }
+}
+
+fn reassemble_from<R: Read>(
+    reader: FlatReader<R>,
+    output: &mut File,
     mut options: ReassembleOptions<'_>,
 ) -> Result<ReassembleSummary, ReassembleError> {
     let mut summary = ReassembleSummary::default();
-    let mut combiner = WriteCombiner::new(output);
-    let result = replay(input, &mut combiner, &mut options, &mut summary);
-    let finished = combiner.finish();
-    summary.output_len = combiner.end;
+    let mut writer = BatchWriter::new(output);
+    let result = replay(reader, &mut writer, &mut options, &mut summary);
+    let finished = writer.finish();
+    summary.output_len = writer.end;
     match (result, finished) {
         (Ok(()), Ok(())) => Ok(summary),
         (Err(kind), _) => Err(ReassembleError {
@@ -93,34 +122,43 @@ pub fn reassemble(
     }
 }
 
-fn replay(
-    input: impl Read,
-    combiner: &mut WriteCombiner<'_>,
+fn replay<R: Read>(
+    mut reader: FlatReader<R>,
+    writer: &mut BatchWriter<'_>,
     options: &mut ReassembleOptions<'_>,
     summary: &mut ReassembleSummary,
 ) -> Result<(), ReassembleErrorKind> {
-    combiner
+    // only a non-empty output is truncated: ext4 flushes a file truncated to 0 when it is closed
+    // (auto_da_alloc), which costs a fresh output file a synchronous write-back
+    let old_len = writer
         .file
-        .set_len(0)
-        .map_err(ReassembleErrorKind::Write)?;
-    let mut reader = FlatReader::new(input, options.mode);
+        .metadata()
+        .map_err(ReassembleErrorKind::Write)?
+        .len();
+    if old_len != 0 {
+        writer.file.set_len(0).map_err(ReassembleErrorKind::Write)?;
+    }
     let mut next_progress = PROGRESS_STEP;
     let result = loop {
-        let event = match reader.next_event() {
+        // input is read only when every gathered payload range has been written
+        let event = match reader.next_buffered_event(writer.is_empty()) {
             Ok(Some(event)) => event,
             Ok(None) => break Ok(()),
             Err(ReadError::Format(e)) => break Err(ReassembleErrorKind::Invalid(e)),
             Err(ReadError::Io(e)) => break Err(ReassembleErrorKind::Read(e)),
         };
         match event {
-            FlatEvent::Record(_) => summary.records += 1,
-            FlatEvent::Data { offset, bytes, .. } => {
-                summary.payload_bytes += bytes.len() as u64;
-                if let Err(e) = combiner.write(offset, bytes) {
+            BufferedEvent::Record(_) => summary.records += 1,
+            BufferedEvent::Data { offset, range, .. } => {
+                summary.payload_bytes += range.len() as u64;
+                writer.add(offset, range);
+            }
+            BufferedEvent::NeedInput => {
+                if let Err(e) = writer.write(reader.buffer()) {
                     break Err(ReassembleErrorKind::Write(e));
                 }
             }
-            FlatEvent::End => {}
+            BufferedEvent::End => {}
         }
         if let Some(progress) = options.progress.as_mut() {
             if reader.position() >= next_progress {
@@ -129,104 +167,126 @@ fn replay(
             }
         }
     };
+    // what arrived before an error is written too (for --keep-partial): no input was read since the
+    // pending ranges were gathered, so they are still valid
+    let written = writer.write(reader.buffer());
     summary.input_bytes = reader.position();
     summary.warnings = reader.take_warnings();
-    result
-}
-
-struct Run {
-    start: u64,
-    data: Vec<u8>,
-    last_use: u64,
-}
-
-impl Run {
-    fn end(&self) -> u64 {
-        self.start + self.data.len() as u64
+    match (result, written) {
+        (Err(kind), _) => Err(kind),
+        (Ok(()), Err(e)) => Err(ReassembleErrorKind::Write(e)),
+        (Ok(()), Ok(())) => Ok(()),
     }
 }
 
-/// Gathers positioned writes into a few runs of contiguous bytes and writes each run with one `pwrite`,
-/// keeping the replay order wherever ranges overlap (pending runs are always disjoint).
-struct WriteCombiner<'f> {
+/// Gathers payload ranges of the reader's buffer and writes each stretch of pieces that continue each other
+/// with one `pwritev`, in stream order (so later records still win where ranges overlap).
+struct BatchWriter<'f> {
     file: &'f File,
-    runs: Vec<Run>,
-    spare: Vec<Vec<u8>>,
+    pieces: Vec<(u64, Range<usize>)>,
     end: u64,
-    clock: u64,
 }
 
-impl<'f> WriteCombiner<'f> {
+impl<'f> BatchWriter<'f> {
     fn new(file: &'f File) -> Self {
-        WriteCombiner {
+        BatchWriter {
             file,
-            runs: Vec::with_capacity(MAX_RUNS),
-            spare: Vec::new(),
+            pieces: Vec::new(),
             end: 0,
-            clock: 0,
         }
     }
 
-    fn write(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        let end = offset + bytes.len() as u64;
-        self.end = self.end.max(end);
-        self.clock += 1;
-        let mut index = 0;
-        while index < self.runs.len() {
-            let run = &self.runs[index];
-            if run.start < end && offset < run.end() {
-                self.flush_run(index)?;
-            } else {
-                index += 1;
+    fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    fn add(&mut self, offset: u64, range: Range<usize>) {
+        self.end = self.end.max(offset + range.len() as u64);
+        self.pieces.push((offset, range));
+    }
+
+    /// Writes the gathered pieces, whose ranges index `buffer`.
+    fn write(&mut self, buffer: &[u8]) -> io::Result<()> {
+        let mut first = 0;
+        while first < self.pieces.len() {
+            let start = self.pieces[first].0;
+            let mut next_offset = start;
+            let mut last = first;
+            while last < self.pieces.len()
+                && last - first < MAX_IOVECS
+                && self.pieces[last].0 == next_offset
+            {
+                next_offset += self.pieces[last].1.len() as u64;
+                last += 1;
             }
+            let slices: Vec<&[u8]> = self.pieces[first..last]
+                .iter()
+                .map(|(_, range)| &buffer[range.clone()])
+                .collect();
+            write_all_vectored_at(self.file, &slices, start)?;
+            first = last;
         }
-        if bytes.len() >= RUN_CAPACITY {
-            return self.file.write_all_at(bytes, offset);
-        }
-        if let Some(index) = self.runs.iter().position(|run| run.end() == offset) {
-            let run = &mut self.runs[index];
-            if run.data.len() + bytes.len() <= RUN_CAPACITY {
-                run.data.extend_from_slice(bytes);
-                run.last_use = self.clock;
-                return Ok(());
-            }
-            self.flush_run(index)?;
-        }
-        if self.runs.len() == MAX_RUNS {
-            let oldest = (0..self.runs.len())
-                .min_by_key(|&i| self.runs[i].last_use)
-                .unwrap_or(0);
-            self.flush_run(oldest)?;
-        }
-        let mut data = self
-            .spare
-            .pop()
-            .unwrap_or_else(|| Vec::with_capacity(RUN_CAPACITY));
-        data.extend_from_slice(bytes);
-        self.runs.push(Run {
-            start: offset,
-            data,
-            last_use: self.clock,
-        });
+        self.pieces.clear();
         Ok(())
     }
 
-    fn flush_run(&mut self, index: usize) -> io::Result<()> {
-        let mut run = self.runs.swap_remove(index);
-        let result = self.file.write_all_at(&run.data, run.start);
-        run.data.clear();
-        self.spare.push(run.data);
-        result
-    }
-
-    /// Writes every pending run and sets the length to the largest end written.
+    /// Sets the length to the largest end written.
     fn finish(&mut self) -> io::Result<()> {
-        while !self.runs.is_empty() {
-            self.flush_run(self.runs.len() - 1)?;
+        if self.file.metadata()?.len() != self.end {
+            self.file.set_len(self.end)?;
         }
-        self.file.set_len(self.end)
+        Ok(())
     }
+}
+
+/// Writes the concatenation of `slices` at `offset` with `pwritev`, continuing after short writes.
+fn write_all_vectored_at(file: &File, slices: &[&[u8]], mut offset: u64) -> io::Result<()> {
+    let mut iovecs: Vec<libc::iovec> = slices
+        .iter()
+        .map(|s| libc::iovec {
+            iov_base: s.as_ptr() as *mut libc::c_void,
+            iov_len: s.len(),
+        })
+        .collect();
+    let mut remaining = &mut iovecs[..];
+    while !remaining.is_empty() {
+        let file_offset = libc::off_t::try_from(offset).map_err(io::Error::other)?;
+        // SAFETY: every iovec points into a live slice of `slices`, which outlives the call; pwritev only
+        // reads from them.
+        let written = unsafe {
+            libc::pwritev(
+                file.as_raw_fd(),
+                remaining.as_ptr(),
+                remaining.len() as libc::c_int,
+                file_offset,
+            )
+        };
+        if written < 0 {
+            let error = io::Error::last_os_error();
+            if error.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        if written == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "pwritev wrote nothing",
+            ));
+        }
+        let mut written = written as usize;
+        offset += written as u64;
+        while let Some(first) = remaining.first_mut() {
+            if written < first.iov_len {
+                // SAFETY: advancing within the same slice by fewer bytes than its length.
+                first.iov_base =
+                    unsafe { (first.iov_base as *mut u8).add(written) } as *mut libc::c_void;
+                first.iov_len -= written;
+                break;
+            }
+            written -= first.iov_len;
+            remaining = &mut remaining[1..];
+        }
+    }
+    Ok(())
 }

@@ -11,14 +11,18 @@ use super::bitmap::Which;
 use super::error::{KInvariant, KdumpError};
 use super::header::{expected_bitmap_blocks, MAX_HEADER_VERSION};
 use super::walk::{
-    is_zero_page_reference, shared_zero_page, walk_descriptors, DescriptorEntry, PageCounts,
+    is_zero_page_reference, shared_zero_page, walk_descriptors_in_windows, DescriptorEntry,
+    PageCounts,
 };
-use super::{decompress_page, validate_descriptor, KdumpFile};
+use super::{decompress_page, validate_descriptor, Headers, KdumpFile};
 use crate::compress::{flags, Compression};
 use crate::readat::ReadAt;
 
 /// Violations (and warnings) kept in full per invariant; the rest are only counted.
 pub const KEPT_PER_INVARIANT: usize = 100;
+/// Descriptors validated between two parallel decompression rounds (6 MiB of descriptors): few rounds,
+/// so few hand-overs between threads.
+const CHECK_WINDOW: usize = 1 << 18;
 /// Pages decompressed per parallel task.
 const BATCH: usize = 256;
 /// Largest contiguous span read at once for a batch of pages.
@@ -124,6 +128,18 @@ impl CheckReport {
         self.violation_counts.contains_key(&id)
     }
 
+    /// True if violations of `id` are no longer kept in full (only counted).
+    fn is_full(&self, id: KInvariant) -> bool {
+        self.violation_counts.get(&id).copied().unwrap_or(0) >= KEPT_PER_INVARIANT as u64
+    }
+
+    /// Counts `n` violations of `id` without keeping them (used once [`CheckReport::is_full`]).
+    fn count_only(&mut self, id: KInvariant, n: u64) {
+        if n > 0 {
+            *self.violation_counts.entry(id).or_insert(0) += n;
+        }
+    }
+
     fn violation(&mut self, v: Violation) {
         let count = self.violation_counts.entry(v.id).or_insert(0);
         *count += 1;
@@ -170,6 +186,10 @@ impl CheckReport {
 struct FileReport<'a> {
     report: &'a mut CheckReport,
     file: usize,
+    /// Called with the bytes checked so far (earlier files whole, this one up to its page data done).
+    progress: &'a (dyn Fn(u64) + Sync),
+    /// Total size of the earlier files.
+    done_before: u64,
 }
 
 impl FileReport<'_> {
@@ -189,6 +209,21 @@ impl FileReport<'_> {
         });
     }
 
+    /// Like `violation`, formatting the message only if the violation is kept.
+    fn violation_with(
+        &mut self,
+        id: KInvariant,
+        offset: Option<u64>,
+        pfn: Option<u64>,
+        message: impl FnOnce() -> String,
+    ) {
+        if self.report.is_full(id) {
+            self.report.count_only(id, 1);
+        } else {
+            self.violation(id, offset, pfn, message());
+        }
+    }
+
     fn warning(&mut self, id: KInvariant, offset: Option<u64>, message: String) {
         self.report.warning(Violation {
             id,
@@ -201,35 +236,67 @@ impl FileReport<'_> {
 }
 
 /// Checks a kdump-compressed file, or the files of one split set, against K1–K18.
+///
+/// Runs on rayon's current pool (the global one unless called inside `ThreadPool::install`), on one of its
+/// workers, so the calling thread's work and the parallel decompression share the pool's threads.
 pub fn check(files: &[&dyn ReadAt]) -> CheckReport {
+    check_with_progress(files, &|_| {})
+}
+
+/// [`check`], calling `progress` now and then with the number of bytes checked so far (out of the sum of
+/// the files' sizes), for a progress bar.
+pub fn check_with_progress(files: &[&dyn ReadAt], progress: &(dyn Fn(u64) + Sync)) -> CheckReport {
+    rayon::scope(|_| check_on_pool(files, progress))
+}
+
+fn check_on_pool(files: &[&dyn ReadAt], progress: &(dyn Fn(u64) + Sync)) -> CheckReport {
     let mut report = CheckReport::default();
     report.stats.files = files.len();
     let mut opened = Vec::with_capacity(files.len());
+    let mut done_before = 0;
     for (index, &reader) in files.iter().enumerate() {
-        match KdumpFile::open(reader) {
-            Ok(dump) => opened.push(Some(dump)),
-            Err(e) => {
-                report.error(index, e);
-                opened.push(None);
-            }
-        }
-    }
-    for (index, dump) in opened.iter().enumerate() {
-        if let Some(dump) = dump {
-            let mut out = FileReport {
-                report: &mut report,
-                file: index,
-            };
-            check_file(dump, &mut out, index == 0);
-        }
+        let mut out = FileReport {
+            report: &mut report,
+            file: index,
+            progress,
+            done_before,
+        };
+        opened.push(open_and_check(reader, &mut out, index == 0));
+        done_before += reader.size().unwrap_or(0);
+        progress(done_before);
     }
     check_split_set(&opened, &mut report);
     report
 }
 
+/// Checks one file; returns it opened if its pages could be located.
+fn open_and_check<'a>(
+    reader: &'a dyn ReadAt,
+    out: &mut FileReport<'_>,
+    first: bool,
+) -> Option<KdumpFile<&'a dyn ReadAt>> {
+    let headers = match Headers::read(reader) {
+        Ok(headers) => headers,
+        Err(e) => {
+            out.report.error(out.file, e);
+            return None;
+        }
+    };
+    check_header(&headers, out);
+    check_sub_header(&headers, out);
+    match KdumpFile::from_headers(reader, headers) {
+        Ok(dump) => {
+            check_file(&dump, out, first);
+            Some(dump)
+        }
+        Err(e) => {
+            out.report.error(out.file, e);
+            None
+        }
+    }
+}
+
 fn check_file<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>, first: bool) {
-    check_header(dump, out);
-    check_sub_header(dump, out);
     if let Err(e) = check_bitmaps(dump, out, first) {
         out.report.error(out.file, e);
         return;
@@ -253,8 +320,8 @@ fn check_file<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>, first: b
     }
 }
 
-fn check_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
-    let h = dump.header();
+fn check_header(dump: &Headers, out: &mut FileReport<'_>) {
+    let h = &dump.header;
     if h.header_version < 0 || h.header_version > MAX_HEADER_VERSION {
         out.violation(
             KInvariant::K3,
@@ -277,6 +344,22 @@ fn check_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
     }
     if h.nr_cpus <= 0 {
         out.warning(KInvariant::K5, None, format!("nr_cpus is {}", h.nr_cpus));
+    } else if dump.notes_error.is_none()
+        && dump
+            .sub_header
+            .as_ref()
+            .is_some_and(|s| s.notes_range().is_some())
+        && dump.notes.prstatus_count() == 0
+    {
+        // Every writer emits one NT_PRSTATUS note per CPU: a zeroed note section would pass silently.
+        out.warning(
+            KInvariant::K5,
+            dump.sub_header.as_ref().map(|s| s.offset_note),
+            format!(
+                "nr_cpus is {} but the notes hold no NT_PRSTATUS note",
+                h.nr_cpus
+            ),
+        );
     }
     if !KNOWN_MACHINES.contains(&h.utsname.machine.as_str()) {
         out.warning(
@@ -339,7 +422,7 @@ fn check_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
             ),
         );
     }
-    if let Some(max64) = dump.sub_header().and_then(|s| s.max_mapnr_64()) {
+    if let Some(max64) = dump.sub_header.as_ref().and_then(|s| s.max_mapnr_64()) {
         let expected = max64.min(u32::MAX as u64);
         if h.max_mapnr as u64 != expected {
             out.violation(
@@ -355,21 +438,21 @@ fn check_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
     }
 }
 
-fn check_sub_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
-    let Some(sub) = dump.sub_header() else {
+fn check_sub_header(dump: &Headers, out: &mut FileReport<'_>) {
+    let Some(sub) = dump.sub_header.as_ref() else {
         return;
     };
     let ps = dump.page_size();
-    let blocks_end = ps.saturating_mul(1 + dump.header().sub_hdr_size.max(0) as u64);
+    let blocks_end = ps.saturating_mul(1 + dump.header.sub_hdr_size.max(0) as u64);
     let sub_end = sub.file_offset + sub.size() as u64;
-    if dump.header().sub_hdr_size < 1 || sub_end > blocks_end {
+    if dump.header.sub_hdr_size < 1 || sub_end > blocks_end {
         out.violation(
             KInvariant::K8,
             Some(sub.file_offset),
             None,
             format!(
                 "sub_hdr_size {} blocks cannot hold the {}-byte sub-header",
-                dump.header().sub_hdr_size,
+                dump.header.sub_hdr_size,
                 sub.size()
             ),
         );
@@ -416,7 +499,7 @@ fn check_sub_header<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
             );
         }
     }
-    if let Some(problem) = dump.notes_error() {
+    if let Some(problem) = &dump.notes_error {
         out.violation(KInvariant::K8, None, None, problem.to_string());
     }
 }
@@ -450,6 +533,14 @@ fn check_bitmaps<R: ReadAt>(
             both += (a & b & valid).count_ones() as u64;
             let not_subset = b & !a;
             let beyond = (a | b) & !valid;
+            if not_subset | beyond == 0 {
+                continue;
+            }
+            if found.is_empty() && out.report.is_full(KInvariant::K11) {
+                let n = not_subset.count_ones() + beyond.count_ones();
+                out.report.count_only(KInvariant::K11, n as u64);
+                continue;
+            }
             for (bits, which) in [(not_subset, 0u8), (beyond, 1u8)] {
                 let mut bits = bits;
                 while bits != 0 {
@@ -480,18 +571,18 @@ fn flush_bitmap_findings<R: ReadAt>(
     let bitmaps = dump.bitmaps();
     for (which, pfn, byte_index) in found.drain(..) {
         if which == 0 {
-            out.violation(
+            out.violation_with(
                 KInvariant::K11,
                 Some(bitmaps.bitmap2_offset + byte_index),
                 Some(pfn),
-                "set in bitmap 2 (dumped) but not in bitmap 1 (memory)".into(),
+                || "set in bitmap 2 (dumped) but not in bitmap 1 (memory)".into(),
             );
         } else {
-            out.violation(
+            out.violation_with(
                 KInvariant::K11,
                 Some(bitmaps.bitmap1_offset + byte_index),
                 Some(pfn),
-                format!("bit set at or beyond max_mapnr {:#x}", dump.max_mapnr()),
+                || format!("bit set at or beyond max_mapnr {:#x}", dump.max_mapnr()),
             );
         }
     }
@@ -521,16 +612,22 @@ fn check_pages<R: ReadAt>(
         prev_end = zero + ps;
     }
     let mut zero_references = 0u64;
+    let mut unwritten = 0u64;
     let mut data_end = data_start;
     let mut jobs: Vec<Job> = Vec::new();
     let mut counts = PageCounts::default();
     let mut decompressed = 0u64;
     let mut data_bytes = 0u64;
-    let end = walk_descriptors(dump, |entries: &[DescriptorEntry]| {
+    let end = walk_descriptors_in_windows(dump, CHECK_WINDOW, |entries: &[DescriptorEntry]| {
         jobs.clear();
         for entry in entries {
             let desc = &entry.desc;
             counts.dumped += 1;
+            if desc.offset == 0 && status & flags::INCOMPLETE != 0 {
+                // makedumpfile stopped before writing this page (e.g. the disk filled up) and said so.
+                unwritten += 1;
+                continue;
+            }
             if let Err(e) = validate_descriptor(desc, ps, status) {
                 push_error(out, e, entry);
                 continue;
@@ -538,11 +635,11 @@ fn check_pages<R: ReadAt>(
             let offset = desc.offset as u64;
             let range_end = offset.saturating_add(desc.size as u64);
             if offset < data_start || range_end > file_size {
-                out.violation(
+                out.violation_with(
                     KInvariant::K14,
                     Some(entry.desc_offset),
                     Some(entry.pfn),
-                    format!(
+                    || format!(
                         "page data [{offset:#x}, {range_end:#x}) is outside [{data_start:#x}, {file_size:#x}) \
                          (end of descriptors to end of file)"
                     ),
@@ -563,11 +660,11 @@ fn check_pages<R: ReadAt>(
                     counts.raw += 1;
                 }
                 if offset < prev_end {
-                    out.violation(
+                    out.violation_with(
                         KInvariant::K15,
                         Some(entry.desc_offset),
                         Some(entry.pfn),
-                        format!(
+                        || format!(
                             "page data at {offset:#x} starts before the end {prev_end:#x} of the previous \
                              page's data (overlap or out of order)"
                         ),
@@ -593,8 +690,18 @@ fn check_pages<R: ReadAt>(
                 out.report.error(out.file, e);
             }
         }
+        (out.progress)(out.done_before + data_end);
         Ok(())
     })?;
+    if unwritten > 0 {
+        out.warning(
+            KInvariant::K14,
+            None,
+            format!(
+                "{unwritten} page(s) were not written (offset 0; the dump is marked incomplete)"
+            ),
+        );
+    }
     if let Some((pfn, descriptor_offset, missing)) = end.truncated {
         out.violation(
             KInvariant::K12,

@@ -65,6 +65,57 @@ pub enum PageState {
     NotInMemory,
 }
 
+/// The parts of a file read before the bitmaps: header, sub-header, notes and VMCOREINFO.
+#[derive(Debug, Clone)]
+pub struct Headers {
+    /// Size of the (reassembled) file.
+    pub file_size: u64,
+    /// The decoded `disk_dump_header`.
+    pub header: DiskDumpHeader,
+    /// The decoded `kdump_sub_header` (`None` for header version 0).
+    pub sub_header: Option<KdumpSubHeader>,
+    /// The ELF notes (empty when absent or unreadable).
+    pub notes: Notes,
+    /// Why the notes or VMCOREINFO could not be read, if so.
+    pub notes_error: Option<String>,
+    /// The VMCOREINFO text, when present.
+    pub vmcoreinfo: Option<Vmcoreinfo>,
+}
+
+impl Headers {
+    /// Reads the header (detecting word size and byte order), the sub-header, the notes and VMCOREINFO.
+    pub fn read<R: ReadAt + ?Sized>(reader: &R) -> Result<Headers, KdumpError> {
+        let file_size = reader
+            .size()
+            .map_err(|source| KdumpError::Io { offset: 0, source })?;
+        let header = header::read_header(reader)?;
+        let sub_header = subheader::read_sub_header(reader, &header)?;
+        let (notes, notes_error, vmcoreinfo) =
+            read_notes_and_vmcoreinfo(reader, &header, sub_header.as_ref(), file_size);
+        Ok(Headers {
+            file_size,
+            header,
+            sub_header,
+            notes,
+            notes_error,
+            vmcoreinfo,
+        })
+    }
+
+    /// One past the highest pfn as the file states it (`max_mapnr_64` from version 6).
+    pub fn max_mapnr(&self) -> u64 {
+        self.sub_header
+            .as_ref()
+            .and_then(|s| s.max_mapnr_64())
+            .unwrap_or(self.header.max_mapnr as u64)
+    }
+
+    /// Page size (`block_size`).
+    pub fn page_size(&self) -> u64 {
+        self.header.block_size as u64
+    }
+}
+
 /// One kdump-compressed file, opened for reading.
 pub struct KdumpFile<R: ReadAt> {
     reader: R,
@@ -89,14 +140,21 @@ impl<R: ReadAt> KdumpFile<R> {
     /// needed to read pages cannot be located; other problems are left to [`check::check`].
     /// A problem with the notes does not fail the open: see [`KdumpFile::notes_error`].
     pub fn open(reader: R) -> Result<Self, KdumpError> {
-        let file_size = reader
-            .size()
-            .map_err(|source| KdumpError::Io { offset: 0, source })?;
-        let header = header::read_header(&reader)?;
+        let headers = Headers::read(&reader)?;
+        Self::from_headers(reader, headers)
+    }
+
+    /// Opens the file whose headers were already read with [`Headers::read`] (from the same reader).
+    pub fn from_headers(reader: R, headers: Headers) -> Result<Self, KdumpError> {
+        let Headers {
+            file_size,
+            header,
+            sub_header,
+            notes,
+            notes_error,
+            vmcoreinfo,
+        } = headers;
         let page_size = header.block_size as u64;
-        let sub_header = subheader::read_sub_header(&reader, &header)?;
-        let (notes, notes_error, vmcoreinfo) =
-            read_notes_and_vmcoreinfo(&reader, &header, sub_header.as_ref(), file_size);
         let sub_hdr_blocks = header.sub_hdr_size.max(0) as u64;
         let bitmap1_offset = page_size.checked_mul(1 + sub_hdr_blocks).ok_or_else(|| {
             KdumpError::invalid(
@@ -211,6 +269,50 @@ impl<R: ReadAt> KdumpFile<R> {
     /// The VMCOREINFO text, when the dump has one.
     pub fn vmcoreinfo(&self) -> Option<&Vmcoreinfo> {
         self.vmcoreinfo.as_ref()
+    }
+
+    /// The raw bytes of the ELF note section the sub-header points at (version 4 and later), `None`
+    /// without one. Fails (K8) if the range does not fit in the file or exceeds [`MAX_NOTES_SIZE`].
+    pub fn notes_bytes(&self) -> Result<Option<Vec<u8>>, KdumpError> {
+        let range = self.sub_header.as_ref().and_then(|s| s.notes_range());
+        range
+            .map(|(offset, size)| self.read_area(offset, size, KInvariant::K8, "notes"))
+            .transpose()
+    }
+
+    /// The eraseinfo text's raw bytes (what makedumpfile `--config` erased; version 5 and later, when
+    /// `size_eraseinfo` > 0), `None` without one. Fails (K17) if the range does not fit in the file or
+    /// exceeds [`MAX_NOTES_SIZE`].
+    pub fn eraseinfo(&self) -> Result<Option<Vec<u8>>, KdumpError> {
+        let range = self.sub_header.as_ref().and_then(|s| s.eraseinfo_range());
+        range
+            .map(|(offset, size)| self.read_area(offset, size, KInvariant::K17, "eraseinfo"))
+            .transpose()
+    }
+
+    /// Reads `size` bytes at `offset`, refusing (as `invariant`) ranges beyond the file or above
+    /// [`MAX_NOTES_SIZE`].
+    fn read_area(
+        &self,
+        offset: u64,
+        size: u64,
+        invariant: KInvariant,
+        what: &str,
+    ) -> Result<Vec<u8>, KdumpError> {
+        if size > MAX_NOTES_SIZE || offset.saturating_add(size) > self.file_size {
+            return Err(KdumpError::invalid(
+                invariant,
+                Some(offset),
+                None,
+                format!(
+                    "{what} of {size} bytes at {offset:#x} does not fit in the file ({:#x} bytes)",
+                    self.file_size
+                ),
+            ));
+        }
+        let mut bytes = vec![0u8; size as usize];
+        read_structure(&self.reader, offset, &mut bytes, invariant, what)?;
+        Ok(bytes)
     }
 
     /// The bitmaps.
@@ -407,6 +509,12 @@ pub fn validate_descriptor(desc: &PageDesc, page_size: u64, status: u32) -> Resu
             message,
         ))
     };
+    if desc.offset == 0 && status & flags::INCOMPLETE != 0 {
+        return fail(
+            KInvariant::K14,
+            "page was not written (offset 0 in a dump marked incomplete)".to_string(),
+        );
+    }
     let bits = desc.flags & flags::COMPRESSION_MASK;
     if bits.count_ones() > 1 {
         return fail(
@@ -448,12 +556,10 @@ pub fn validate_descriptor(desc: &PageDesc, page_size: u64, status: u32) -> Resu
         );
     }
     if desc.offset <= 0 {
-        let message = if desc.offset == 0 && status & flags::INCOMPLETE != 0 {
-            "page was not written (offset 0 in an incomplete dump)".to_string()
-        } else {
-            format!("page data offset is {}", desc.offset)
-        };
-        return fail(KInvariant::K14, message);
+        return fail(
+            KInvariant::K14,
+            format!("page data offset is {}", desc.offset),
+        );
     }
     Ok(())
 }

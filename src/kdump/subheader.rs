@@ -190,12 +190,58 @@ fn decode(
     }
 }
 
+/// Chooses between the i386-packed and the padded 32-bit sub-header layouts, given the first 80 bytes.
+///
+/// In order: versions below 3 are read packed (the layouts agree up to there); from version 4, the layout
+/// whose `offset_note` points right behind the sub-header (where every writer puts the notes), if only one
+/// does; then a known `utsname.machine` (i386…i686 packed, any other named architecture padded: makedumpfile
+/// follows the compiler's alignment, while QEMU packs its 32-bit sub-header for every target); last, like libkdumpfile, the packed layout when its `offset_vmcoreinfo`/`size_vmcoreinfo` are both zero
+/// or point inside the sub-header blocks. Without the machine name and the note check, a padded dump without
+/// VMCOREINFO would be taken for packed (found by `kdump-flat selftest`; libkdumpfile 0.5.1 has that gap).
+pub fn choose_32bit_layout(packed: &[u8; 80], header: &DiskDumpHeader) -> SubHeaderLayout {
+    let order = header.byte_order;
+    let version = header.header_version;
+    let block_size = header.block_size as u64;
+    if version < 3 {
+        return SubHeaderLayout::I386Packed;
+    }
+    if version >= 4 {
+        let packed_note = order.u64(packed, 32);
+        let padded_note = order.u64(packed, 40);
+        let packed_fits = packed_note == block_size + SubHeaderLayout::I386Packed.size() as u64;
+        let padded_fits = padded_note == block_size + SubHeaderLayout::Padded32.size() as u64;
+        if packed_fits != padded_fits {
+            return if packed_fits {
+                SubHeaderLayout::I386Packed
+            } else {
+                SubHeaderLayout::Padded32
+            };
+        }
+    }
+    let machine = header.utsname.machine.as_str();
+    let is_x86_32 = machine.len() == 4
+        && machine.starts_with('i')
+        && machine.ends_with("86")
+        && matches!(machine.as_bytes()[1], b'3'..=b'6');
+    if is_x86_32 {
+        return SubHeaderLayout::I386Packed;
+    }
+    if !machine.is_empty() && machine != "Unknown" {
+        return SubHeaderLayout::Padded32;
+    }
+    let payload = block_size.saturating_mul(1 + header.sub_hdr_size.max(0) as u64);
+    let off = order.u64(packed, 20);
+    let size = order.u32(packed, 28) as u64;
+    if (off == 0 && size == 0) || (off > block_size && off.saturating_add(size) <= payload) {
+        SubHeaderLayout::I386Packed
+    } else {
+        SubHeaderLayout::Padded32
+    }
+}
+
 /// Reads the sub-header at offset `block_size`; `None` for header version 0 (or negative), which has none.
 ///
-/// For 32-bit dumps the layout is chosen like libkdumpfile: versions below 3 are read packed; otherwise the
-/// packed layout is taken when its `offset_vmcoreinfo`/`size_vmcoreinfo` are both zero or point inside the
-/// sub-header blocks (after the first block), and the padded layout otherwise. Without VMCOREINFO (both
-/// zero) a version-6 dump is read padded if only the padded layout's `max_mapnr_64` matches `max_mapnr`.
+/// For 32-bit dumps the layout is chosen by [`choose_32bit_layout`].
 pub fn read_sub_header<R: ReadAt + ?Sized>(
     reader: &R,
     header: &DiskDumpHeader,
@@ -217,24 +263,7 @@ pub fn read_sub_header<R: ReadAt + ?Sized>(
                 KInvariant::K8,
                 "kdump_sub_header",
             )?;
-            if version < 3 {
-                SubHeaderLayout::I386Packed
-            } else {
-                let payload = block_size.saturating_mul(1 + header.sub_hdr_size.max(0) as u64);
-                let off = order.u64(&packed, 20);
-                let size = order.u32(&packed, 28) as u64;
-                if off == 0 && size == 0 && padded_agrees_on_max_mapnr(reader, header) {
-                    // No VMCOREINFO leaves both readings plausible; from version 6 on, only the right
-                    // one's max_mapnr_64 matches the header's max_mapnr (K10).
-                    SubHeaderLayout::Padded32
-                } else if (off == 0 && size == 0)
-                    || (off > block_size && off.saturating_add(size) <= payload)
-                {
-                    SubHeaderLayout::I386Packed
-                } else {
-                    SubHeaderLayout::Padded32
-                }
-            }
+            choose_32bit_layout(&packed, header)
         }
     };
     let mut bytes = vec![0u8; layout.size()];
@@ -246,23 +275,4 @@ pub fn read_sub_header<R: ReadAt + ?Sized>(
         "kdump_sub_header",
     )?;
     Ok(Some(decode(&bytes, layout, order, block_size, version)))
-}
-
-/// For a version ≥ 6 32-bit dump: true if the padded layout's `max_mapnr_64` (at 88) matches the header's
-/// `max_mapnr` and the packed layout's (at 72) does not.
-fn padded_agrees_on_max_mapnr<R: ReadAt + ?Sized>(reader: &R, header: &DiskDumpHeader) -> bool {
-    if header.header_version < 6 {
-        return false;
-    }
-    let mut bytes = [0u8; 96];
-    if reader
-        .read_exact_at(header.block_size as u64, &mut bytes)
-        .is_err()
-    {
-        return false;
-    }
-    let order = header.byte_order;
-    let expected = header.max_mapnr as u64;
-    let clamp = |v: u64| v.min(u32::MAX as u64);
-    clamp(order.u64(&bytes, 88)) == expected && clamp(order.u64(&bytes, 72)) != expected
 }

@@ -38,17 +38,27 @@ pub struct WalkEnd {
 /// start.
 pub fn walk_descriptors<R: ReadAt>(
     dump: &KdumpFile<R>,
+    visit: impl FnMut(&[DescriptorEntry]) -> Result<(), KdumpError>,
+) -> Result<WalkEnd, KdumpError> {
+    walk_descriptors_in_windows(dump, WINDOW, visit)
+}
+
+/// [`walk_descriptors`] with windows of at most `window` entries (at least 1).
+pub fn walk_descriptors_in_windows<R: ReadAt>(
+    dump: &KdumpFile<R>,
+    window: usize,
     mut visit: impl FnMut(&[DescriptorEntry]) -> Result<(), KdumpError>,
 ) -> Result<WalkEnd, KdumpError> {
+    let window = window.max(1);
     let (start, end) = dump.pfn_range();
     let reader = dump.reader();
     let bitmaps = dump.bitmaps();
     let file_size = dump.file_size();
     let order = dump.byte_order();
     let mut state = WalkEnd::default();
-    let mut pfns: Vec<u64> = Vec::with_capacity(WINDOW);
+    let mut pfns: Vec<u64> = Vec::with_capacity(window);
     let mut raw = Vec::new();
-    let mut entries = Vec::with_capacity(WINDOW);
+    let mut entries = Vec::with_capacity(window);
     let mut index = 0u64;
     let mut flush = |pfns: &mut Vec<u64>, state: &mut WalkEnd| -> Result<(), KdumpError> {
         if pfns.is_empty() || state.truncated.is_some() {
@@ -93,6 +103,10 @@ pub fn walk_descriptors<R: ReadAt>(
     let first_byte = start / 8;
     let end_byte = end.div_ceil(8);
     bitmaps.scan(reader, Which::Dumped, first_byte, end_byte, |at, bytes| {
+        if state.truncated.is_some() {
+            // The file ended inside the descriptors: the rest cannot be read.
+            return Ok(());
+        }
         for (i, &byte) in bytes.iter().enumerate() {
             let mut bits = byte;
             while bits != 0 {
@@ -103,7 +117,7 @@ pub fn walk_descriptors<R: ReadAt>(
                     continue;
                 }
                 pfns.push(pfn);
-                if pfns.len() == WINDOW {
+                if pfns.len() == window {
                     flush(&mut pfns, &mut state)?;
                 }
             }
@@ -138,20 +152,22 @@ pub fn is_zero_page_reference(desc: &PageDesc, zero_page: Option<u64>, page_size
 
 /// Finds the shared zero page: writers put one raw page of zeros first in the data area and point every
 /// zero page's descriptor at it (QEMU always; makedumpfile with dump level bit 1). It is the lowest data
-/// offset any descriptor names, if a raw descriptor names it and its bytes are all zero. Not always at the
+/// offset at or after the descriptors that any descriptor names, if a raw descriptor names it and its
+/// bytes are all zero. Not always at the
 /// end of the descriptors: makedumpfile sizes the descriptor area of every `--split` part for the pages of
 /// the whole set.
 pub fn shared_zero_page<R: ReadAt>(dump: &KdumpFile<R>) -> Result<Option<u64>, KdumpError> {
     let page_size = dump.page_size();
     let file_size = dump.file_size();
+    let data_offset = dump.data_offset();
     let mut lowest: Option<(u64, bool)> = None;
     walk_descriptors(dump, |entries| {
         for entry in entries {
             let desc = &entry.desc;
-            if desc.offset <= 0 {
+            let offset = desc.offset as u64;
+            if desc.offset <= 0 || offset < data_offset {
                 continue;
             }
-            let offset = desc.offset as u64;
             let raw_page = desc.size as u64 == page_size && desc.flags == 0;
             match &mut lowest {
                 Some((low, raw)) if offset == *low => *raw |= raw_page,

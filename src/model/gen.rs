@@ -25,12 +25,12 @@ use super::layout::{
 )]
 #[serde(rename_all = "lowercase")]
 pub enum SizeClass {
-    /// Up to ~100 pages of 4 KiB: about a millisecond a case.
+    /// At most 96 pages (3 blocks, gaps ≤ 64 pfns): milliseconds a case.
     #[default]
     Small,
-    /// Up to ~2000 pages, gaps of thousands of pfns.
+    /// At most 2048 pages (4 blocks, gaps ≤ 8192 pfns).
     Medium,
-    /// Up to ~16000 pages, several bitmap chunks and cache flushes.
+    /// At most 36864 pages (6 blocks, gaps ≤ 300000 pfns): several bitmap chunks and many cache flushes.
     Large,
 }
 
@@ -269,7 +269,11 @@ pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<
         phys_base,
         timestamp,
         utsname,
+        max_mapnr_beyond_memory: 0,
     };
+    if writer == WriterKind::Makedumpfile && u.ratio(1u8, 4)? {
+        layout.max_mapnr_beyond_memory = u.int_in_range(1..=256)?;
+    }
     // makedumpfile refuses to write a dump with no dumpable page: keep one kernel page.
     if layout.writer == WriterKind::Makedumpfile && layout.dumped_pages() == 0 {
         layout.blocks[0].runs[0].class = PageClass::Kernel;
@@ -382,6 +386,11 @@ pub fn shrink_candidates(layout: &Layout) -> Vec<Layout> {
         for b in &mut l.blocks {
             b.short_tail = b.short_tail.min(4095);
         }
+        push(l);
+    }
+    if layout.max_mapnr_beyond_memory != 0 {
+        let mut l = layout.clone();
+        l.max_mapnr_beyond_memory = 0;
         push(l);
     }
     if layout.writer == WriterKind::Makedumpfile && layout.dump_level != 0 {

@@ -322,6 +322,10 @@ pub struct Layout {
     /// Header utsname (makedumpfile); QEMU fills only `machine`.
     #[serde(default)]
     pub utsname: Utsname,
+    /// Page frames after the last memory block that makedumpfile still counts in `max_mapnr` (it takes
+    /// `max_mapnr` from the kernel's memory model, e.g. a 96 MiB guest gives 128 MiB of pfns). QEMU: 0.
+    #[serde(default)]
+    pub max_mapnr_beyond_memory: u32,
 }
 
 fn default_dump_level() -> u8 {
@@ -384,9 +388,10 @@ impl Layout {
         self.page_size.bytes()
     }
 
-    /// `max_mapnr`: one past the last pfn of the last block (the partial last page counts).
+    /// `max_mapnr`: one past the last pfn of the last block (the partial last page counts), plus the
+    /// pfns the memory model counts beyond it.
     pub fn max_mapnr(&self) -> u64 {
-        self.blocks.last().map_or(0, |b| b.end_pfn())
+        self.blocks.last().map_or(0, |b| b.end_pfn()) + u64::from(self.max_mapnr_beyond_memory)
     }
 
     /// Total pages in memory blocks.
@@ -501,6 +506,12 @@ impl Layout {
                         what: "eraseinfo".into(),
                     });
                 }
+                if self.max_mapnr_beyond_memory != 0 {
+                    return Err(LayoutError::NotProducible {
+                        writer: self.writer,
+                        what: "max_mapnr beyond the last memory block".into(),
+                    });
+                }
                 if self.note_bytes() == 0 {
                     return Err(LayoutError::NotProducible {
                         writer: self.writer,
@@ -528,25 +539,9 @@ impl Layout {
 
     /// Every page in memory, ascending by pfn.
     pub fn pages(&self) -> impl Iterator<Item = PageRef> + '_ {
-        let page = self.page_bytes();
-        self.blocks.iter().flat_map(move |block| {
-            let last = block.end_pfn() - 1;
-            let mut pfn = block.start_pfn;
-            block.runs.iter().flat_map(move |run| {
-                let first = pfn;
-                pfn += u64::from(run.count);
-                (first..first + u64::from(run.count)).map(move |p| PageRef {
-                    pfn: p,
-                    content: run.content,
-                    class: run.class,
-                    valid_bytes: if p == last {
-                        page - u64::from(block.short_tail)
-                    } else {
-                        page
-                    },
-                })
-            })
-        })
+        self.blocks
+            .iter()
+            .flat_map(move |block| self.pages_of(block))
     }
 
     /// True when makedumpfile's dump level leaves a page of this class out.
@@ -779,6 +774,7 @@ mod tests {
             phys_base: 0,
             timestamp: (0, 0),
             utsname: Utsname::default(),
+            max_mapnr_beyond_memory: 0,
         }
     }
 

@@ -124,6 +124,9 @@ pub struct MakedumpfileOptions {
     pub timestamp: (u64, u64),
     /// Eraseinfo text, written after the page data.
     pub eraseinfo: Option<String>,
+    /// `max_mapnr` from the kernel's memory model, when it reaches beyond the last block (`None`: the
+    /// end of the last block). Blocks must end at or below it.
+    pub max_mapnr: Option<u64>,
 }
 
 /// The makedumpfile options a layout implies.
@@ -147,6 +150,7 @@ pub fn makedumpfile_options(layout: &Layout) -> MakedumpfileOptions {
         ],
         timestamp: (u64::from(layout.timestamp.0), u64::from(layout.timestamp.1)),
         eraseinfo: layout.eraseinfo.clone(),
+        max_mapnr: Some(layout.max_mapnr()),
     }
 }
 
@@ -218,7 +222,16 @@ pub fn write_makedumpfile_kdump_from(
     let abi = options.abi;
     let endian = options.endian;
     let note_size = notes.len() as u64;
-    let max_mapnr = previous_end.div_ceil(ps);
+    let memory_end = previous_end.div_ceil(ps);
+    let max_mapnr = match options.max_mapnr {
+        Some(m) if m < memory_end => {
+            return Err(WriteError::Input(format!(
+                "max_mapnr {m:#x} is below the end of memory (pfn {memory_end:#x})"
+            )))
+        }
+        Some(m) => m,
+        None => memory_end,
+    };
     let pfns = || {
         blocks.iter().flat_map(move |b| {
             let first = b.start / ps;

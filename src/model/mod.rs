@@ -17,6 +17,21 @@
 //!
 //! Random layouts come from [`arbitrary`] ([`gen::arbitrary_layout`], for fuzzing) and from proptest
 //! strategies that shrink towards small layouts ([`gen::layout_strategy`]).
+//!
+//! ```
+//! use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+//! use kdump_flat::model::{write_layout, ExpectedPage};
+//! use kdump_flat::sink::{FlatSink, RawSink, TeeSink};
+//!
+//! let layout = layout_from_seed(1, SizeClass::Small);
+//! let mut both = TeeSink(RawSink::in_memory(), FlatSink::new(Vec::new()));
+//! let summary = write_layout(&layout, &mut both).unwrap();
+//! let TeeSink(raw, flat) = both;
+//! assert_eq!(raw.into_bytes().len() as u64, summary.end);
+//! assert_eq!(&flat.into_inner()[..12], b"makedumpfile");
+//! let first = layout.blocks[0].start_pfn;
+//! assert!(matches!(layout.expected_page(first), ExpectedPage::Data(_) | ExpectedPage::Excluded));
+//! ```
 
 pub mod encode;
 pub mod gen;

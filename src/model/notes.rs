@@ -81,6 +81,88 @@ pub fn trailing_vmcoreinfo(notes: &[u8], endian: Endian) -> Option<(u64, u64)> {
     }
 }
 
+/// Every note of a note section as (name without the NUL, type, descriptor); stops at the first malformed
+/// note.
+pub fn parse_notes(notes: &[u8], endian: Endian) -> Vec<(Vec<u8>, u32, &[u8])> {
+    let read_u32 = |at: usize| -> Option<u32> {
+        let b: [u8; 4] = notes.get(at..at + 4)?.try_into().ok()?;
+        Some(match endian {
+            Endian::Little => u32::from_le_bytes(b),
+            Endian::Big => u32::from_be_bytes(b),
+        })
+    };
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while at + 12 <= notes.len() {
+        let (Some(namesz), Some(descsz), Some(kind)) =
+            (read_u32(at), read_u32(at + 4), read_u32(at + 8))
+        else {
+            break;
+        };
+        let name_at = at + 12;
+        let Some(desc_at) = name_at.checked_add(pad4(namesz as usize)) else {
+            break;
+        };
+        let Some(next) = desc_at.checked_add(pad4(descsz as usize)) else {
+            break;
+        };
+        if next > notes.len() || desc_at + descsz as usize > notes.len() {
+            break;
+        }
+        let name = &notes[name_at..name_at + namesz as usize];
+        let name = name.strip_suffix(&[0]).unwrap_or(name).to_vec();
+        out.push((name, kind, &notes[desc_at..desc_at + descsz as usize]));
+        at = next;
+    }
+    out
+}
+
+/// Number of `NT_PRSTATUS` notes (makedumpfile's `nr_cpus`; QEMU writes one per vCPU).
+pub fn count_prstatus(notes: &[u8], endian: Endian) -> u32 {
+    parse_notes(notes, endian)
+        .iter()
+        .filter(|(name, kind, _)| name == b"CORE" && *kind == NT_PRSTATUS)
+        .count() as u32
+}
+
+/// `phys_base` as QEMU takes it from the guest's trailing VMCOREINFO note: the value of
+/// `NUMBER(phys_base)=` (x86_64) or `NUMBER(PHYS_OFFSET)=` (aarch64) parsed like QEMU's
+/// `qemu_strtou64(…, 16)`, i.e. `strtoull` in base 16: optional sign and `0x`, the whole rest must be hex
+/// digits, a leading `-` negates (wrapping). The kernel prints `phys_base` in *decimal* (`%ld`), so with
+/// KASLR QEMU records a wrong value (`-272629760` becomes 0xfffffffd8d9d68a0); the model reproduces that.
+/// `None` if the key is absent or does not parse (QEMU then keeps its own guess).
+pub fn vmcoreinfo_phys_base(notes: &[u8], endian: Endian, key: &str) -> Option<u64> {
+    let (desc_at, size) = trailing_vmcoreinfo(notes, endian)?;
+    let text = &notes[desc_at as usize..(desc_at + size) as usize];
+    let text = String::from_utf8_lossy(text);
+    let prefix = format!("NUMBER({key})=");
+    let value = text.lines().find_map(|line| line.strip_prefix(&prefix))?;
+    strtoull_base16(value)
+}
+
+/// `strtoull(text, &end, 16)` requiring `*end == '\0'`, as `qemu_strtou64` does.
+fn strtoull_base16(text: &str) -> Option<u64> {
+    let text = text.trim_start();
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let digits = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+        .unwrap_or(digits);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let value = u64::from_str_radix(digits, 16).ok()?;
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +180,26 @@ mod tests {
         );
         assert_eq!(trailing_vmcoreinfo(&a, Endian::Little), None);
         assert_eq!(trailing_vmcoreinfo(&all[..30], Endian::Little), None);
+        assert_eq!(count_prstatus(&all, Endian::Little), 1);
+        let v = encode_note(
+            Endian::Big,
+            "VMCOREINFO",
+            0,
+            b"A=1\nNUMBER(phys_base)=1a000000\n",
+        );
+        assert_eq!(
+            vmcoreinfo_phys_base(&v, Endian::Big, "phys_base"),
+            Some(0x1a00_0000)
+        );
+        let k = encode_note(
+            Endian::Little,
+            "VMCOREINFO",
+            0,
+            b"NUMBER(phys_base)=-272629760\n",
+        );
+        assert_eq!(
+            vmcoreinfo_phys_base(&k, Endian::Little, "phys_base"),
+            Some(0xffff_fffd_8d9d_68a0)
+        );
     }
 }

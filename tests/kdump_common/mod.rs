@@ -1,5 +1,5 @@
 //! Test support: a small, independent writer of kdump-compressed files (from the format definition in
-//! FORMATS.md §2, not from the reader under test), the corpus file list and a CRC helper.
+//! FORMATS.md §2, not from the reader under test), and the corpus file list.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -7,13 +7,6 @@ use std::path::{Path, PathBuf};
 
 use kdump_flat::compress::{compress, Compression};
 use kdump_flat::kdump::{ByteOrder, Class};
-
-/// CRC-32 (zlib's) of `bytes` as 8 hex digits, like Python's `zlib.crc32`.
-pub fn crc32_hex(bytes: &[u8]) -> String {
-    let mut crc = flate2::Crc::new();
-    crc.update(bytes);
-    format!("{:08x}", crc.sum())
-}
 
 /// Raw kdump-compressed files of corpus/real (signature "KDUMP   " or "DISKDUMP" at offset 0).
 pub fn corpus_kdump_files() -> Vec<PathBuf> {

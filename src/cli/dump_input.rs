@@ -1,0 +1,34 @@
+//! Opening the input of `check`, `info` and `read`: a path, or `-` for standard input, which is spooled to
+//! a temporary file first (positional reads need a seekable source; the file is removed on drop).
+
+use std::io;
+use std::path::Path;
+
+use super::Failure;
+use crate::source::{open_dump, DumpSource};
+
+/// An opened input and, for standard input, the temporary file holding it.
+pub struct DumpInput {
+    /// The dump.
+    pub source: DumpSource,
+    /// Keeps the spooled copy of standard input alive.
+    _spool: Option<tempfile::NamedTempFile>,
+}
+
+/// Opens `path` (raw or flattened), or standard input for `-`.
+pub fn open_input(path: &Path) -> Result<DumpInput, Failure> {
+    if path.as_os_str() != "-" {
+        return Ok(DumpInput {
+            source: open_dump(path)?,
+            _spool: None,
+        });
+    }
+    let mut spool = tempfile::NamedTempFile::new()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot spool standard input: {e}")))?;
+    io::copy(&mut io::stdin().lock(), spool.as_file_mut())?;
+    let source = open_dump(spool.path())?;
+    Ok(DumpInput {
+        source,
+        _spool: Some(spool),
+    })
+}

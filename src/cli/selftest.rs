@@ -1,0 +1,286 @@
+//! `kdump-flat selftest [--cases N] [--seed S] [--size small|medium|large]`: runs the harness properties
+//! P1–P5 on N random layouts, prints a per-property summary and, on a failure, the seed, the shrunk layout
+//! and a reproducer file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::harness::{run_case, CaseOptions, CaseReport, Outcome, Property};
+use crate::model::gen::{layout_from_seed, shrink_layout, SizeClass};
+use crate::model::Layout;
+use crate::output::AtomicOutput;
+
+use super::{CliResult, Failure};
+
+/// Arguments of `selftest`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Number of random layouts.
+    #[arg(long, default_value_t = 300)]
+    pub cases: u64,
+    /// Seed of the first case (case i uses seed S + i); random if not given.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Size class of the layouts.
+    #[arg(long, value_enum, default_value_t = SizeClass::Small)]
+    pub size: SizeClass,
+    /// Run one case from a layout file (a reproducer) instead of random ones.
+    #[arg(long, conflicts_with_all = ["cases", "seed"])]
+    pub layout: Option<PathBuf>,
+    /// Single-byte corruptions tried per structure per case (P5); 0 skips P5.
+    #[arg(long, default_value_t = 2)]
+    pub corruptions: u32,
+    /// Directory for reproducer files of failing cases.
+    #[arg(long, default_value = ".")]
+    pub reproducer_dir: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Counts of one property over all cases.
+#[derive(Debug, Default, Clone, Serialize)]
+struct PropertyTally {
+    pass: u64,
+    fail: u64,
+    not_wired: u64,
+    not_wired_reason: Option<&'static str>,
+}
+
+/// One failing case.
+#[derive(Debug, Clone, Serialize)]
+struct CaseFailure {
+    seed: Option<u64>,
+    property: Property,
+    detail: String,
+}
+
+/// The whole run, for `--json`.
+#[derive(Debug, Serialize)]
+struct Summary {
+    cases: u64,
+    size: SizeClass,
+    seed: Option<u64>,
+    properties: BTreeMap<Property, PropertyTally>,
+    corruption: BTreeMap<String, (u64, u64)>,
+    /// Up to 50 undetected corruptions: (seed, structure, byte offset).
+    undetected: Vec<(Option<u64>, String, u64)>,
+    failures: Vec<CaseFailure>,
+    shrunk_layout: Option<Layout>,
+    reproducer: Option<PathBuf>,
+    ok: bool,
+}
+
+/// Runs `selftest`.
+pub fn run(args: Args) -> CliResult {
+    let started = Instant::now();
+    let options = CaseOptions {
+        corruption_seed: 0,
+        corruption_trials: args.corruptions,
+    };
+    let (cases, base_seed): (Vec<(Option<u64>, Layout)>, Option<u64>) = match &args.layout {
+        Some(path) => (vec![(None, super::gen::read_layout(path)?)], None),
+        None => {
+            let base = args
+                .seed
+                .unwrap_or_else(|| u64::from(rand::random::<u32>()));
+            (
+                (0..args.cases)
+                    .map(|i| {
+                        let seed = base.wrapping_add(i);
+                        (Some(seed), layout_from_seed(seed, args.size))
+                    })
+                    .collect(),
+                Some(base),
+            )
+        }
+    };
+    if !args.json {
+        println!(
+            "kdump-flat selftest: {} case(s), size {:?}, {}",
+            cases.len(),
+            args.size,
+            match base_seed {
+                Some(seed) => format!("seed {seed}"),
+                None => "layout from file".into(),
+            }
+        );
+    }
+    let progress = ProgressBar::new(cases.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let failed = AtomicU64::new(0);
+    let reports: Vec<(Option<u64>, CaseReport)> = cases
+        .par_iter()
+        .map(|(seed, layout)| {
+            let case_options = CaseOptions {
+                corruption_seed: seed.unwrap_or(0) ^ 0x5eed,
+                ..options
+            };
+            let report = run_case(layout, &case_options);
+            if report.first_failure().is_some() {
+                let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
+                progress.set_message(format!("{n} failing"));
+            }
+            progress.inc(1);
+            (*seed, report)
+        })
+        .collect();
+    progress.finish_and_clear();
+
+    let mut properties: BTreeMap<Property, PropertyTally> = BTreeMap::new();
+    let mut corruption: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut undetected = Vec::new();
+    for (seed, report) in &reports {
+        for (structure, at) in &report.undetected {
+            if undetected.len() < 50 {
+                undetected.push((*seed, structure.clone(), *at));
+            }
+        }
+        for (property, outcome) in &report.outcomes {
+            let tally = properties.entry(*property).or_default();
+            match outcome {
+                Outcome::Pass => tally.pass += 1,
+                Outcome::Fail(detail) => {
+                    tally.fail += 1;
+                    failures.push(CaseFailure {
+                        seed: *seed,
+                        property: *property,
+                        detail: detail.clone(),
+                    });
+                }
+                Outcome::NotWired(reason) => {
+                    tally.not_wired += 1;
+                    tally.not_wired_reason = Some(reason);
+                }
+            }
+        }
+        for (structure, (detected, tried)) in &report.corruption {
+            let entry = corruption.entry(structure.clone()).or_default();
+            entry.0 += detected;
+            entry.1 += tried;
+        }
+    }
+
+    let mut shrunk_layout = None;
+    let mut reproducer = None;
+    if let Some(first) = failures.first() {
+        let original = cases
+            .iter()
+            .find(|(seed, _)| *seed == first.seed)
+            .map(|(_, l)| l.clone())
+            .expect("the failing case is one of the cases");
+        let property = first.property;
+        let shrunk = shrink_layout(&original, 400, |candidate| {
+            run_case(candidate, &options)
+                .outcomes
+                .get(&property)
+                .is_some_and(|o| matches!(o, Outcome::Fail(_)))
+        });
+        let name = match first.seed {
+            Some(seed) => format!("selftest-failure-seed-{seed}.json"),
+            None => "selftest-failure-layout.json".into(),
+        };
+        let path = args.reproducer_dir.join(name);
+        let json = serde_json::to_string_pretty(&shrunk).map_err(|e| Failure::Io(e.into()))?;
+        let mut out = AtomicOutput::create(&path, true).map_err(|e| Failure::Io(e.into()))?;
+        std::io::Write::write_all(out.file(), json.as_bytes())?;
+        out.commit().map_err(|e| Failure::Io(e.into()))?;
+        shrunk_layout = Some(shrunk);
+        reproducer = Some(path);
+    }
+
+    let ok = failures.is_empty();
+    let summary = Summary {
+        cases: reports.len() as u64,
+        size: args.size,
+        seed: base_seed,
+        properties,
+        corruption,
+        undetected,
+        failures,
+        shrunk_layout,
+        reproducer,
+        ok,
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).map_err(|e| Failure::Io(e.into()))?
+        );
+    } else {
+        print_summary(&summary, started.elapsed().as_secs_f64());
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::Invalid(anyhow::anyhow!(
+            "{} property failure(s); reproducer: {}",
+            summary.failures.len(),
+            summary
+                .reproducer
+                .as_ref()
+                .map_or("-".into(), |p| p.display().to_string())
+        )))
+    }
+}
+
+fn print_summary(summary: &Summary, seconds: f64) {
+    for property in Property::ALL {
+        let Some(tally) = summary.properties.get(&property) else {
+            continue;
+        };
+        let mut line = format!(
+            "  {property} {:<58} {:>5} pass {:>4} fail",
+            property.description(),
+            tally.pass,
+            tally.fail
+        );
+        if tally.not_wired > 0 {
+            line.push_str(&format!(
+                "  {} not wired ({})",
+                tally.not_wired,
+                tally.not_wired_reason.unwrap_or("")
+            ));
+        }
+        println!("{line}");
+    }
+    if !summary.corruption.is_empty() {
+        println!("  P5 detection rate per structure (detected/tried):");
+        for (structure, (detected, tried)) in &summary.corruption {
+            println!(
+                "     {structure:<18} {detected:>6}/{tried:<6} {:>5.1}%",
+                100.0 * *detected as f64 / (*tried).max(1) as f64
+            );
+        }
+    }
+    for failure in summary.failures.iter().take(10) {
+        println!(
+            "  FAIL {} seed {}: {}",
+            failure.property,
+            failure.seed.map_or("-".into(), |s| s.to_string()),
+            failure.detail
+        );
+    }
+    if let (Some(layout), Some(path)) = (&summary.shrunk_layout, &summary.reproducer) {
+        println!("  shrunk layout: {}", layout.summary());
+        println!(
+            "  reproducer: {}  (rerun: kdump-flat selftest --layout {0}; dump it: kdump-flat gen --layout {0} OUT)",
+            path.display()
+        );
+    }
+    println!(
+        "result: {} ({} cases in {seconds:.1} s)",
+        if summary.ok { "ok" } else { "FAILED" },
+        summary.cases
+    );
+}
