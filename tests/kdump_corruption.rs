@@ -461,12 +461,12 @@ fn hundreds_of_millions_of_violations_are_counted_quickly_and_kept_to_100() {
     assert!(r.violations.len() <= 100 * r.violation_counts.len());
 }
 
-/// Writes the seed corpus of the `check_kdump` fuzz target (small complete synthetic dumps of every word
+/// Writes synthetic seeds of the `parse_kdump` fuzz target (small complete synthetic dumps of every word
 /// size and byte order, and the heads of real dumps). Run by hand; the output is committed.
 #[test]
 #[ignore]
-fn write_check_kdump_seeds() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/check_kdump");
+fn write_parse_kdump_seeds() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/parse_kdump");
     std::fs::create_dir_all(&dir).unwrap();
     let mut seeds = Vec::new();
     for (name, compression) in [

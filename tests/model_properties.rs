@@ -162,7 +162,7 @@ fn check_warns_when_cpus_have_no_prstatus_note() {
 /// The fuzz target's logic on 100 pseudo-random inputs (so `cargo test` exercises it on stable Rust).
 #[test]
 fn fuzz_target_smoke() {
-    use kdump_flat::fuzzing::model_properties::run;
+    use kdump_flat::fuzzing::model_roundtrip::run;
     use rand::{RngCore, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(99);
     for len in 0..100usize {

@@ -1,4 +1,5 @@
-//! Fuzz target `check_kdump`: arbitrary bytes as a kdump-compressed file, through `check` and the reader.
+//! Part of the fuzz target `parse_kdump`: arbitrary bytes as a kdump-compressed file, through `check` and
+//! the reader.
 //!
 //! Checks, beyond "no panic, no hang, no allocation sized by an input field":
 //! - the report keeps at most [`KEPT_PER_INVARIANT`] violations per invariant and counts at least as many

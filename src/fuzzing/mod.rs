@@ -5,7 +5,6 @@
 mod check_kdump;
 pub mod decompress;
 pub mod index_vs_replay;
-pub mod model_properties;
 pub mod model_roundtrip;
 mod parse_elf;
 mod parse_flat;
@@ -27,5 +26,5 @@ pub const TARGETS: [(&str, Target); 7] = [
     ("parse_kdump", parse_kdump::run),
     ("decompress", decompress::run),
     ("model_roundtrip", model_roundtrip::run),
-    ("check_kdump", check_kdump),
+    ("parse_elf", parse_elf),
 ];

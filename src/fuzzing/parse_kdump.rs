@@ -6,7 +6,9 @@
 //!   are read as they are or through the index of a flattened file that holds them in scattered records
 //!   (written back to front, in pieces), so the reader cannot depend on how the bytes are stored;
 //! - a page read returns exactly one page; a page the check found valid reads without error;
-//! - bytes that are themselves a flattened file are read through its index as well.
+//! - bytes that are themselves a flattened file are read through its index as well;
+//! - and everything [`check_kdump`](super::check_kdump) asserts about one reading (report caps, reader and
+//!   bitmaps agreeing, a valid file reading back, `info`'s counts equal to the checker's).
 
 use crate::flat::index::FlatIndex;
 use crate::kdump::check::check;
@@ -22,6 +24,7 @@ const PIECE: usize = 1000;
 
 /// Runs every check on `data`; panics if one fails.
 pub fn run(data: &[u8]) {
+    super::check_kdump(data);
     let raw = outcome(&data);
     if !data.is_empty() {
         let flat = flatten_scattered(data);
