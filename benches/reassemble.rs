@@ -24,7 +24,7 @@ use kdump_flat::sink::{DumpSink, FlatSink};
 const PAGE: u64 = 4096;
 /// Descriptors per 4 KiB descriptor record (24 bytes each, as in QEMU's page descriptors).
 const DESCRIPTORS_PER_RECORD: u64 = 170;
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 struct Layout {
     pages: u64,
