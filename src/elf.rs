@@ -599,7 +599,9 @@ fn parse<R: ReadAt + ?Sized>(source: &R) -> Result<ElfDump, ElfError> {
         }
     }
 
-    let total_notes: u64 = note_segments.iter().map(|s| s.2).sum();
+    let total_notes = note_segments
+        .iter()
+        .fold(0u64, |total, segment| total.saturating_add(segment.2));
     if total_notes > MAX_NOTE_BYTES {
         return Err(ElfError::NotesTooLarge { total: total_notes });
     }
