@@ -135,13 +135,21 @@ pub fn parse_flat(data: &[u8]) {
 }
 
 fn replay_small_dump(outcome: &Outcome) {
-    let len = outcome.records.iter().map(|r| r.end()).max().unwrap_or(0);
+    // An empty record (the zero-size first record lenient mode accepts) writes nothing, as `lseek` +
+    // `write(…, 0)` does not: it does not extend the replayed length.
+    let len = outcome
+        .records
+        .iter()
+        .filter(|r| r.size > 0)
+        .map(|r| r.end())
+        .max()
+        .unwrap_or(0);
     if len > MAX_REPLAY_LEN {
         return;
     }
     let mut model = vec![0u8; len as usize];
     let mut raw = RawSink::in_memory();
-    for (offset, payload) in &outcome.payloads {
+    for (offset, payload) in outcome.payloads.iter().filter(|(_, p)| !p.is_empty()) {
         let start = *offset as usize;
         model[start..start + payload.len()].copy_from_slice(payload);
         if let Err(e) = raw.write_at(*offset, payload) {
