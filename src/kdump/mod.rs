@@ -65,6 +65,13 @@ pub enum PageState {
     NotInMemory,
 }
 
+/// `max_mapnr_64` of the sub-header when it has one (version 6), else the header's 32-bit `max_mapnr`.
+fn stated_max_mapnr(header: &DiskDumpHeader, sub_header: Option<&KdumpSubHeader>) -> u64 {
+    sub_header
+        .and_then(|s| s.max_mapnr_64())
+        .unwrap_or(header.max_mapnr as u64)
+}
+
 /// The parts of a file read before the bitmaps: header, sub-header, notes and VMCOREINFO.
 #[derive(Debug, Clone)]
 pub struct Headers {
@@ -104,10 +111,7 @@ impl Headers {
 
     /// One past the highest pfn as the file states it (`max_mapnr_64` from version 6).
     pub fn max_mapnr(&self) -> u64 {
-        self.sub_header
-            .as_ref()
-            .and_then(|s| s.max_mapnr_64())
-            .unwrap_or(self.header.max_mapnr as u64)
+        stated_max_mapnr(&self.header, self.sub_header.as_ref())
     }
 
     /// Page size (`block_size`).
@@ -224,10 +228,7 @@ impl<R: ReadAt> KdumpFile<R> {
 
     /// One past the highest pfn as the file states it (`max_mapnr_64` from version 6, else `max_mapnr`).
     pub fn max_mapnr(&self) -> u64 {
-        self.sub_header
-            .as_ref()
-            .and_then(|s| s.max_mapnr_64())
-            .unwrap_or(self.header.max_mapnr as u64)
+        stated_max_mapnr(&self.header, self.sub_header.as_ref())
     }
 
     /// One past the highest pfn that can be read: `max_mapnr` clipped to what the bitmaps cover.

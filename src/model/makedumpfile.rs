@@ -31,7 +31,7 @@ use crate::compress::Compression;
 use super::layout::{Endian, Layout, LayoutError};
 use super::notes::{note_section, trailing_vmcoreinfo};
 use super::qemu::{Counting, GuestBlock, WriteError, WriteSummary};
-use super::{store_page, BlockMemory};
+use super::store_page;
 
 /// makedumpfile's default block order (`-b`): caches of `page_size << 4` bytes.
 pub const DEFAULT_BLOCK_ORDER: u32 = 4;
@@ -148,22 +148,8 @@ pub fn write_makedumpfile_kdump(
     layout
         .validate()
         .map_err(|e: LayoutError| WriteError::Input(e.to_string()))?;
-    let memories: Vec<BlockMemory<'_>> = layout
-        .blocks
-        .iter()
-        .map(|b| BlockMemory::new(layout, b))
-        .collect();
-    let blocks: Vec<GuestBlock<'_>> = layout
-        .blocks
-        .iter()
-        .zip(&memories)
-        .map(|(b, m)| GuestBlock {
-            start: b.start_pfn * layout.page_bytes(),
-            len: m.len(),
-            data: m,
-            data_offset: 0,
-        })
-        .collect();
+    let memories = super::block_memories(layout);
+    let blocks = super::guest_blocks(layout, &memories);
     let excluded: Vec<u64> = layout
         .pages()
         .filter(|p| layout.excludes(p.class))

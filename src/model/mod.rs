@@ -148,6 +148,33 @@ pub fn qemu_options(layout: &Layout) -> QemuDumpOptions {
     }
 }
 
+/// The memory of every block of `layout`, generated on demand.
+pub(crate) fn block_memories(layout: &Layout) -> Vec<BlockMemory<'_>> {
+    layout
+        .blocks
+        .iter()
+        .map(|b| BlockMemory::new(layout, b))
+        .collect()
+}
+
+/// The blocks of `layout` as the writers take them (guest-physical start, length, memory).
+pub(crate) fn guest_blocks<'a>(
+    layout: &Layout,
+    memories: &'a [BlockMemory<'a>],
+) -> Vec<GuestBlock<'a>> {
+    layout
+        .blocks
+        .iter()
+        .zip(memories)
+        .map(|(b, m)| GuestBlock {
+            start: b.start_pfn * layout.page_bytes(),
+            len: m.len(),
+            data: m,
+            data_offset: 0,
+        })
+        .collect()
+}
+
 /// Writes `layout` with its writer's sequence through `sink` (and finishes the sink).
 pub fn write_layout(layout: &Layout, sink: &mut dyn DumpSink) -> Result<WriteSummary, WriteError> {
     layout
@@ -155,22 +182,8 @@ pub fn write_layout(layout: &Layout, sink: &mut dyn DumpSink) -> Result<WriteSum
         .map_err(|e| WriteError::Input(e.to_string()))?;
     match layout.writer {
         WriterKind::Qemu => {
-            let memories: Vec<BlockMemory<'_>> = layout
-                .blocks
-                .iter()
-                .map(|b| BlockMemory::new(layout, b))
-                .collect();
-            let blocks: Vec<GuestBlock<'_>> = layout
-                .blocks
-                .iter()
-                .zip(&memories)
-                .map(|(b, m)| GuestBlock {
-                    start: b.start_pfn * layout.page_bytes(),
-                    len: m.len(),
-                    data: m,
-                    data_offset: 0,
-                })
-                .collect();
+            let memories = block_memories(layout);
+            let blocks = guest_blocks(layout, &memories);
             let notes = notes::note_section(layout);
             write_qemu_kdump(&blocks, &notes, &qemu_options(layout), sink)
         }
