@@ -129,7 +129,7 @@ pub fn gather<R: ReadAt>(dump: &KdumpFile<R>, form: DumpForm) -> Result<Info, Kd
                 .map(|n| (n.name.clone(), n.note_type, n.desc_size))
                 .collect(),
         },
-        notes_error: dump.notes_error().map(str::to_string),
+        notes_error: dump.notes_error().map(ToString::to_string),
         osrelease: vmci.and_then(|v| v.osrelease()).map(str::to_string),
         vmcoreinfo_page_size: vmci.and_then(|v| v.page_size()),
         vmcoreinfo_size: vmci.map(|v| v.text.len()),

@@ -500,7 +500,12 @@ fn check_sub_header(dump: &Headers, out: &mut FileReport<'_>) {
         }
     }
     if let Some(problem) = &dump.notes_error {
-        out.violation(KInvariant::K8, None, None, problem.to_string());
+        out.violation(
+            KInvariant::K8,
+            problem.offset,
+            None,
+            problem.message.clone(),
+        );
     }
 }
 

@@ -172,6 +172,48 @@ pub enum KdumpError {
     },
 }
 
+/// Why the notes or the VMCOREINFO of a dump could not be read (K8): where, and what. Such a problem does
+/// not fail opening the dump; `check` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotesProblem {
+    /// Byte offset of the offending structure, when known.
+    pub offset: Option<u64>,
+    /// What is wrong, in words (without the invariant id and offset, which [`Display`] adds).
+    ///
+    /// [`Display`]: std::fmt::Display
+    pub message: String,
+}
+
+impl From<KdumpError> for NotesProblem {
+    fn from(error: KdumpError) -> Self {
+        match error {
+            KdumpError::Invalid {
+                offset, message, ..
+            } => NotesProblem { offset, message },
+            KdumpError::Io { offset, source } => NotesProblem {
+                offset: Some(offset),
+                message: format!("cannot read: {source}"),
+            },
+            other => NotesProblem {
+                offset: None,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for NotesProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{}: {}",
+            KInvariant::K8,
+            fmt_offset(self.offset),
+            self.message
+        )
+    }
+}
+
 fn fmt_offset(offset: Option<u64>) -> String {
     offset
         .map(|o| format!(" at offset {o:#x}"))

@@ -30,7 +30,7 @@ use serde::Serialize;
 
 pub use self::bitmap::{Bitmaps, Which};
 pub use self::descriptor::{PageDesc, PAGE_DESC_SIZE};
-pub use self::error::{KInvariant, KdumpError, ALL_INVARIANTS};
+pub use self::error::{KInvariant, KdumpError, NotesProblem, ALL_INVARIANTS};
 pub use self::header::{ByteOrder, Class, DiskDumpHeader, Signature, Utsname};
 pub use self::notes::{Note, Notes, Vmcoreinfo};
 pub use self::subheader::{KdumpSubHeader, SubHeaderLayout};
@@ -84,7 +84,7 @@ pub struct Headers {
     /// The ELF notes (empty when absent or unreadable).
     pub notes: Notes,
     /// Why the notes or VMCOREINFO could not be read, if so.
-    pub notes_error: Option<String>,
+    pub notes_error: Option<NotesProblem>,
     /// The VMCOREINFO text, when present.
     pub vmcoreinfo: Option<Vmcoreinfo>,
 }
@@ -127,7 +127,7 @@ pub struct KdumpFile<R: ReadAt> {
     header: DiskDumpHeader,
     sub_header: Option<KdumpSubHeader>,
     notes: Notes,
-    notes_error: Option<String>,
+    notes_error: Option<NotesProblem>,
     vmcoreinfo: Option<Vmcoreinfo>,
     bitmaps: Bitmaps,
     page_size: u64,
@@ -263,8 +263,8 @@ impl<R: ReadAt> KdumpFile<R> {
     }
 
     /// Why the notes or the VMCOREINFO could not be read, if they could not.
-    pub fn notes_error(&self) -> Option<&str> {
-        self.notes_error.as_deref()
+    pub fn notes_error(&self) -> Option<&NotesProblem> {
+        self.notes_error.as_ref()
     }
 
     /// The VMCOREINFO text, when the dump has one.
@@ -582,9 +582,9 @@ fn with_pfn(error: KdumpError, pfn: u64) -> KdumpError {
     }
 }
 
-type NotesAndVmcoreinfo = (Notes, Option<String>, Option<Vmcoreinfo>);
+type NotesAndVmcoreinfo = (Notes, Option<NotesProblem>, Option<Vmcoreinfo>);
 
-/// Reads the notes (v4+) and the VMCOREINFO text (v3+); problems are returned as text, not failures.
+/// Reads the notes (v4+) and the VMCOREINFO text (v3+); a problem is returned, not a failure.
 fn read_notes_and_vmcoreinfo<R: ReadAt + ?Sized>(
     reader: &R,
     header: &DiskDumpHeader,
@@ -616,14 +616,14 @@ fn read_notes_and_vmcoreinfo<R: ReadAt + ?Sized>(
             .and_then(|bytes| notes::parse_notes(&bytes, offset, header.byte_order))
         {
             Ok(parsed) => notes = parsed,
-            Err(e) => problem = Some(e.to_string()),
+            Err(e) => problem = Some(NotesProblem::from(e)),
         }
     }
     let mut vmcoreinfo = None;
     if let Some((offset, size)) = sub.vmcoreinfo_range() {
         match read_area(offset, size, "VMCOREINFO") {
             Ok(bytes) => vmcoreinfo = Some(Vmcoreinfo::from_bytes(offset, &bytes)),
-            Err(e) => problem = problem.or(Some(e.to_string())),
+            Err(e) => problem = problem.or(Some(NotesProblem::from(e))),
         }
     } else if let Some(note) = notes.vmcoreinfo_note().cloned() {
         if let Ok(bytes) = read_area(note.desc_offset, note.desc_size, "VMCOREINFO") {
