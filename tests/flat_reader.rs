@@ -156,12 +156,6 @@ proptest! {
         prop_assert_eq!(&observe(ShortReads::new(&stream, 300, seed), mode, 17), &whole);
         prop_assert_eq!(&observe(&stream[..], mode, 1), &whole);
         prop_assert_eq!(&observe_buffered(&stream[..], mode, 1 << 20), &whole);
-        let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(file.path(), &stream).unwrap();
-        let mapped = FlatReader::mapped(std::fs::File::open(file.path()).unwrap(), mode, 1 << 20).unwrap();
-        prop_assert_eq!(&observe_reader(mapped, 1 << 20), &whole);
-        let small_windows = FlatReader::mapped(std::fs::File::open(file.path()).unwrap(), mode, 5000).unwrap();
-        prop_assert_eq!(&observe_reader(small_windows, 8192), &whole);
         prop_assert_eq!(&observe_buffered(ShortReads::new(&stream, 5000, seed), mode, 4096), &whole);
         prop_assert_eq!(&observe_buffered(ShortReads::new(&stream, 3, seed), mode, 100), &whole);
     }

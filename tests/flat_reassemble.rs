@@ -106,18 +106,18 @@ proptest! {
         prop_assert_eq!(summary.input_bytes, flat.len() as u64);
         assert_file_matches_model(&reassembled, &writes);
 
-        // the same stream read from a file through the memory map
+        // the same stream read from a file
         let flat_path = dir.path().join("in.flat");
         std::fs::write(&flat_path, &flat).unwrap();
-        let mut mapped = read_write_file(dir.path().join("mapped"));
-        let summary_mapped = reassemble_file(
+        let mut from_file = read_write_file(dir.path().join("from_file"));
+        let summary_from_file = reassemble_file(
             File::open(&flat_path).unwrap(),
-            &mut mapped,
+            &mut from_file,
             ReassembleOptions::default(),
         )
         .unwrap();
-        prop_assert_eq!(summary_mapped, summary.clone());
-        prop_assert!(same_content(&mapped, &reassembled));
+        prop_assert_eq!(summary_from_file, summary.clone());
+        prop_assert!(same_content(&from_file, &reassembled));
 
         // the same stream arriving in short reads (as from a pipe)
         let mut piped = read_write_file(dir.path().join("piped"));
@@ -232,7 +232,7 @@ fn ours(flat: &[u8], mode: ParseMode, dir: &std::path::Path) -> (bool, Vec<u8>) 
     let mut out = read_write_file(&path);
     let options = ReassembleOptions {
         mode,
-        progress: None,
+        ..ReassembleOptions::default()
     };
     let ok = reassemble(flat, &mut out, options).is_ok();
     (ok, std::fs::read(&path).unwrap())

@@ -36,14 +36,15 @@ pub struct Args {
     /// with warnings.
     #[arg(long)]
     pub lenient: bool,
-    /// Wait for the output to reach the disk (fsync) before renaming it into place. Off by default, as with
-    /// `cp` and `makedumpfile -R`: the rename alone already guarantees that OUT is never half-written by us.
+    /// Wait for the output to reach the disk (fsync) before renaming it into place; write-back starts
+    /// while reassembling. Off by default, as with `cp` and `makedumpfile -R`: the rename alone already
+    /// guarantees that OUT is never half-written by us.
     #[arg(long)]
     pub sync: bool,
 }
 
-/// The flattened input: a regular file is read through a memory map (one copy less), anything else
-/// (standard input, a pipe, a device) through `read`.
+/// The flattened input: a regular file (whose length the progress bar shows and whose read-ahead is
+/// widened), or anything else (standard input, a pipe, a device).
 enum Input {
     RegularFile(File),
     Stream(Box<dyn Read>),
@@ -78,6 +79,7 @@ pub fn run(args: Args) -> CliResult {
             ParseMode::Strict
         },
         progress: Some(&mut report),
+        write_behind: args.sync,
     };
     let result = match input {
         Input::RegularFile(file) => reassemble_file(file, output.file(), options),

@@ -42,7 +42,6 @@ impl RecordHeader {
 mod error;
 mod header;
 pub mod index;
-mod mapped;
 mod overlaps;
 mod reader;
 mod reassemble;
@@ -52,7 +51,6 @@ pub use header::{
     decode_record_header, decode_record_header_in_mode, oversize_warning, parse_file_header,
     RecordOrEnd, MAKEDUMPFILE_MAX_RECORD_SIZE,
 };
-pub use mapped::MAP_WINDOW;
 pub use overlaps::OverlapTracker;
 pub use reader::{
     scan_records, BufferedEvent, FlatEvent, FlatReader, RecordScan, DEFAULT_CHUNK_SIZE,

@@ -6,7 +6,6 @@
 //! whole, one byte per `read` or in random short reads yields the same records, the same payload bytes
 //! (possibly cut into different chunks), the same warnings and the same error.
 
-use std::fs::File;
 use std::io::{self, Read};
 
 use super::error::{
@@ -14,7 +13,6 @@ use super::error::{
     ReadError,
 };
 use super::header::{decode_record_header_in_mode, parse_file_header, RecordOrEnd};
-use super::mapped::MappedWindow;
 use super::{RecordHeader, FLAT_HEADER_SIZE, RECORD_HEADER_SIZE};
 
 /// Default maximum payload chunk delivered by [`FlatReader`]: 1 MiB.
@@ -57,7 +55,7 @@ pub struct FlatReader<R: Read> {
     input: R,
     mode: ParseMode,
     chunk_size: usize,
-    storage: Storage,
+    buffer: Box<[u8]>,
     start: usize,
     end: usize,
     position: u64,
@@ -66,19 +64,6 @@ pub struct FlatReader<R: Read> {
     records: u64,
     offset_zero_covered: bool,
     warnings: Vec<FlatWarning>,
-}
-
-impl FlatReader<io::Empty> {
-    /// A reader of a regular file through a sliding read-only memory map (see `mapped.rs`): the same
-    /// events as [`FlatReader::new`], with [`FlatReader::buffer`] being the mapped window, so payloads can
-    /// be written out without a copy in user space. The file must not be truncated while it is read.
-    /// The window mapped at a time is `chunk_size` rounded up to whole pages (at least two).
-    pub fn mapped(file: File, mode: ParseMode, chunk_size: usize) -> io::Result<Self> {
-        let window = MappedWindow::new(&file, chunk_size.max(FLAT_HEADER_SIZE))?;
-        let mut reader = FlatReader::with_chunk_size(io::empty(), mode, chunk_size);
-        reader.storage = Storage::Mapped { file, window };
-        Ok(reader)
-    }
 }
 
 impl<R: Read> FlatReader<R> {
@@ -95,7 +80,7 @@ impl<R: Read> FlatReader<R> {
             input,
             mode,
             chunk_size,
-            storage: Storage::Owned(vec![0u8; chunk_size.max(FLAT_HEADER_SIZE)].into_boxed_slice()),
+            buffer: vec![0u8; chunk_size.max(FLAT_HEADER_SIZE)].into_boxed_slice(),
             start: 0,
             end: 0,
             position: 0,
@@ -139,7 +124,7 @@ impl<R: Read> FlatReader<R> {
             }) => Ok(Some(FlatEvent::Data {
                 record,
                 offset,
-                bytes: &self.storage.bytes()[range],
+                bytes: &self.buffer[range],
             })),
             Some(BufferedEvent::End) => Ok(Some(FlatEvent::End)),
             Some(BufferedEvent::NeedInput) => unreachable!("reading was allowed"),
@@ -178,7 +163,7 @@ impl<R: Read> FlatReader<R> {
 
     /// The reader's buffer, which the ranges of [`BufferedEvent::Data`] index into.
     pub fn buffer(&self) -> &[u8] {
-        self.storage.bytes()
+        &self.buffer
     }
 
     fn advance(&mut self, may_read: bool) -> Result<Step, ReadError> {
@@ -189,7 +174,7 @@ impl<R: Read> FlatReader<R> {
                 State::FileHeader => self.read_file_header()?,
                 State::RecordHeader if !may_read => {
                     // the end marker is read with reading allowed: its checks read the trailing bytes
-                    let header = &self.storage.bytes()[self.start..self.end];
+                    let header = &self.buffer[self.start..self.end];
                     if available < RECORD_HEADER_SIZE || header[..RECORD_HEADER_SIZE] == [0xff; 16]
                     {
                         return Ok(Step::NeedInput);
@@ -219,7 +204,7 @@ impl<R: Read> FlatReader<R> {
             ))
             .into());
         }
-        let header = &self.storage.bytes()[self.start..self.start + FLAT_HEADER_SIZE];
+        let header = &self.buffer[self.start..self.start + FLAT_HEADER_SIZE];
         let warnings = parse_file_header(header, self.mode)?;
         self.warnings.extend(warnings);
         self.consume(FLAT_HEADER_SIZE);
@@ -262,7 +247,7 @@ impl<R: Read> FlatReader<R> {
             return Err(FlatError(finding).into());
         }
         let mut header = [0u8; RECORD_HEADER_SIZE];
-        header.copy_from_slice(&self.storage.bytes()[self.start..self.start + RECORD_HEADER_SIZE]);
+        header.copy_from_slice(&self.buffer[self.start..self.start + RECORD_HEADER_SIZE]);
         let decoded =
             decode_record_header_in_mode(&header, index, position, self.mode, &mut self.warnings)?;
         self.consume(RECORD_HEADER_SIZE);
@@ -372,16 +357,7 @@ impl<R: Read> FlatReader<R> {
         if self.end - self.start >= wanted {
             return Ok(self.end - self.start);
         }
-        let buffer = match &mut self.storage {
-            Storage::Owned(buffer) => buffer,
-            Storage::Mapped { file, window } => {
-                if !window.at_end() {
-                    self.start = window.map_at(file, self.position)?;
-                    self.end = window.bytes().len();
-                }
-                return Ok(self.end - self.start);
-            }
-        };
+        let buffer = &mut self.buffer;
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -399,23 +375,6 @@ impl<R: Read> FlatReader<R> {
             }
         }
         Ok(self.end - self.start)
-    }
-}
-
-/// Where the buffered bytes live.
-enum Storage {
-    /// A buffer filled by `read`.
-    Owned(Box<[u8]>),
-    /// A window mapped from a file.
-    Mapped { file: File, window: MappedWindow },
-}
-
-impl Storage {
-    fn bytes(&self) -> &[u8] {
-        match self {
-            Storage::Owned(buffer) => buffer,
-            Storage::Mapped { window, .. } => window.bytes(),
-        }
     }
 }
 

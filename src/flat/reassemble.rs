@@ -4,7 +4,9 @@
 //! output length is max(offset + size). Records are small (QEMU writes 4–16 KiB per record), so the payloads
 //! of a whole input buffer are gathered as ranges of that buffer and written with one `pwritev` per stretch
 //! of pieces that continue each other: no copy in user space, no system call per record, and the input is
-//! read again only after every gathered range has been written.
+//! read again only after every gathered range has been written. Each stretch's blocks are allocated with
+//! `fallocate` just before it is written (only what is written, so holes stay holes): one extent
+//! allocation per stretch instead of ext4's per-block delayed-allocation bookkeeping, about 20 % faster.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -12,14 +14,16 @@ use std::ops::Range;
 use std::os::fd::AsRawFd;
 
 use super::error::{FlatError, FlatWarning, ParseMode, ReadError};
-use super::mapped::MAP_WINDOW;
 use super::reader::{BufferedEvent, FlatReader};
 
-/// Input buffer of the reader: payloads are written straight from it, so it is the largest write; small
-/// enough to stay in the CPU cache between `read` and the kernel's copy into the page cache.
-const READ_BUFFER_SIZE: usize = 256 << 10;
+/// Input buffer of the reader: payloads are written straight from it, so it bounds the longest write.
+/// 4 MiB measured about 15 % faster than 256 KiB (`benches/reassemble.rs`); the resident set stays
+/// well under 16 MiB.
+const READ_BUFFER_SIZE: usize = 4 << 20;
 /// Most pieces in one `pwritev` (IOV_MAX on Linux).
 const MAX_IOVECS: usize = 1024;
+/// How often (in input bytes) write-back is started when [`ReassembleOptions::write_behind`] asks for it.
+const WRITE_BEHIND_STEP: u64 = 64 << 20;
 /// How often (in input bytes) the progress callback is called.
 const PROGRESS_STEP: u64 = 16 << 20;
 
@@ -30,6 +34,10 @@ pub struct ReassembleOptions<'a> {
     pub mode: ParseMode,
     /// Called now and then with the number of input bytes consumed so far.
     pub progress: Option<&'a mut dyn FnMut(u64)>,
+    /// Start writing the output back to the disk every 64 MiB while reassembling, for a caller that
+    /// ends with `fsync` (`reassemble --sync`): the disk then works during the copy, and the final flush
+    /// waits for little (2 GiB: 0.6 s instead of 1.4 s here). Without a final `fsync` it only costs time.
+    pub write_behind: bool,
 }
 
 /// What a reassembly did.
@@ -82,21 +90,16 @@ pub fn reassemble(
     reassemble_from(reader, output, options)
 }
 
-/// [`reassemble`] for a flattened stream in a regular file, read through a sliding memory map so that
-/// payloads are copied once, from the page cache straight into the output (the file must not be
-/// truncated meanwhile). The same results as [`reassemble`].
+/// [`reassemble`] for a flattened stream in a regular file, which is read sequentially (the kernel is
+/// told so, for a larger read-ahead). The same results as [`reassemble`].
 pub fn reassemble_file(
     input: File,
     output: &mut File,
     options: ReassembleOptions<'_>,
 ) -> Result<ReassembleSummary, ReassembleError> {
-    match FlatReader::mapped(input, options.mode, MAP_WINDOW) {
-        Ok(reader) => reassemble_from(reader, output, options),
-        Err(e) => Err(ReassembleError {
-            kind: ReassembleErrorKind::Read(e),
-            partial: ReassembleSummary::default(),
-        }),
-    }
+    // SAFETY: posix_fadvise only reads its integer arguments; the advice is a hint, its failure harmless
+    unsafe { libc::posix_fadvise(input.as_raw_fd(), 0, 0, libc::POSIX_FADV_SEQUENTIAL) };
+    reassemble(input, output, options)
 }
 
 fn reassemble_from<R: Read>(
@@ -139,6 +142,7 @@ fn replay<R: Read>(
         writer.file.set_len(0).map_err(ReassembleErrorKind::Write)?;
     }
     let mut next_progress = PROGRESS_STEP;
+    let mut next_write_behind = WRITE_BEHIND_STEP;
     let result = loop {
         // input is read only when every gathered payload range has been written
         let event = match reader.next_buffered_event(writer.is_empty()) {
@@ -156,6 +160,10 @@ fn replay<R: Read>(
             BufferedEvent::NeedInput => {
                 if let Err(e) = writer.write(reader.buffer()) {
                     break Err(ReassembleErrorKind::Write(e));
+                }
+                if options.write_behind && reader.position() >= next_write_behind {
+                    start_write_back(writer.file);
+                    next_write_behind = reader.position() + WRITE_BEHIND_STEP;
                 }
             }
             BufferedEvent::End => {}
@@ -223,6 +231,7 @@ impl<'f> BatchWriter<'f> {
                 .iter()
                 .map(|(_, range)| &buffer[range.clone()])
                 .collect();
+            allocate(self.file, start, next_offset - start);
             write_all_vectored_at(self.file, &slices, start)?;
             first = last;
         }
@@ -236,6 +245,23 @@ impl<'f> BatchWriter<'f> {
             self.file.set_len(self.end)?;
         }
         Ok(())
+    }
+}
+
+/// Starts write-back of the file's dirty pages without waiting for it. A hint: errors surface in the
+/// caller's final `fsync`.
+fn start_write_back(file: &File) {
+    // SAFETY: sync_file_range only reads its integer arguments.
+    unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+}
+
+/// Allocates the blocks of `len` bytes at `offset` (without changing the length) before they are written.
+/// A hint only: where `fallocate` is not supported or fails, the write that follows allocates the blocks
+/// or reports the error itself.
+fn allocate(file: &File, offset: u64, len: u64) {
+    if let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) {
+        // SAFETY: fallocate only reads its integer arguments.
+        unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, offset, len) };
     }
 }
 
