@@ -1,5 +1,5 @@
-//! `kdump-flat read FILE (--pfn N | --phys ADDR --len N | --offset OFF --len N) [-o OUT]`: guest-physical
-//! bytes of a kdump-compressed dump, or bytes of the file as reassembled.
+//! `kdump-flat read FILE... (--pfn N | --phys ADDR --len N | --offset OFF --len N) [-o OUT]`: guest-physical
+//! bytes of a kdump-compressed dump or split set, or bytes of one file as reassembled.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use anyhow::anyhow;
 
 use super::dump_input::open_input;
 use super::{CliResult, Failure};
-use crate::kdump::{KdumpError, KdumpFile};
+use crate::kdump::{KdumpError, KdumpFile, KdumpSet};
 use crate::output::AtomicOutput;
 use crate::readat::ReadAt;
 
@@ -28,8 +28,9 @@ pub fn parse_number(text: &str) -> Result<u64, String> {
 #[derive(clap::Args, Debug)]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["pfn", "phys", "offset"])))]
 pub struct Args {
-    /// The dump (raw or flattened).
-    pub file: PathBuf,
+    /// The dump (raw or flattened), or every file of one split set in any order (`makedumpfile --split`).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
     /// One whole page, by page frame number.
     #[arg(long, value_parser = parse_number)]
     pub pfn: Option<u64>,
@@ -68,9 +69,21 @@ pub fn run(args: Args) -> CliResult {
             "--len goes with --phys or --offset; --pfn reads one whole page"
         )));
     }
-    let input = open_input(&args.file)?;
-    let source = &input.source;
-    let reader: &dyn ReadAt = &*source.reader;
+    if args.files.len() > 1 && args.offset.is_some() {
+        return Err(Failure::Io(anyhow!(
+            "--offset reads bytes of one file; give only one"
+        )));
+    }
+    if args.files.len() > 1 && args.files.iter().any(|f| f.as_os_str() == "-") {
+        return Err(Failure::Io(anyhow!(
+            "standard input (-) can only be the one file"
+        )));
+    }
+    let inputs = args
+        .files
+        .iter()
+        .map(|file| open_input(file))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut output = match &args.output {
         Some(path) if path.as_os_str() != "-" => Some(AtomicOutput::create(path, args.force)?),
         _ => None,
@@ -82,9 +95,15 @@ pub fn run(args: Args) -> CliResult {
             None => &mut stdout,
         };
         if let Some(offset) = args.offset {
+            let reader: &dyn ReadAt = &*inputs[0].source.reader;
             copy_file_bytes(reader, offset, args.len.unwrap_or(0), sink)?;
         } else {
-            let dump = KdumpFile::open(reader).map_err(kdump_failure)?;
+            let files = inputs
+                .iter()
+                .map(|input| KdumpFile::open(&*input.source.reader as &dyn ReadAt))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(kdump_failure)?;
+            let dump = KdumpSet::new(files).map_err(kdump_failure)?;
             let (addr, len) = match (args.pfn, args.phys) {
                 (Some(pfn), _) => (
                     pfn.checked_mul(dump.page_size())
@@ -126,7 +145,7 @@ fn copy_file_bytes(reader: &dyn ReadAt, offset: u64, len: u64, sink: &mut dyn Wr
 }
 
 fn copy_phys_bytes<R: ReadAt>(
-    dump: &KdumpFile<R>,
+    dump: &KdumpSet<R>,
     addr: u64,
     len: u64,
     zero_excluded: bool,

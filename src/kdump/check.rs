@@ -14,7 +14,7 @@ use super::walk::{
     is_zero_page_reference, shared_zero_page, walk_descriptors_in_windows, DescriptorEntry,
     PageCounts,
 };
-use super::{decompress_page, validate_descriptor, Headers, KdumpFile};
+use super::{decompress_page, split_set_problems, validate_descriptor, Headers, KdumpFile};
 use crate::compress::{flags, Compression};
 use crate::readat::ReadAt;
 
@@ -816,75 +816,13 @@ fn check_split_set<R: ReadAt>(opened: &[Option<KdumpFile<R>>], report: &mut Chec
         .enumerate()
         .filter_map(|(i, d)| d.as_ref().map(|d| (i, d)))
         .collect();
-    let Some(&(first_index, first)) = parts.first() else {
-        return;
-    };
-    let any_split = parts
-        .iter()
-        .any(|(_, d)| d.sub_header().is_some_and(|s| s.is_split()));
-    if opened.len() == 1 && !any_split {
-        return;
-    }
-    let mut violation = |file: usize, message: String| {
+    for (file, message) in split_set_problems(&parts, opened.len()) {
         report.violation(Violation {
             id: KInvariant::K18,
             offset: None,
             pfn: None,
             file,
             message,
-        })
-    };
-    if parts.len() < opened.len() {
-        violation(
-            first_index,
-            "some files of the set could not be opened; the set cannot be complete".into(),
-        );
-    }
-    for &(index, dump) in &parts {
-        if !dump.sub_header().is_some_and(|s| s.is_split()) {
-            violation(
-                index,
-                "checked as part of a set of several files, but its split flag is not set".into(),
-            );
-        }
-        if index != first_index && dump.header() != first.header() {
-            violation(
-                index,
-                format!("its disk_dump_header differs from file {first_index}'s"),
-            );
-        }
-    }
-    let max_mapnr = first.max_mapnr();
-    let mut ranges: Vec<(u64, u64, usize)> = parts
-        .iter()
-        .map(|&(i, d)| {
-            let (s, e) = d.sub_header().map_or((0, max_mapnr), |s| s.pfn_range());
-            (s, e, i)
-        })
-        .collect();
-    ranges.sort();
-    let mut covered = 0u64;
-    for &(start, end, index) in &ranges {
-        if start != covered {
-            violation(
-                index,
-                format!(
-                    "its pfn range [{start:#x}, {end:#x}) does not start where the previous part ends ({covered:#x})"
-                ),
-            );
-        }
-        if end < start {
-            violation(
-                index,
-                format!("its pfn range [{start:#x}, {end:#x}) is reversed"),
-            );
-        }
-        covered = covered.max(end);
-    }
-    if covered != max_mapnr {
-        violation(
-            ranges.last().map_or(first_index, |r| r.2),
-            format!("the set covers pfns up to {covered:#x}, expected max_mapnr {max_mapnr:#x}"),
-        );
+        });
     }
 }

@@ -23,6 +23,7 @@ pub mod descriptor;
 pub mod error;
 pub mod header;
 pub mod notes;
+pub mod set;
 pub mod subheader;
 pub mod walk;
 
@@ -33,6 +34,7 @@ pub use self::descriptor::{PageDesc, PAGE_DESC_SIZE};
 pub use self::error::{KInvariant, KdumpError, NotesProblem, ALL_INVARIANTS};
 pub use self::header::{ByteOrder, Class, DiskDumpHeader, Signature, Utsname};
 pub use self::notes::{Note, Notes, Vmcoreinfo};
+pub use self::set::{split_set_problems, KdumpSet};
 pub use self::subheader::{KdumpSubHeader, SubHeaderLayout};
 
 use self::error::read_structure;
@@ -416,39 +418,7 @@ impl<R: ReadAt> KdumpFile<R> {
         buf: &mut [u8],
         zero_fill_excluded: bool,
     ) -> Result<(), KdumpError> {
-        let mut done = 0usize;
-        while done < buf.len() {
-            let at = addr
-                .checked_add(done as u64)
-                .ok_or(KdumpError::PfnOutOfRange {
-                    pfn: u64::MAX / self.page_size,
-                    max_pfn: self.max_pfn,
-                })?;
-            let pfn = at / self.page_size;
-            let in_page = (at % self.page_size) as usize;
-            let n = (self.page_size as usize - in_page).min(buf.len() - done);
-            let target = &mut buf[done..done + n];
-            match self.read_page(pfn)? {
-                PageContent::Data(page) => target.copy_from_slice(&page[in_page..in_page + n]),
-                PageContent::Excluded | PageContent::NotInMemory if zero_fill_excluded => {
-                    target.fill(0)
-                }
-                PageContent::Excluded => {
-                    return Err(KdumpError::NoData {
-                        pfn,
-                        excluded: true,
-                    })
-                }
-                PageContent::NotInMemory => {
-                    return Err(KdumpError::NoData {
-                        pfn,
-                        excluded: false,
-                    })
-                }
-            }
-            done += n;
-        }
-        Ok(())
+        read_phys_from(self, addr, buf, zero_fill_excluded)
     }
 
     /// Checks `desc` (K13, K14) and reads its data into `out` (exactly one page), decompressing it (K16).
@@ -486,6 +456,70 @@ impl<R: ReadAt> KdumpFile<R> {
         .map_err(|e| with_pfn(e, pfn))?;
         decompress_page(method, &packed, out, offset, pfn)
     }
+}
+
+/// What guest-physical reads need from a dump: its page size, its page count and one page at a time.
+pub(crate) trait PageReader {
+    fn page_size(&self) -> u64;
+    fn max_pfn(&self) -> u64;
+    fn read_page(&self, pfn: u64) -> Result<PageContent, KdumpError>;
+}
+
+impl<R: ReadAt> PageReader for KdumpFile<R> {
+    fn page_size(&self) -> u64 {
+        KdumpFile::page_size(self)
+    }
+
+    fn max_pfn(&self) -> u64 {
+        KdumpFile::max_pfn(self)
+    }
+
+    fn read_page(&self, pfn: u64) -> Result<PageContent, KdumpError> {
+        KdumpFile::read_page(self, pfn)
+    }
+}
+
+/// Fills `buf` with guest-physical bytes of `dump` from `addr`, page by page (see
+/// [`KdumpFile::read_phys`]).
+pub(crate) fn read_phys_from(
+    dump: &impl PageReader,
+    addr: u64,
+    buf: &mut [u8],
+    zero_fill_excluded: bool,
+) -> Result<(), KdumpError> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let at = addr
+            .checked_add(done as u64)
+            .ok_or(KdumpError::PfnOutOfRange {
+                pfn: u64::MAX / dump.page_size(),
+                max_pfn: dump.max_pfn(),
+            })?;
+        let pfn = at / dump.page_size();
+        let in_page = (at % dump.page_size()) as usize;
+        let n = (dump.page_size() as usize - in_page).min(buf.len() - done);
+        let target = &mut buf[done..done + n];
+        match dump.read_page(pfn)? {
+            PageContent::Data(page) => target.copy_from_slice(&page[in_page..in_page + n]),
+            PageContent::Excluded | PageContent::NotInMemory if zero_fill_excluded => {
+                target.fill(0)
+            }
+            PageContent::Excluded => {
+                return Err(KdumpError::NoData {
+                    pfn,
+                    excluded: true,
+                })
+            }
+            PageContent::NotInMemory => {
+                return Err(KdumpError::NoData {
+                    pfn,
+                    excluded: false,
+                })
+            }
+        }
+        done += n;
+    }
+    Ok(())
 }
 
 /// Decompresses one page, naming K16 on failure.

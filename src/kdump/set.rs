@@ -1,0 +1,191 @@
+//! A split set (`makedumpfile --split`) read as one dump.
+//!
+//! makedumpfile writes N files with the same `disk_dump_header`, the same full bitmaps and each the
+//! descriptors and data of one pfn range (`start_pfn_64`..`end_pfn_64` in its sub-header); together the
+//! ranges cover [0, max_mapnr) (K18). [`KdumpSet`] serves every pfn from the part whose range holds it, so
+//! `read` works on a set as on one file. A single file, split or not, is a set of one.
+
+use super::{
+    read_phys_from, KInvariant, KdumpError, KdumpFile, PageContent, PageReader, PageState,
+};
+use crate::readat::ReadAt;
+
+/// What keeps files from forming one split set (K18): the index of the file concerned (in the order
+/// given) and the reason.
+pub type SetProblem = (usize, String);
+
+/// The K18 problems of the opened files `parts` (index in the order given, file), out of `files_given`
+/// files (more than `parts.len()` when some could not be opened). Empty when they form a complete set,
+/// or when a single file that is not part of a split set was given.
+pub fn split_set_problems<R: ReadAt>(
+    parts: &[(usize, &KdumpFile<R>)],
+    files_given: usize,
+) -> Vec<SetProblem> {
+    let mut problems = Vec::new();
+    let Some(&(first_index, first)) = parts.first() else {
+        return problems;
+    };
+    let is_split = |dump: &KdumpFile<R>| dump.sub_header().is_some_and(|s| s.is_split());
+    if files_given == 1 && !parts.iter().any(|&(_, d)| is_split(d)) {
+        return problems;
+    }
+    if parts.len() < files_given {
+        problems.push((
+            first_index,
+            "some files of the set could not be opened; the set cannot be complete".into(),
+        ));
+    }
+    for &(index, dump) in parts {
+        if !is_split(dump) {
+            problems.push((
+                index,
+                "given as part of a set of several files, but its split flag is not set".into(),
+            ));
+        }
+        if index != first_index && dump.header() != first.header() {
+            problems.push((
+                index,
+                format!("its disk_dump_header differs from file {first_index}'s"),
+            ));
+        }
+    }
+    let max_mapnr = first.max_mapnr();
+    let mut ranges: Vec<(u64, u64, usize)> = parts
+        .iter()
+        .map(|&(i, d)| {
+            let (s, e) = d.sub_header().map_or((0, max_mapnr), |s| s.pfn_range());
+            (s, e, i)
+        })
+        .collect();
+    ranges.sort();
+    let mut covered = 0u64;
+    for &(start, end, index) in &ranges {
+        if start != covered {
+            problems.push((
+                index,
+                format!(
+                    "its pfn range [{start:#x}, {end:#x}) does not start where the previous part ends ({covered:#x})"
+                ),
+            ));
+        }
+        if end < start {
+            problems.push((
+                index,
+                format!("its pfn range [{start:#x}, {end:#x}) is reversed"),
+            ));
+        }
+        covered = covered.max(end);
+    }
+    if covered != max_mapnr {
+        problems.push((
+            ranges.last().map_or(first_index, |r| r.2),
+            format!("the set covers pfns up to {covered:#x}, expected max_mapnr {max_mapnr:#x}"),
+        ));
+    }
+    problems
+}
+
+/// The files of one dump, a split set or a single file, read as one dump.
+pub struct KdumpSet<R: ReadAt> {
+    /// The parts, sorted by the first pfn of their range.
+    parts: Vec<KdumpFile<R>>,
+}
+
+impl<R: ReadAt> KdumpSet<R> {
+    /// Takes the opened files of one dump in any order. Several files must form a complete split set
+    /// (K18: split flags, equal headers, pfn ranges covering [0, max_mapnr) without gap or overlap); the
+    /// error names the first problem and the file (index in the order given). One file is taken as it is
+    /// (a lone part of a split set reads its own range only).
+    pub fn new(files: Vec<KdumpFile<R>>) -> Result<Self, KdumpError> {
+        if files.is_empty() {
+            return Err(KdumpError::invalid(
+                KInvariant::K18,
+                None,
+                None,
+                "no file given",
+            ));
+        }
+        if files.len() > 1 {
+            let parts: Vec<(usize, &KdumpFile<R>)> = files.iter().enumerate().collect();
+            if let Some((index, problem)) =
+                split_set_problems(&parts, files.len()).into_iter().next()
+            {
+                return Err(KdumpError::invalid(
+                    KInvariant::K18,
+                    None,
+                    None,
+                    format!("file {index} of the set: {problem}"),
+                ));
+            }
+        }
+        let mut parts = files;
+        parts.sort_by_key(|part| part.pfn_range());
+        Ok(KdumpSet { parts })
+    }
+
+    /// The parts, sorted by the first pfn of their range.
+    pub fn parts(&self) -> &[KdumpFile<R>] {
+        &self.parts
+    }
+
+    /// The part holding pfn 0 (all parts share its headers, notes and bitmaps).
+    pub fn first(&self) -> &KdumpFile<R> {
+        &self.parts[0]
+    }
+
+    /// Page size (`block_size`).
+    pub fn page_size(&self) -> u64 {
+        self.first().page_size()
+    }
+
+    /// One past the highest pfn of the dump.
+    pub fn max_pfn(&self) -> u64 {
+        self.first().max_pfn()
+    }
+
+    /// The part whose pfn range holds `pfn` (the first part for a pfn no range holds, whose read then
+    /// reports it).
+    pub fn part_for(&self, pfn: u64) -> &KdumpFile<R> {
+        self.parts
+            .iter()
+            .find(|part| {
+                let (start, end) = part.pfn_range();
+                start <= pfn && pfn < end
+            })
+            .unwrap_or_else(|| self.first())
+    }
+
+    /// Where `pfn` stands according to the bitmaps.
+    pub fn page_state(&self, pfn: u64) -> Result<PageState, KdumpError> {
+        self.part_for(pfn).page_state(pfn)
+    }
+
+    /// Reads and decompresses the page of `pfn`, from the part that holds it.
+    pub fn read_page(&self, pfn: u64) -> Result<PageContent, KdumpError> {
+        self.part_for(pfn).read_page(pfn)
+    }
+
+    /// Fills `buf` with guest-physical bytes from `addr`, as [`KdumpFile::read_phys`], across parts.
+    pub fn read_phys(
+        &self,
+        addr: u64,
+        buf: &mut [u8],
+        zero_fill_excluded: bool,
+    ) -> Result<(), KdumpError> {
+        read_phys_from(self, addr, buf, zero_fill_excluded)
+    }
+}
+
+impl<R: ReadAt> PageReader for KdumpSet<R> {
+    fn page_size(&self) -> u64 {
+        KdumpSet::page_size(self)
+    }
+
+    fn max_pfn(&self) -> u64 {
+        KdumpSet::max_pfn(self)
+    }
+
+    fn read_page(&self, pfn: u64) -> Result<PageContent, KdumpError> {
+        KdumpSet::read_page(self, pfn)
+    }
+}
