@@ -1,4 +1,4 @@
-//! Fuzz target `reassemble`: streaming reassembly ([`flat::reassemble`]) against the in-place index
+//! Fuzz target `reassemble`: streaming reassembly ([`crate::flat::reassemble()`]) against the in-place index
 //! ([`FlatIndex`]) and against a `Vec<u8>` model that replays the records, on arbitrary record sequences.
 //!
 //! Two inputs are derived from the fuzzer's bytes:
