@@ -11,6 +11,7 @@ mod flatten;
 mod from_elf;
 mod gen;
 mod info;
+mod join;
 mod progress;
 mod read;
 mod reassemble;
@@ -60,6 +61,7 @@ Examples:
   ssh host cat vmcore.flat | kdump-flat reassemble - vmcore
   kdump-flat flatten vmcore - | ssh host 'cat > vmcore.flat'
   kdump-flat records vmcore.flat --json
+  kdump-flat join vmcore.1 vmcore.2 vmcore         a makedumpfile --split set -> one dump
 ";
 
 /// Verification harness and toolkit for makedumpfile's flattened format and kdump-compressed dumps.
@@ -84,6 +86,8 @@ enum Command {
     Check(check::Args),
     /// Show the header fields, layout, page counts, notes and VMCOREINFO of a kdump-compressed file.
     Info(info::Args),
+    /// Join the files of a makedumpfile --split set into one dump (like `makedumpfile --reassemble`).
+    Join(join::Args),
     /// Read guest-physical bytes (--pfn, --phys) or bytes of the reassembled file (--offset).
     Read(read::Args),
     /// Run the harness properties P1–P5 on random model layouts.
@@ -102,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Records(args) => records::run(args),
         Command::Check(args) => check::run(args),
         Command::Info(args) => info::run(args),
+        Command::Join(args) => join::run(args),
         Command::Read(args) => read::run(args),
         Command::Selftest(args) => selftest::run(args),
         Command::Gen(args) => gen::run(args),

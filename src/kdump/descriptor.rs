@@ -32,6 +32,16 @@ impl PageDesc {
         }
     }
 
+    /// Encodes the 24 bytes of the descriptor in byte order `order` (the inverse of [`PageDesc::decode`]).
+    pub fn encode(&self, order: ByteOrder) -> [u8; PAGE_DESC_SIZE as usize] {
+        let mut bytes = [0u8; PAGE_DESC_SIZE as usize];
+        order.put_u64(&mut bytes, 0, self.offset as u64);
+        order.put_u32(&mut bytes, 8, self.size);
+        order.put_u32(&mut bytes, 12, self.flags);
+        order.put_u64(&mut bytes, 16, self.page_flags);
+        bytes
+    }
+
     /// The compression of the data; `None` if several compression bits are set.
     pub fn compression(&self) -> Option<Compression> {
         Compression::from_flags(self.flags)

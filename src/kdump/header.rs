@@ -56,6 +56,24 @@ impl ByteOrder {
         self.u64(bytes, at) as i64
     }
 
+    /// Writes `value` as a u32 at `at` of `bytes` (caller guarantees the range).
+    pub fn put_u32(self, bytes: &mut [u8], at: usize, value: u32) {
+        let b = match self {
+            ByteOrder::Little => value.to_le_bytes(),
+            ByteOrder::Big => value.to_be_bytes(),
+        };
+        bytes[at..at + 4].copy_from_slice(&b);
+    }
+
+    /// Writes `value` as a u64 at `at` of `bytes` (caller guarantees the range).
+    pub fn put_u64(self, bytes: &mut [u8], at: usize, value: u64) {
+        let b = match self {
+            ByteOrder::Little => value.to_le_bytes(),
+            ByteOrder::Big => value.to_be_bytes(),
+        };
+        bytes[at..at + 8].copy_from_slice(&b);
+    }
+
     /// Lower-case name ("little", "big").
     pub fn name(self) -> &'static str {
         match self {

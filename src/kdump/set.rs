@@ -89,6 +89,8 @@ pub fn split_set_problems<R: ReadAt>(
 pub struct KdumpSet<R: ReadAt> {
     /// The parts, sorted by the first pfn of their range.
     parts: Vec<KdumpFile<R>>,
+    /// For each part (in `parts` order), its index in the order the files were given.
+    given_index: Vec<usize>,
 }
 
 impl<R: ReadAt> KdumpSet<R> {
@@ -118,9 +120,16 @@ impl<R: ReadAt> KdumpSet<R> {
                 ));
             }
         }
-        let mut parts = files;
-        parts.sort_by_key(|part| part.pfn_range());
-        Ok(KdumpSet { parts })
+        let mut numbered: Vec<(usize, KdumpFile<R>)> = files.into_iter().enumerate().collect();
+        numbered.sort_by_key(|(_, part)| part.pfn_range());
+        let (given_index, parts) = numbered.into_iter().unzip();
+        Ok(KdumpSet { parts, given_index })
+    }
+
+    /// The index, in the order the files were given to [`KdumpSet::new`], of part `part` (an index into
+    /// [`KdumpSet::parts`]): to name the file a problem was found in.
+    pub fn given_index(&self, part: usize) -> usize {
+        self.given_index.get(part).copied().unwrap_or(part)
     }
 
     /// The parts, sorted by the first pfn of their range.

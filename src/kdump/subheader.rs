@@ -28,6 +28,35 @@ impl SubHeaderLayout {
             SubHeaderLayout::Padded32 => 96,
         }
     }
+
+    /// (offset, width in bytes) of the fields that make a file one part of a split set: `split`,
+    /// `start_pfn`, `end_pfn`, `start_pfn_64`, `end_pfn_64`.
+    pub fn split_fields(self) -> [(usize, usize); 5] {
+        let pfn64 = offsets(self).pfn64;
+        let (split, long) = if self == SubHeaderLayout::Bits64 {
+            (12, 8)
+        } else {
+            (8, 4)
+        };
+        [
+            (split, 4),
+            (split + 4, long),
+            (split + 4 + long, long),
+            (pfn64, 8),
+            (pfn64 + 8, 8),
+        ]
+    }
+
+    /// (offset, width in bytes) of `offset_eraseinfo` and `size_eraseinfo`.
+    pub fn eraseinfo_fields(self) -> [(usize, usize); 2] {
+        let at = offsets(self).eraseinfo;
+        let long = if self == SubHeaderLayout::Bits64 {
+            8
+        } else {
+            4
+        };
+        [(at, 8), (at + 8, long)]
+    }
 }
 
 /// Offsets of the fields after `end_pfn` (each pair: offset field, size field).

@@ -1,0 +1,141 @@
+//! `kdump-flat join PART... OUT`: the files of a `makedumpfile --split` set joined into one
+//! kdump-compressed file, byte for byte what `makedumpfile --reassemble PART... OUT` writes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+
+use super::dump_input::open_input;
+use super::{CliResult, Failure};
+use crate::kdump::{join, split_set_problems, JoinError, KdumpError, KdumpFile, KdumpSet};
+use crate::output::AtomicOutput;
+use crate::readat::ReadAt;
+use crate::sink::{DumpSink, RawSink};
+
+/// Arguments of `join`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  kdump-flat join vmcore.1 vmcore.2 vmcore.3 vmcore       like makedumpfile --reassemble
+  kdump-flat join vmcore.2 vmcore.1 vmcore                 parts in any order
+  kdump-flat join part1.flat part2.flat vmcore             flattened parts (makedumpfile -F) too
+  kdump-flat join --json vmcore.1 vmcore.2 vmcore
+
+The parts must form one complete set (K18): same disk_dump_header, split flag set, pfn ranges covering
+[0, max_mapnr) without gap or overlap, same sub-header fields and bitmaps. The output is what
+makedumpfile --reassemble writes, and what makedumpfile writes without --split.
+
+Exit status: 0 ok, 1 invalid or incomplete set (nothing written), 2 usage or I/O error.")]
+pub struct Args {
+    /// The parts (raw or flattened, in any order; `-` for standard input, once), then the output file
+    /// (must not exist unless --force).
+    #[arg(required = true, num_args = 2.., value_name = "PART... OUT")]
+    pub paths: Vec<PathBuf>,
+    /// Overwrite OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was joined as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// Wait for the output to reach the disk (fsync) before renaming it into place.
+    #[arg(long)]
+    pub sync: bool,
+}
+
+/// Runs `join`.
+pub fn run(args: Args) -> CliResult {
+    let Some((output_path, part_paths)) = args.paths.split_last() else {
+        return Err(Failure::Io(anyhow!("give the parts, then the output file")));
+    };
+    if part_paths.is_empty() {
+        return Err(Failure::Io(anyhow!("give the parts, then the output file")));
+    }
+    if output_path.as_os_str() == "-" {
+        return Err(Failure::Io(anyhow!(
+            "join needs a seekable output file, not standard output"
+        )));
+    }
+    if part_paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
+        return Err(Failure::Io(anyhow!(
+            "standard input (-) can be only one of the parts"
+        )));
+    }
+    let mut output = AtomicOutput::create(output_path, args.force)?;
+    let inputs = part_paths
+        .iter()
+        .map(|path| open_input(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let files = inputs
+        .iter()
+        .zip(part_paths)
+        .map(|(input, path)| {
+            KdumpFile::open(&*input.source.reader as &dyn ReadAt)
+                .map_err(|e| kdump_failure(path, e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let numbered: Vec<(usize, &KdumpFile<&dyn ReadAt>)> = files.iter().enumerate().collect();
+    let problems = split_set_problems(&numbered, files.len());
+    if !problems.is_empty() {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|(index, problem)| format!("  {}: K18: {problem}", part_paths[*index].display()))
+            .collect();
+        return Err(Failure::Invalid(anyhow!(
+            "the files do not form one complete split set:\n{}",
+            lines.join("\n")
+        )));
+    }
+    let set = KdumpSet::new(files).map_err(|e| kdump_failure(&part_paths[0], e))?;
+    let mut sink = RawSink::new(output.file());
+    let joined = join(&set, &mut sink).and_then(|summary| {
+        sink.finish().map_err(JoinError::Write)?;
+        Ok(summary)
+    });
+    let summary = joined.map_err(|error| match error {
+        JoinError::Part { part, error } => kdump_failure(&part_paths[set.given_index(part)], error),
+        JoinError::Write(e) => Failure::Io(anyhow!("cannot write {}: {e}", output_path.display())),
+    })?;
+    if args.sync {
+        output.commit()?;
+    } else {
+        output.commit_unsynced()?;
+    }
+    let in_pfn_order: Vec<String> = (0..set.parts().len())
+        .map(|part| part_paths[set.given_index(part)].display().to_string())
+        .collect();
+    if args.json {
+        let value = serde_json::json!({
+            "parts": in_pfn_order,
+            "output": output_path.display().to_string(),
+            "summary": summary,
+        });
+        let mut stdout = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut stdout, &value).map_err(|e| Failure::Io(e.into()))?;
+        writeln!(stdout)?;
+    } else {
+        eprintln!(
+            "kdump-flat: joined {} parts ({}): {} pages ({} zero), {} bytes of page data, \
+             {} bytes of eraseinfo -> {} ({} bytes)",
+            summary.parts,
+            in_pfn_order.join(", "),
+            summary.pages,
+            summary.zero_pages,
+            summary.data_bytes,
+            summary.eraseinfo_bytes,
+            output_path.display(),
+            summary.output_len
+        );
+    }
+    Ok(())
+}
+
+/// A reader's error about the file at `path`: invalid input (exit 1), or an I/O error (exit 2).
+fn kdump_failure(path: &Path, error: KdumpError) -> Failure {
+    let message = anyhow!("{}: {error}", path.display());
+    if error.is_invalid_input() {
+        Failure::Invalid(message)
+    } else {
+        Failure::Io(message)
+    }
+}
