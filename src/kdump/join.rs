@@ -39,7 +39,7 @@ use super::error::{read_structure, KInvariant, KdumpError};
 use super::header::ByteOrder;
 use super::subheader::KdumpSubHeader;
 use super::walk::walk_descriptors;
-use super::{validate_descriptor, KdumpFile, KdumpSet};
+use super::{split_set_problems, validate_descriptor, KdumpFile, KdumpSet};
 use crate::readat::ReadAt;
 use crate::sink::DumpSink;
 
@@ -254,6 +254,14 @@ fn check_parts<R: ReadAt>(set: &KdumpSet<R>) -> Result<Layout, JoinError> {
                 error: not_split(),
             });
         }
+    }
+    // KdumpSet::new checks several files; a lone part must cover everything as well.
+    let numbered: Vec<(usize, &KdumpFile<R>)> = set.parts().iter().enumerate().collect();
+    if let Some((part, problem)) = split_set_problems(&numbered, numbered.len())
+        .into_iter()
+        .next()
+    {
+        return Err(part_error(part, KInvariant::K18, None, problem));
     }
     let first = set.first();
     let header = first.header();
