@@ -79,7 +79,10 @@ pub fn run(args: Args) -> CliResult {
     if !problems.is_empty() {
         let lines: Vec<String> = problems
             .iter()
-            .map(|(index, problem)| format!("  {}: K18: {problem}", part_paths[*index].display()))
+            .map(|(index, problem)| {
+                let path = part_paths[*index].display();
+                format!("  file {index} ({path}): K18: {problem}")
+            })
             .collect();
         return Err(Failure::Invalid(anyhow!(
             "the files do not form one complete split set:\n{}",

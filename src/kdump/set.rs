@@ -53,7 +53,10 @@ pub fn split_set_problems<R: ReadAt>(
     let mut ranges: Vec<(u64, u64, usize)> = parts
         .iter()
         .map(|&(i, d)| {
-            let (s, e) = d.sub_header().map_or((0, max_mapnr), |s| s.pfn_range());
+            let (s, e) = d
+                .sub_header()
+                .filter(|s| s.is_split())
+                .map_or((0, max_mapnr), |s| s.pfn_range());
             (s, e, i)
         })
         .collect();
