@@ -10,10 +10,10 @@
 //! 3. the bitmaps, all `bitmap_blocks` of them (every part carries them whole);
 //! 4. one descriptor per set bit of bitmap 2, in pfn order, the parts' descriptors one part after the
 //!    other, then the page data. With dump level bit 1 (zero pages excluded) the data starts with one page
-//!    of zeros: a descriptor pointing where the parts keep their shared zero page (right after the
-//!    descriptors of the whole set: every part reserves room for all of them) is replaced by one pointing
-//!    at it. Every other page is copied as stored (compressed or not), its descriptor keeping size and
-//!    flags with the new offset;
+//!    of zeros, and a descriptor pointing at a part's shared zero page (right after the descriptors of the
+//!    whole set, where every part keeps it: each reserves room for the descriptors of all) is replaced by
+//!    one pointing at the joined file's. Every other page is copied as stored (compressed or not), its
+//!    descriptor keeping size and flags with the new offset;
 //! 5. when any part has eraseinfo (what `--config` erased), the parts' eraseinfo texts concatenated in
 //!    pfn order after the data, and the sub-header written again with their offset and total size.
 //!
@@ -23,9 +23,12 @@
 //! Unlike makedumpfile, [`join`] first checks that the files belong together beyond the header and
 //! range checks of [`KdumpSet::new`] (K18): each has its split flag, the same sub-header fields (dump
 //! level, notes, VMCOREINFO, max_mapnr_64) and the same bitmaps; and it validates each descriptor it
-//! copies (K13, K14). It also takes each part's eraseinfo from that part: makedumpfile 1.7.2 pairs the
-//! eraseinfo offset and size of the i-th file *given* with the i-th file in pfn order, so with parts given
-//! out of order and eraseinfo present its output differs (see [`join`]).
+//! copies (K13, K14). It redirects a descriptor to the zero page only if it is a raw page-sized one and
+//! the part holds zeros there (makedumpfile redirects any descriptor with that offset, whatever the part
+//! holds; the two agree on every set makedumpfile writes). It also takes each part's eraseinfo from that
+//! part: makedumpfile 1.7.2 pairs the eraseinfo offset and size of the i-th file *given* with the i-th
+//! file in pfn order, so with parts given out of order and eraseinfo present it fails or copies the wrong
+//! bytes (see [`join`]).
 //!
 //! Memory is bounded whatever the input says: pages are copied one at a time (at most `block_size`
 //! ≤ 256 KiB), descriptors and data go out in buffers of [`BUFFER`] bytes, other areas in chunks.
@@ -509,14 +512,19 @@ fn copy_pages<R: ReadAt, S: DumpSink + ?Sized>(
     let status = part.header().status;
     let data_start = part.data_offset();
     let file_size = part.file_size();
+    let zero_page_here = layout.zero_page && holds_zero_page(part, layout)?;
     let mut failure = None;
     let walk = walk_descriptors(part, |entries| {
         for entry in entries {
             let desc = entry.desc;
             let pfn = entry.pfn;
             summary.pages += 1;
-            // makedumpfile redirects every descriptor pointing where the set's zero page is.
-            let written = if layout.zero_page && desc.offset == zero_desc.offset {
+            // A reference to the part's shared zero page becomes one to the joined file's.
+            let zero_reference = zero_page_here
+                && desc.offset == zero_desc.offset
+                && desc.flags == 0
+                && desc.size as u64 == page_size;
+            let written = if zero_reference {
                 summary.zero_pages += 1;
                 out.push_desc(zero_desc)
             } else {
@@ -565,6 +573,23 @@ fn copy_pages<R: ReadAt, S: DumpSink + ?Sized>(
         .into());
     }
     Ok(())
+}
+
+/// Whether `part` keeps a page of zeros where every part of a makedumpfile set keeps its shared zero page:
+/// right after the descriptors of the whole set.
+fn holds_zero_page<R: ReadAt>(part: &KdumpFile<R>, layout: &Layout) -> Result<bool, KdumpError> {
+    if layout.data.saturating_add(layout.page_size) > part.file_size() {
+        return Ok(false);
+    }
+    let mut page = vec![0u8; layout.page_size as usize];
+    read_structure(
+        part.reader(),
+        layout.data,
+        &mut page,
+        KInvariant::K14,
+        "shared zero page",
+    )?;
+    Ok(page.iter().all(|&b| b == 0))
 }
 
 fn at_pfn(error: KdumpError, pfn: u64) -> KdumpError {
