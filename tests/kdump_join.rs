@@ -424,3 +424,56 @@ fn zstd_sets_of_makedumpfile_1_7_6_join_byte_identically() {
     );
     assert_join_is_makedumpfiles(&program, &paths, &unsplit, dir.path(), "zstd");
 }
+
+/// A small ELF for the fuzz seeds: the fixed firmware ELF cut to its notes, the first 640 KiB of RAM
+/// (zeros) and the first 16 KiB of the VGA BIOS (0xc0000), so that makedumpfile's parts are a few KiB.
+fn tiny_firmware_elf(dir: &Path) -> PathBuf {
+    let mut elf = read(&fixed_firmware_elf(dir));
+    let header_at = |i: usize| 64 + i * 56;
+    let vga = header_at(2);
+    let vga_offset = u64::from_le_bytes(elf[vga + 8..vga + 16].try_into().unwrap()) as usize;
+    let kept: u64 = 0x4000;
+    elf[vga + 32..vga + 40].copy_from_slice(&kept.to_le_bytes()); // p_filesz
+    elf[vga + 40..vga + 48].copy_from_slice(&kept.to_le_bytes()); // p_memsz
+    elf[0x38..0x3a].copy_from_slice(&3u16.to_le_bytes()); // e_phnum: NOTE and two PT_LOADs
+    elf.truncate(vga_offset + kept as usize);
+    let path = dir.join("tiny.elf");
+    std::fs::write(&path, elf).unwrap();
+    path
+}
+
+/// Writes the seeds of the fuzz target `join` (corpus/join/): small split sets by makedumpfile, encoded
+/// by `kdump_flat::fuzzing::join::encode_parts`. Run by hand when the generator changes; the output is
+/// committed.
+#[test]
+#[ignore]
+fn generate_join_seed_corpus() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = tiny_firmware_elf(dir.path());
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/join");
+    std::fs::create_dir_all(&out).unwrap();
+    for (name, options, parts) in [
+        (
+            "tiny-d1-lzo-3",
+            &["-d", "1", "-l", "--splitblock-size", "64"][..],
+            3,
+        ),
+        (
+            "tiny-d0-zlib-2",
+            &["-d", "0", "-c", "--splitblock-size", "256"][..],
+            2,
+        ),
+        (
+            "tiny-d1-raw-4",
+            &["-d", "1", "--splitblock-size", "64"][..],
+            4,
+        ),
+    ] {
+        let (paths, _) = make_set("makedumpfile", &elf, dir.path(), name, options, parts);
+        let bytes: Vec<Vec<u8>> = paths.iter().map(|p| read(p)).collect();
+        let slices: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+        let seed = kdump_flat::fuzzing::join::encode_parts(&slices);
+        assert!(seed.len() < 128 << 10, "{name}: {} bytes", seed.len());
+        std::fs::write(out.join(name), seed).unwrap();
+    }
+}

@@ -5,6 +5,7 @@
 mod check_kdump;
 pub mod decompress;
 pub mod index_vs_replay;
+pub mod join;
 pub mod model_roundtrip;
 mod parse_elf;
 mod parse_flat;
@@ -19,7 +20,7 @@ pub use parse_flat::parse_flat;
 pub type Target = fn(&[u8]);
 
 /// Every fuzz target by name, as `cargo fuzz` knows it.
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("parse_flat", parse_flat),
     ("index_vs_replay", index_vs_replay::run),
     ("reassemble", reassemble::run),
@@ -27,4 +28,5 @@ pub const TARGETS: [(&str, Target); 7] = [
     ("decompress", decompress::run),
     ("model_roundtrip", model_roundtrip::run),
     ("parse_elf", parse_elf),
+    ("join", join::run),
 ];
