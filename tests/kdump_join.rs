@@ -477,3 +477,52 @@ fn generate_join_seed_corpus() {
         std::fs::write(out.join(name), seed).unwrap();
     }
 }
+
+/// Hostile input: every part of the corpus set cut short at many lengths. Each cut is refused with an
+/// input error (at open, by the set's K18 checks, or by the join naming the cut part), never a panic,
+/// and never a joined file.
+#[test]
+fn a_truncated_part_is_an_input_error_naming_it() {
+    let parts = [
+        read(&corpus("fw-mdf-split-d1.1")),
+        read(&corpus("fw-mdf-split-d1.2")),
+    ];
+    let mut refused_by_join = 0;
+    for victim in 0..parts.len() {
+        let len = parts[victim].len();
+        let cuts = (0..len)
+            .step_by(1021)
+            .chain([len - 1, len - 4096, 0x42000, 0x42001]);
+        for cut in cuts {
+            let mut given = parts.to_vec();
+            given[victim].truncate(cut);
+            let files: Result<Vec<_>, _> = given.into_iter().map(KdumpFile::open).collect();
+            let files = match files {
+                Ok(files) => files,
+                Err(e) => {
+                    assert!(e.is_invalid_input(), "cut {cut}: {e}");
+                    continue;
+                }
+            };
+            let set = match KdumpSet::new(files) {
+                Ok(set) => set,
+                Err(e) => {
+                    assert!(e.is_invalid_input(), "cut {cut}: {e}");
+                    continue;
+                }
+            };
+            match join(&set, &mut RawSink::in_memory()) {
+                Err(JoinError::Part { part, error }) => {
+                    assert_eq!(set.given_index(part), victim, "cut {cut}: {error}");
+                    assert!(error.is_invalid_input(), "cut {cut}: {error}");
+                    refused_by_join += 1;
+                }
+                other => panic!("part {victim} cut at {cut}: {other:?}"),
+            }
+        }
+    }
+    assert!(
+        refused_by_join > 100,
+        "{refused_by_join} cuts reached the join"
+    );
+}
