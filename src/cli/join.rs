@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use super::dump_input::open_input;
+use super::progress::Progress;
 use super::{CliResult, Failure};
-use crate::kdump::{join, split_set_problems, JoinError, KdumpError, KdumpFile, KdumpSet};
+use crate::kdump::{
+    join_with_progress, split_set_problems, JoinError, KdumpError, KdumpFile, KdumpSet,
+};
 use crate::output::AtomicOutput;
 use crate::readat::ReadAt;
 use crate::sink::{DumpSink, RawSink};
@@ -90,11 +93,19 @@ pub fn run(args: Args) -> CliResult {
         )));
     }
     let set = KdumpSet::new(files).map_err(|e| kdump_failure(&part_paths[0], e))?;
+    let data_bytes: u64 = set
+        .parts()
+        .iter()
+        .map(|part| part.file_size().saturating_sub(part.data_offset()))
+        .sum();
+    let progress = Progress::bytes("joining", Some(data_bytes));
     let mut sink = RawSink::new(output.file());
-    let joined = join(&set, &mut sink).and_then(|summary| {
-        sink.finish().map_err(JoinError::Write)?;
-        Ok(summary)
-    });
+    let joined =
+        join_with_progress(&set, &mut sink, &mut |done| progress.set(done)).and_then(|summary| {
+            sink.finish().map_err(JoinError::Write)?;
+            Ok(summary)
+        });
+    progress.finish();
     let summary = joined.map_err(|error| match error {
         JoinError::Part { part, error } => kdump_failure(&part_paths[set.given_index(part)], error),
         JoinError::Write(e) => Failure::Io(anyhow!("cannot write {}: {e}", output_path.display())),

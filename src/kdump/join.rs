@@ -130,6 +130,16 @@ pub fn join<R: ReadAt, S: DumpSink + ?Sized>(
     set: &KdumpSet<R>,
     sink: &mut S,
 ) -> Result<JoinSummary, JoinError> {
+    join_with_progress(set, sink, &mut |_| {})
+}
+
+/// [`join`], calling `progress` now and then with the number of bytes of page data copied so far (for a
+/// progress bar; the parts' sizes less their headers and bitmaps bound it).
+pub fn join_with_progress<R: ReadAt, S: DumpSink + ?Sized>(
+    set: &KdumpSet<R>,
+    sink: &mut S,
+    progress: &mut dyn FnMut(u64),
+) -> Result<JoinSummary, JoinError> {
     let layout = check_parts(set)?;
     let first = set.first();
     let sub_header = first_sub_header(set)?;
@@ -173,8 +183,16 @@ pub fn join<R: ReadAt, S: DumpSink + ?Sized>(
     };
     let mut page = vec![0u8; layout.page_size as usize];
     for (index, part) in set.parts().iter().enumerate() {
-        copy_pages(part, &layout, &zero_desc, &mut out, &mut page, &mut summary)
-            .map_err(|f| f.in_part(index))?;
+        copy_pages(
+            part,
+            &layout,
+            &zero_desc,
+            &mut out,
+            &mut page,
+            &mut summary,
+            progress,
+        )
+        .map_err(|f| f.in_part(index))?;
     }
     if summary.pages != layout.pages {
         return Err(from_first(KdumpError::invalid(
@@ -507,6 +525,7 @@ fn copy_pages<R: ReadAt, S: DumpSink + ?Sized>(
     out: &mut PageWriter<'_, S>,
     page: &mut [u8],
     summary: &mut JoinSummary,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<(), Failure> {
     let page_size = layout.page_size;
     let status = part.header().status;
@@ -557,6 +576,7 @@ fn copy_pages<R: ReadAt, S: DumpSink + ?Sized>(
                 return Err(KdumpError::invalid(KInvariant::K18, None, None, "stopped"));
             }
         }
+        progress(out.data_end() - layout.data);
         Ok(())
     });
     if let Some(failure) = failure {

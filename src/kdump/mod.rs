@@ -34,7 +34,7 @@ pub use self::bitmap::{Bitmaps, Which};
 pub use self::descriptor::{PageDesc, PAGE_DESC_SIZE};
 pub use self::error::{KInvariant, KdumpError, NotesProblem, ALL_INVARIANTS};
 pub use self::header::{ByteOrder, Class, DiskDumpHeader, Signature, Utsname};
-pub use self::join::{join, JoinError, JoinSummary};
+pub use self::join::{join, join_with_progress, JoinError, JoinSummary};
 pub use self::notes::{Note, Notes, Vmcoreinfo};
 pub use self::set::{split_set_problems, KdumpSet};
 pub use self::subheader::{KdumpSubHeader, SubHeaderLayout};
