@@ -111,6 +111,8 @@ fn makedumpfile_level_31_of_a_booted_guest_is_reproduced() {
         timestamp: (le(&real, 408, 8), le(&real, 416, 8)),
         eraseinfo: None,
         max_mapnr: Some(max_mapnr),
+        cyclic_buffer: None,
+        split: None,
     };
     let mut sink = RawSink::in_memory();
     write_makedumpfile_kdump_from(
