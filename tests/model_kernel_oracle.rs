@@ -113,6 +113,7 @@ fn makedumpfile_level_31_of_a_booted_guest_is_reproduced() {
         max_mapnr: Some(max_mapnr),
         cyclic_buffer: None,
         split: None,
+        num_threads: 0,
     };
     let mut sink = RawSink::in_memory();
     write_makedumpfile_kdump_from(

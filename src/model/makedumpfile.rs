@@ -27,9 +27,10 @@
 //! [`split_ranges`] gives the files' pfn ranges as `--split` computes them (splitblocks). Checked byte for
 //! byte against makedumpfile 1.7.2 and 1.7.6 (identical outputs) by tests/model_makedumpfile_oracle.rs:
 //! non-cyclic, cyclic with 1 to 200 KiB buffers (up to 128 cycles, cycles ending inside a bitmap byte),
-//! and split sets of 2 and 3 files, flattened and raw. Not modelled: `--num-threads` (its writer thread
-//! puts descriptors and data through plain `write_cache`, without `write_kdump_page`'s early flush),
-//! `-E` (ELF output), `-b` other than 4, a size limit (`-L`) and ENOSPC handling.
+//! split sets of 2 and 3 files, and `--num-threads`, flattened and raw. With `--num-threads`
+//! ([`MakedumpfileOptions::num_threads`]) step 4 puts descriptors and data through plain `write_cache`
+//! (`write_kdump_pages_parallel_cyclic`), without `write_kdump_page`'s early flush. Not modelled: `-E`
+//! (ELF output), `-b` other than 4, a size limit (`-L`) and ENOSPC handling.
 
 use std::io;
 
@@ -136,6 +137,10 @@ pub struct MakedumpfileOptions {
     /// `--split`: the pfn range `[start, end)` of this file of the set (see [`split_ranges`]); `None`
     /// for a single file.
     pub split: Option<(u64, u64)>,
+    /// `--num-threads N`: 0 for none. With N ≥ 1 (any N: the writer takes the pages back in pfn order)
+    /// the writer puts descriptors and data through plain `write_cache`
+    /// (`write_kdump_pages_parallel_cyclic`), without `write_kdump_page`'s early flush of both caches.
+    pub num_threads: u32,
 }
 
 /// The makedumpfile options a layout implies.
@@ -162,6 +167,7 @@ pub fn makedumpfile_options(layout: &Layout) -> MakedumpfileOptions {
         max_mapnr: Some(layout.max_mapnr()),
         cyclic_buffer: None,
         split: None,
+        num_threads: 0,
     }
 }
 
@@ -283,6 +289,7 @@ struct PageWriter {
     next_data: u64,
     zero_desc: [u8; PAGE_DESC_SIZE as usize],
     shares_zero: bool,
+    early_flush: bool,
     compression: Compression,
     endian: Endian,
     page: Vec<u8>,
@@ -318,8 +325,9 @@ impl PageWriter {
         self.next_data += stored.len() as u64;
         let cache_size = self.descriptors.capacity;
         // write_kdump_page: when either cache is nearly full, both are written out first.
-        if self.descriptors.buf.len() + desc.len() >= cache_size
-            || self.data.buf.len() + stored.len() >= cache_size
+        if self.early_flush
+            && (self.descriptors.buf.len() + desc.len() >= cache_size
+                || self.data.buf.len() + stored.len() >= cache_size)
         {
             self.descriptors.flush_remainder(out)?;
             self.data.flush_remainder(out)?;
@@ -455,6 +463,7 @@ pub fn write_makedumpfile_kdump_from(
         next_data: data_offset,
         zero_desc: encode_page_desc(endian, data_offset, ps as u32, 0),
         shares_zero,
+        early_flush: options.num_threads == 0,
         compression: options.compression,
         endian,
         page: vec![0u8; ps as usize],
