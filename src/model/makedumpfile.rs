@@ -176,6 +176,16 @@ pub fn write_makedumpfile_kdump(
     layout: &Layout,
     sink: &mut dyn DumpSink,
 ) -> Result<WriteSummary, WriteError> {
+    write_makedumpfile_kdump_with(layout, &makedumpfile_options(layout), sink)
+}
+
+/// Writes `layout` as makedumpfile would with `options` (normally [`makedumpfile_options`] of the layout
+/// with another bitmap mode, split range or thread count), through `sink` (then calls `sink.finish()`).
+pub fn write_makedumpfile_kdump_with(
+    layout: &Layout,
+    options: &MakedumpfileOptions,
+    sink: &mut dyn DumpSink,
+) -> Result<WriteSummary, WriteError> {
     layout
         .validate()
         .map_err(|e: LayoutError| WriteError::Input(e.to_string()))?;
@@ -187,13 +197,7 @@ pub fn write_makedumpfile_kdump(
         .map(|p| p.pfn)
         .collect();
     let is_dumped = |pfn: u64| excluded.binary_search(&pfn).is_err();
-    write_makedumpfile_kdump_from(
-        &blocks,
-        &is_dumped,
-        &note_section(layout),
-        &makedumpfile_options(layout),
-        sink,
-    )
+    write_makedumpfile_kdump_from(&blocks, &is_dumped, &note_section(layout), options, sink)
 }
 
 /// makedumpfile's cap on its automatic cyclic buffer (`calculate_cyclic_buffer_size`): 4 MiB.
