@@ -102,6 +102,7 @@ fn decisions_of(real: &[u8]) -> (MakedumpfileOptions, Vec<u8>) {
         cyclic_buffer: None,
         split: None,
         num_threads: 0,
+        block_order: 4,
     };
     let bitmap = real[bitmap2..bitmap2 + max_mapnr.div_ceil(8) as usize].to_vec();
     (options, bitmap)

@@ -41,6 +41,7 @@ fn write(elf: &ElfDump, compression: Compression) -> (Vec<u8>, Vec<u8>, Vec<(u64
         cyclic_buffer: None,
         split: None,
         num_threads: 0,
+        block_order: 4,
     };
     let mut sink = TeeSink(
         TeeSink(FlatSink::new(Vec::new()), RawSink::in_memory()),
@@ -245,6 +246,7 @@ fn fw_options(compression: Compression, dump_level: u8) -> MakedumpfileOptions {
         cyclic_buffer: None,
         split: None,
         num_threads: 0,
+        block_order: 4,
     }
 }
 
@@ -496,5 +498,27 @@ fn makedumpfile_num_threads_is_reproduced_byte_for_byte() {
         if cyclic_buffer.is_none() {
             assert_eq!(writes.len(), 73);
         }
+    }
+}
+
+#[test]
+fn makedumpfile_block_orders_are_reproduced_byte_for_byte() {
+    // -b ORDER: caches of 4096 << ORDER bytes (242, 154 and 69 records for 0, 1 and 6; 76 for the
+    // default 4), with 1 KiB cycles for order 2.
+    let elf = OracleElf::new(None);
+    for (order, cyclic_buffer) in [(0u32, None), (1, None), (6, None), (2, Some(1024))] {
+        let order_arg = order.to_string();
+        let mut args = vec!["-F", "-d", "1", "-l", "-b", order_arg.as_str()];
+        if cyclic_buffer.is_some() {
+            args.extend(["--cyclic-buffer", "1"]);
+        }
+        let options = MakedumpfileOptions {
+            block_order: order,
+            cyclic_buffer,
+            ..fw_options(Compression::Lzo, 1)
+        };
+        let (flat, _, _) = elf.model(&options);
+        let real = elf.makedumpfile(&args, &[]);
+        assert_same_flat(&flat, &real[0], &format!("makedumpfile {args:?}"));
     }
 }

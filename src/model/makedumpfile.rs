@@ -18,8 +18,8 @@
 //!    cache size, both caches are written out (descriptors first); then the descriptor goes into the
 //!    descriptor cache and the data into the data cache. Zero pages (dump level bit 1) only add the
 //!    shared zero page's descriptor, through `write_cache`, which writes exactly the cache size when the
-//!    buffer reaches it and keeps the overflow. Caches are PS·16 bytes (`-b 4`, the default block
-//!    order). The caches carry over from one cycle to the next.
+//!    buffer reaches it and keeps the overflow. Caches are PS·2^b bytes (`-b b`, 4 by default:
+//!    PS·16). The caches carry over from one cycle to the next.
 //! 5. The data cache's remainder, then the descriptor cache's remainder.
 //! 6. With eraseinfo: its lines through the data cache from the end of the data, the remainder, then the
 //!    sub-header again, now with `offset_eraseinfo`/`size_eraseinfo` (a second record over the same range).
@@ -30,7 +30,7 @@
 //! split sets of 2 and 3 files, and `--num-threads`, flattened and raw. With `--num-threads`
 //! ([`MakedumpfileOptions::num_threads`]) step 4 puts descriptors and data through plain `write_cache`
 //! (`write_kdump_pages_parallel_cyclic`), without `write_kdump_page`'s early flush. Not modelled: `-E`
-//! (ELF output), `-b` other than 4, a size limit (`-L`) and ENOSPC handling.
+//! (ELF output), a size limit (`-L`) and ENOSPC handling.
 
 use std::io;
 
@@ -63,7 +63,7 @@ impl MdfCache {
     fn new(offset: u64, capacity: usize) -> Self {
         MdfCache {
             offset,
-            buf: Vec::with_capacity(2 * capacity),
+            buf: Vec::new(),
             capacity,
         }
     }
@@ -141,6 +141,8 @@ pub struct MakedumpfileOptions {
     /// the writer puts descriptors and data through plain `write_cache`
     /// (`write_kdump_pages_parallel_cyclic`), without `write_kdump_page`'s early flush of both caches.
     pub num_threads: u32,
+    /// `-b ORDER`: both caches hold `page_size << ORDER` bytes ([`DEFAULT_BLOCK_ORDER`] without `-b`).
+    pub block_order: u32,
 }
 
 /// The makedumpfile options a layout implies.
@@ -168,6 +170,7 @@ pub fn makedumpfile_options(layout: &Layout) -> MakedumpfileOptions {
         cyclic_buffer: None,
         split: None,
         num_threads: 0,
+        block_order: DEFAULT_BLOCK_ORDER,
     }
 }
 
@@ -416,7 +419,15 @@ pub fn write_makedumpfile_kdump_from(
     let bitmap_offset = (1 + sub_hdr_blocks) * ps;
     let descriptors_offset = bitmap_offset + 2 * bitmap_len;
     let data_offset = descriptors_offset + PAGE_DESC_SIZE * dumped_pages;
-    let cache_size = (ps << DEFAULT_BLOCK_ORDER) as usize;
+    let cache_size = ps
+        .checked_shl(options.block_order)
+        .filter(|&size| size >> options.block_order == ps && size <= 1 << 30)
+        .ok_or_else(|| {
+            WriteError::Input(format!(
+                "block order {} makes caches beyond 1 GiB",
+                options.block_order
+            ))
+        })? as usize;
     let too_big = |what: &str| WriteError::Input(format!("{what} does not fit its 32-bit field"));
 
     let mut out = Counting::new(sink);
