@@ -1,6 +1,11 @@
 //! The model's makedumpfile write sequence against real makedumpfile output: the memory and notes of the
 //! QEMU ELF dump that makedumpfile read (corpus/real/fw-q72.elf.gz) fed into
-//! `write_makedumpfile_kdump_from` with the same options must give makedumpfile's own files.
+//! `write_makedumpfile_kdump_from` with the same options must give makedumpfile's own files: the committed
+//! ones of corpus/real, and those of the installed makedumpfile (1.7.2, Debian's package) run now in a
+//! temporary directory on that ELF (program headers moved, as scripts/make-real-dumps.sh does; also with
+//! its ROM moved for a max_mapnr that is not a multiple of 8): cyclic mode (`--cyclic-buffer`, several
+//! cycles), `--split` sets, `--num-threads`, `-b`, flattened and raw. A missing makedumpfile fails these
+//! tests. The ignored test runs makedumpfile 1.7.6 (scripts/fetch-extras.sh) with zstd.
 
 use kdump_flat::compress::Compression;
 use kdump_flat::model::encode::StructAbi;
@@ -184,11 +189,16 @@ impl OracleElf {
     /// Runs makedumpfile with `args` on this ELF, then `outputs` (file names in the temporary directory,
     /// none for `-F`, whose stdout is returned); returns the output files' bytes (or stdout).
     fn makedumpfile(&self, args: &[&str], outputs: &[&str]) -> Vec<Vec<u8>> {
+        self.makedumpfile_from(makedumpfile_binary(), args, outputs)
+    }
+
+    /// [`Self::makedumpfile`] with another makedumpfile binary.
+    fn makedumpfile_from(&self, binary: &str, args: &[&str], outputs: &[&str]) -> Vec<Vec<u8>> {
         let path = |name: &str| self.dir.path().join(name);
         for name in outputs {
             let _ = std::fs::remove_file(path(name));
         }
-        let run = std::process::Command::new(makedumpfile_binary())
+        let run = std::process::Command::new(binary)
             .args(args)
             .arg(path("vmcore.elf"))
             .args(outputs.iter().map(|name| path(name)))
@@ -520,5 +530,55 @@ fn makedumpfile_block_orders_are_reproduced_byte_for_byte() {
         let (flat, _, _) = elf.model(&options);
         let real = elf.makedumpfile(&args, &[]);
         assert_same_flat(&flat, &real[0], &format!("makedumpfile {args:?}"));
+    }
+}
+
+#[test]
+#[ignore = "needs makedumpfile 1.7.6 of scripts/fetch-extras.sh (ORACLES_DIR, default /tmp/kdump-oracles)"]
+fn makedumpfile_1_7_6_zstd_cyclic_and_split_are_reproduced_byte_for_byte() {
+    let oracles = std::env::var("ORACLES_DIR").unwrap_or_else(|_| "/tmp/kdump-oracles".into());
+    let mdf176 = format!("{oracles}/mdf176/usr/bin/makedumpfile");
+    for rom_at in [None, Some(0x500_1000)] {
+        let elf = OracleElf::new(rom_at);
+        let options = MakedumpfileOptions {
+            cyclic_buffer: Some(1024),
+            ..fw_options(Compression::Zstd, 1)
+        };
+        let (flat, raw, _) = elf.model(&options);
+        let args = ["-d", "1", "-z", "--cyclic-buffer", "1"];
+        let real_flat = elf.makedumpfile_from(&mdf176, &[&["-F"], &args[..]].concat(), &[]);
+        assert_same_flat(
+            &flat,
+            &real_flat[0],
+            "makedumpfile 1.7.6 -F -z --cyclic-buffer 1",
+        );
+        let real_raw = elf.makedumpfile_from(&mdf176, &args, &["vmcore"]);
+        assert_same_raw(
+            &raw,
+            &real_raw[0],
+            "makedumpfile 1.7.6 -z --cyclic-buffer 1",
+        );
+        let blocks = elf.blocks();
+        let max_mapnr = blocks
+            .iter()
+            .map(|b| (b.start + b.len) / 4096)
+            .max()
+            .unwrap();
+        let dumpable = blocks
+            .iter()
+            .flat_map(|b| b.start / 4096..(b.start + b.len) / 4096);
+        let ranges = split_ranges(dumpable, max_mapnr, 3, 1024);
+        let names = ["vmcore.1", "vmcore.2", "vmcore.3"];
+        let args = ["--split", "-d", "1", "-z", "--splitblock-size", "4096"];
+        let real = elf.makedumpfile_from(&mdf176, &args, &names);
+        for (i, (&range, real_file)) in ranges.iter().zip(&real).enumerate() {
+            let options = MakedumpfileOptions {
+                cyclic_buffer: automatic_cyclic_buffer(max_mapnr, 3, u64::MAX),
+                split: Some(range),
+                ..fw_options(Compression::Zstd, 1)
+            };
+            let what = format!("makedumpfile 1.7.6 {args:?}, file {i}");
+            assert_same_raw(&elf.model(&options).1, real_file, &what);
+        }
     }
 }
