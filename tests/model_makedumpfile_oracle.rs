@@ -582,3 +582,49 @@ fn makedumpfile_1_7_6_zstd_cyclic_and_split_are_reproduced_byte_for_byte() {
         }
     }
 }
+
+#[test]
+fn a_real_split_file_without_pages_that_ends_inside_its_bitmaps_is_valid() {
+    // makedumpfile --split -d 0 with the ROM at 0x5001000: every page goes into the first file; the second
+    // holds an empty pfn range, no zero page (dump level 0) and no descriptors, and since cyclic mode never
+    // writes the bitmaps' page-rounding tail, the file ends inside bitmap 2's last block.
+    let elf = OracleElf::new(Some(0x500_1000));
+    let files = elf.makedumpfile(&["--split", "-d", "0", "-l"], &["r0.1", "r0.2"]);
+    let second = &files[1];
+    let bitmap_blocks_end = 2 * 4096 + 2 * 4096; // header, sub-header, two bitmaps of one block each
+    assert!(
+        (second.len() as u64) < bitmap_blocks_end,
+        "the second file ({} bytes) ends inside its bitmaps",
+        second.len()
+    );
+    let readers: Vec<&dyn kdump_flat::readat::ReadAt> = files
+        .iter()
+        .map(|f| f as &dyn kdump_flat::readat::ReadAt)
+        .collect();
+    let report = kdump_flat::kdump::check::check(&readers);
+    assert!(report.is_valid(), "{report:?}");
+    let warning = report
+        .warnings
+        .iter()
+        .find(|w| w.id == kdump_flat::kdump::KInvariant::K12 && w.file == 1)
+        .expect("a K12 warning on the second file");
+    insta::assert_snapshot!(warning.to_string());
+    let set = kdump_flat::kdump::KdumpSet::new(
+        files
+            .iter()
+            .map(|f| kdump_flat::kdump::KdumpFile::open(f.clone()).unwrap())
+            .collect(),
+    )
+    .unwrap();
+    let whole = kdump_flat::kdump::KdumpFile::open(
+        elf.makedumpfile(&["-d", "0", "-l"], &["whole"]).remove(0),
+    )
+    .unwrap();
+    for pfn in 0..whole.max_pfn() {
+        assert_eq!(
+            set.read_page(pfn).unwrap(),
+            whole.read_page(pfn).unwrap(),
+            "pfn {pfn:#x}"
+        );
+    }
+}
