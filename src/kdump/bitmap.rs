@@ -33,37 +33,46 @@ pub struct Bitmaps {
     pub bitmap2_offset: u64,
     /// Length of each bitmap in bytes.
     pub len: u64,
+    /// Bytes of bitmap 2 present in the file: `len`, unless the file ends inside bitmap 2's tail after its
+    /// last meaningful byte (the missing bytes read as zero; see [`Bitmaps::open`]).
+    pub bitmap2_stored: u64,
     loaded: Option<(Vec<u8>, Vec<u8>)>,
     /// `rank[i]` = set bits of bitmap 2 in its bytes [0, i·RANK_BLOCK).
     rank: Vec<u64>,
 }
 
 impl Bitmaps {
-    /// Reads (or indexes) bitmaps of `len` bytes each at `bitmap1_offset` and `bitmap1_offset + len`.
-    /// Fails with K12 if the file ends inside them.
+    /// Reads (or indexes) bitmaps of `len` bytes each at `bitmap1_offset` and `bitmap1_offset + len`, of
+    /// which the first `meaningful_len` bytes each hold the bits of real pfns (⌈max_mapnr/8⌉). The file may
+    /// end inside bitmap 2 after its meaningful bytes: makedumpfile never writes the bitmaps' block-rounding
+    /// tail in cyclic mode, so a `--split` part without pages ends there; the missing bytes read as zero.
+    /// Fails with K12 if the file ends earlier.
     pub fn open<R: ReadAt + ?Sized>(
         reader: &R,
         bitmap1_offset: u64,
         len: u64,
+        meaningful_len: u64,
         file_size: u64,
     ) -> Result<Bitmaps, KdumpError> {
         let bitmap2_offset = bitmap1_offset.saturating_add(len);
-        let end = bitmap2_offset.saturating_add(len);
-        if end > file_size {
+        let needed_end = bitmap2_offset.saturating_add(meaningful_len.min(len));
+        if needed_end > file_size {
             return Err(KdumpError::invalid(
                 KInvariant::K12,
                 Some(bitmap1_offset),
                 None,
                 format!(
-                    "the bitmaps ({len:#x} bytes each at {bitmap1_offset:#x}) end at {end:#x}, \
-                     beyond the end of the file ({file_size:#x})"
+                    "the bitmaps ({len:#x} bytes each at {bitmap1_offset:#x}, bits of real pfns up to \
+                     {needed_end:#x}) run beyond the end of the file ({file_size:#x})"
                 ),
             ));
         }
+        let bitmap2_stored = file_size.saturating_sub(bitmap2_offset).min(len);
         let mut bitmaps = Bitmaps {
             bitmap1_offset,
             bitmap2_offset,
             len,
+            bitmap2_stored,
             loaded: None,
             rank: Vec::new(),
         };
@@ -80,7 +89,7 @@ impl Bitmaps {
             read_structure(
                 reader,
                 bitmap2_offset,
-                &mut second,
+                &mut second[..bitmap2_stored as usize],
                 KInvariant::K12,
                 "bitmap 2",
             )?;
@@ -134,13 +143,20 @@ impl Bitmaps {
                 buf[..n].copy_from_slice(&src[start as usize..start as usize + n]);
                 Ok(())
             }
-            None => read_structure(
-                reader,
-                self.offset_of(which) + start,
-                &mut buf[..n],
-                KInvariant::K12,
-                "bitmap",
-            ),
+            None => {
+                let stored = match which {
+                    Which::InMemory => self.len,
+                    Which::Dumped => self.bitmap2_stored,
+                };
+                let present = stored.saturating_sub(start).min(n as u64) as usize;
+                read_structure(
+                    reader,
+                    self.offset_of(which) + start,
+                    &mut buf[..present],
+                    KInvariant::K12,
+                    "bitmap",
+                )
+            }
         }
     }
 
@@ -249,7 +265,7 @@ mod tests {
         for pfn in set {
             file[bm2 + (pfn / 8) as usize] |= 1 << (pfn % 8);
         }
-        let bitmaps = Bitmaps::open(&file, 0, len, file.len() as u64).unwrap();
+        let bitmaps = Bitmaps::open(&file, 0, len, len, file.len() as u64).unwrap();
         assert_eq!(bitmaps.dumped_total(), set.len() as u64);
         for pfn in [
             0u64,
@@ -277,7 +293,25 @@ mod tests {
     #[test]
     fn bitmaps_past_the_end_are_a_k12_error_not_an_allocation() {
         let file = vec![0u8; 1 << 20];
-        let err = Bitmaps::open(&file, 8192, 1 << 29, file.len() as u64).unwrap_err();
+        let err = Bitmaps::open(&file, 8192, 1 << 29, 1 << 29, file.len() as u64).unwrap_err();
+        assert_eq!(err.invariant(), Some(KInvariant::K12));
+    }
+
+    #[test]
+    fn a_file_may_end_in_bitmap_2s_tail_but_not_before_its_meaningful_bytes() {
+        // bitmaps of 4096 bytes at 0, of which 100 bytes hold real pfns; bitmap 2 cut after 100 bytes
+        let mut file = vec![0u8; 4096 + 100];
+        file[0] = 0b11;
+        file[4096] = 0b10;
+        file[4096 + 99] = 0x80;
+        let bitmaps = Bitmaps::open(&file, 0, 4096, 100, file.len() as u64).unwrap();
+        assert_eq!(bitmaps.bitmap2_stored, 100);
+        assert!(bitmaps.bit(&file, Which::Dumped, 1).unwrap());
+        assert!(bitmaps.bit(&file, Which::Dumped, 99 * 8 + 7).unwrap());
+        assert!(!bitmaps.bit(&file, Which::Dumped, 4095 * 8).unwrap());
+        assert_eq!(bitmaps.dumped_total(), 2);
+        assert_eq!(bitmaps.rank_dumped(&file, 4096 * 8 - 1).unwrap(), 2);
+        let err = Bitmaps::open(&file, 0, 4096, 101, file.len() as u64).unwrap_err();
         assert_eq!(err.invariant(), Some(KInvariant::K12));
     }
 }

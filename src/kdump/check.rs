@@ -38,6 +38,11 @@ pub const KNOWN_MACHINES: &[&str] = &[
     "aarch64",
     "arm64",
     "arm",
+    "armv5tel",
+    "armv5tejl",
+    "armv6l",
+    "armv7l",
+    "armv8l",
     "ppc",
     "ppc64",
     "ppc64le",
@@ -302,7 +307,20 @@ fn check_file<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>, first: b
         return;
     }
     let descriptors_end = dump.data_offset();
-    if dump.file_size() < descriptors_end {
+    let bitmaps = dump.bitmaps();
+    if dump.descriptor_count() == 0 && bitmaps.bitmap2_stored < bitmaps.len {
+        out.warning(
+            KInvariant::K12,
+            Some(dump.file_size()),
+            format!(
+                "the file ends at {:#x}, inside bitmap 2's block padding (after the bits of every pfn) and \
+                 before where descriptors would start ({descriptors_end:#x}); it has no pages. makedumpfile \
+                 writes this for a --split part without pages in cyclic mode; readers that read whole \
+                 bitmap blocks may fail on it",
+                dump.file_size()
+            ),
+        );
+    } else if dump.file_size() < descriptors_end {
         out.violation(
             KInvariant::K12,
             Some(dump.file_size()),

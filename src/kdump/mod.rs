@@ -173,12 +173,18 @@ impl<R: ReadAt> KdumpFile<R> {
             )
         })?;
         let bitmap_len = (header.bitmap_blocks as u64 / 2) * page_size;
-        let bitmaps = Bitmaps::open(&reader, bitmap1_offset, bitmap_len, file_size)?;
         let max_mapnr = sub_header
             .as_ref()
             .and_then(|s| s.max_mapnr_64())
             .unwrap_or(header.max_mapnr as u64);
         let max_pfn = max_mapnr.min(bitmap_len.saturating_mul(8));
+        let bitmaps = Bitmaps::open(
+            &reader,
+            bitmap1_offset,
+            bitmap_len,
+            max_pfn.div_ceil(8),
+            file_size,
+        )?;
         let (start, end) = sub_header.as_ref().map_or((0, u64::MAX), |s| s.pfn_range());
         let pfn_range = (start.min(max_pfn), end.min(max_pfn));
         let first_descriptor_rank = bitmaps.rank_dumped(&reader, pfn_range.0)?;

@@ -219,15 +219,20 @@ fn decode(
     }
 }
 
-/// Chooses between the i386-packed and the padded 32-bit sub-header layouts, given the first 80 bytes.
+/// Chooses between the i386-packed and the padded 32-bit sub-header layouts, given the sub-header's first
+/// 96 bytes (80 when the file has no more).
 ///
 /// In order: versions below 3 are read packed (the layouts agree up to there); from version 4, the layout
 /// whose `offset_note` points right behind the sub-header (where every writer puts the notes), if only one
-/// does; then a known `utsname.machine` (i386…i686 packed, any other named architecture padded: makedumpfile
-/// follows the compiler's alignment, while QEMU packs its 32-bit sub-header for every target); last, like libkdumpfile, the packed layout when its `offset_vmcoreinfo`/`size_vmcoreinfo` are both zero
-/// or point inside the sub-header blocks. Without the machine name and the note check, a padded dump without
+/// does; if both do (one layout's `size_note` can equal the other's note offset), from version 6 the layout
+/// whose `max_mapnr_64` agrees with the header's `max_mapnr`, then the layout whose `size_note` is not 0;
+/// then a known `utsname.machine` (i386…i686 packed, any other named architecture padded: makedumpfile
+/// follows the compiler's alignment, while QEMU packs its 32-bit sub-header for every target); last, like
+/// libkdumpfile, the packed layout when its `offset_vmcoreinfo`/`size_vmcoreinfo` are both zero or point
+/// inside the sub-header blocks. Without the machine name and the note check, a padded dump without
 /// VMCOREINFO would be taken for packed (found by `kdump-flat selftest`; libkdumpfile 0.5.1 has that gap).
-pub fn choose_32bit_layout(packed: &[u8; 80], header: &DiskDumpHeader) -> SubHeaderLayout {
+pub fn choose_32bit_layout(bytes: &[u8], header: &DiskDumpHeader) -> SubHeaderLayout {
+    let packed = &bytes[..80];
     let order = header.byte_order;
     let version = header.header_version;
     let block_size = header.block_size as u64;
@@ -245,6 +250,34 @@ pub fn choose_32bit_layout(packed: &[u8; 80], header: &DiskDumpHeader) -> SubHea
             } else {
                 SubHeaderLayout::Padded32
             };
+        }
+        if packed_fits {
+            // both fit: one layout's size_note can equal the other's note offset (QEMU's packed
+            // sub-header with notes of exactly block_size + 96 bytes, found by the model's proptest).
+            // From version 6, max_mapnr_64 must agree with the header's max_mapnr (K10).
+            if version >= 6 && bytes.len() >= 96 {
+                let agrees =
+                    |mapnr_64: u64| mapnr_64.min(u32::MAX as u64) == header.max_mapnr as u64;
+                let packed_agrees = agrees(order.u64(bytes, 72));
+                let padded_agrees = agrees(order.u64(bytes, 88));
+                if packed_agrees != padded_agrees {
+                    return if packed_agrees {
+                        SubHeaderLayout::I386Packed
+                    } else {
+                        SubHeaderLayout::Padded32
+                    };
+                }
+            }
+            // a note offset with size 0 is no writer's
+            let packed_size = order.u32(packed, 40);
+            let padded_size = order.u32(packed, 48);
+            if (packed_size == 0) != (padded_size == 0) {
+                return if packed_size != 0 {
+                    SubHeaderLayout::I386Packed
+                } else {
+                    SubHeaderLayout::Padded32
+                };
+            }
         }
     }
     let machine = header.utsname.machine.as_str();
@@ -284,15 +317,27 @@ pub fn read_sub_header<R: ReadAt + ?Sized>(
     let layout = match header.class {
         Class::Bits64 => SubHeaderLayout::Bits64,
         Class::Bits32 => {
-            let mut packed = [0u8; 80];
-            read_structure(
+            // 96 bytes (the padded size) when the file has them, for the tie-break on max_mapnr_64
+            let mut first = [0u8; 96];
+            let padded_readable = read_structure(
                 reader,
                 block_size,
-                &mut packed,
+                &mut first,
                 KInvariant::K8,
                 "kdump_sub_header",
-            )?;
-            choose_32bit_layout(&packed, header)
+            )
+            .is_ok();
+            if !padded_readable {
+                read_structure(
+                    reader,
+                    block_size,
+                    &mut first[..80],
+                    KInvariant::K8,
+                    "kdump_sub_header",
+                )?;
+            }
+            let len = if padded_readable { 96 } else { 80 };
+            choose_32bit_layout(&first[..len], header)
         }
     };
     let mut bytes = vec![0u8; layout.size()];
