@@ -271,6 +271,30 @@ fn sets_made_by_makedumpfile_at_several_levels_compressions_and_part_counts_join
     );
 }
 
+#[test]
+fn a_part_without_pages_that_ends_inside_bitmap_2_joins_byte_identically() {
+    // -d 0 on the small ELF (0xc4 pfns: bitmaps of one block each, 25 bytes of them meaningful) with the
+    // default split block (1 GiB): every page goes into the first part, and the second, written in cyclic
+    // mode, ends right after the meaningful bytes of bitmap 2.
+    let dir = tempfile::tempdir().unwrap();
+    let elf = tiny_firmware_elf(dir.path());
+    let (paths, unsplit) = make_set(
+        "makedumpfile",
+        &elf,
+        dir.path(),
+        "short",
+        &["-d", "0", "-l"],
+        2,
+    );
+    let second = read(&paths[1]);
+    assert!(
+        second.len() < 4 * 4096,
+        "the second part ({} bytes) ends inside its bitmaps",
+        second.len()
+    );
+    assert_join_is_makedumpfiles("makedumpfile", &paths, &unsplit, dir.path(), "short");
+}
+
 /// Appends an eraseinfo text to each part and points its sub-header at it (64-bit little-endian layout:
 /// offset_eraseinfo at block_size + 64, size_eraseinfo at + 72).
 fn with_eraseinfo(parts: &[Vec<u8>]) -> Vec<Vec<u8>> {

@@ -7,7 +7,8 @@
 //! 2. the `kdump_sub_header` of the part holding pfn 0, with its split fields (`split`, `start_pfn`,
 //!    `end_pfn`, `start_pfn_64`, `end_pfn_64`) zeroed, and the ELF notes and VMCOREINFO text at their
 //!    offsets; nothing else of the sub-header blocks;
-//! 3. the bitmaps, all `bitmap_blocks` of them (every part carries them whole);
+//! 3. the bitmaps, all `bitmap_blocks` of them (every part carries them whole, except that a part
+//!    without pages may end inside the block-rounding tail of bitmap 2, which reads as zeros);
 //! 4. one descriptor per set bit of bitmap 2, in pfn order, the parts' descriptors one part after the
 //!    other, then the page data. With dump level bit 1 (zero pages excluded) the data starts with one page
 //!    of zeros, and a descriptor pointing at a part's shared zero page (right after the descriptors of the
@@ -42,7 +43,7 @@ use super::error::{read_structure, KInvariant, KdumpError};
 use super::header::ByteOrder;
 use super::subheader::KdumpSubHeader;
 use super::walk::walk_descriptors;
-use super::{split_set_problems, validate_descriptor, KdumpFile, KdumpSet};
+use super::{split_set_problems, validate_descriptor, KdumpFile, KdumpSet, Which};
 use crate::readat::ReadAt;
 use crate::sink::DumpSink;
 
@@ -162,8 +163,10 @@ pub fn join_with_progress<R: ReadAt, S: DumpSink + ?Sized>(
         copy_area(first, offset, size, sink, offset).map_err(|f| f.in_part(0))?;
     }
     let (bitmaps_offset, bitmaps_len) = layout.bitmaps;
-    copy_area(first, bitmaps_offset, bitmaps_len, sink, bitmaps_offset)
-        .map_err(|f| f.in_part(0))?;
+    scan_bitmaps(first, |offset, bytes| {
+        sink.write_at(offset, bytes).map_err(Failure::Write)
+    })
+    .map_err(|f| f.in_part(0))?;
 
     // 4: descriptors and data.
     let mut out = PageWriter::new(sink, &layout);
@@ -342,7 +345,7 @@ fn check_parts<R: ReadAt>(set: &KdumpSet<R>) -> Result<Layout, JoinError> {
         }
     }
     let bitmaps = (first.bitmaps().bitmap1_offset, bitmap_blocks * page_size);
-    compare_bitmaps(set, bitmaps)?;
+    compare_bitmaps(set)?;
     let descriptors = bitmaps.0 + bitmaps.1;
     let pages = first
         .bitmaps()
@@ -385,52 +388,59 @@ fn differing_sub_header_field(
         .map(|(field, _)| field)
 }
 
-/// Checks that every part carries the first part's bitmap blocks, byte for byte (K18).
-fn compare_bitmaps<R: ReadAt>(
-    set: &KdumpSet<R>,
-    (offset, len): (u64, u64),
-) -> Result<(), JoinError> {
-    let first = set.first();
-    let mut expected = vec![0u8; BUFFER.min(len as usize)];
-    let mut actual = vec![0u8; expected.len()];
-    for (index, part) in set.parts().iter().enumerate().skip(1) {
+/// Calls `visit(file offset, bytes)` for consecutive chunks (at most [`BUFFER`] bytes) of both bitmaps
+/// of `part`, bitmap 1 then bitmap 2. A tail of bitmap 2 missing from the file reads as zeros: makedumpfile
+/// does not write the block-rounding tail of the bitmaps in cyclic mode, so a `--split` part without pages
+/// may end inside it (see [`super::Bitmaps::open`]).
+fn scan_bitmaps<R: ReadAt>(
+    part: &KdumpFile<R>,
+    mut visit: impl FnMut(u64, &[u8]) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let bitmaps = part.bitmaps();
+    let mut buf = vec![0u8; BUFFER.min(bitmaps.len as usize)];
+    for (which, offset) in [
+        (Which::InMemory, bitmaps.bitmap1_offset),
+        (Which::Dumped, bitmaps.bitmap2_offset),
+    ] {
         let mut at = 0u64;
-        while at < len {
-            let n = (len - at).min(BUFFER as u64) as usize;
-            read_structure(
-                first.reader(),
-                offset + at,
-                &mut expected[..n],
-                KInvariant::K12,
-                "bitmaps",
-            )
-            .map_err(|error| JoinError::Part { part: 0, error })?;
-            read_structure(
-                part.reader(),
-                offset + at,
-                &mut actual[..n],
-                KInvariant::K12,
-                "bitmaps",
-            )
-            .map_err(|error| JoinError::Part { part: index, error })?;
-            if let Some(i) = expected[..n]
-                .iter()
-                .zip(&actual[..n])
-                .position(|(a, b)| a != b)
-            {
-                let where_ = offset + at + i as u64;
-                return Err(JoinError::Part {
-                    part: index,
-                    error: KdumpError::invalid(
-                        KInvariant::K18,
-                        Some(where_),
-                        None,
-                        "its bitmaps differ from part 0's",
-                    ),
-                });
-            }
+        while at < bitmaps.len {
+            let n = (bitmaps.len - at).min(BUFFER as u64) as usize;
+            bitmaps.read(part.reader(), which, at, &mut buf[..n])?;
+            visit(offset + at, &buf[..n])?;
             at += n as u64;
         }
+    }
+    Ok(())
+}
+
+/// Checks that every part carries the first part's bitmaps, byte for byte (K18).
+fn compare_bitmaps<R: ReadAt>(set: &KdumpSet<R>) -> Result<(), JoinError> {
+    let first = set.first();
+    let len = first.bitmaps().len;
+    let mut theirs = vec![0u8; BUFFER.min(len as usize)];
+    for (index, part) in set.parts().iter().enumerate().skip(1) {
+        let bitmaps = part.bitmaps();
+        scan_bitmaps(first, |offset, expected| {
+            let (which, at) = if offset < bitmaps.bitmap2_offset {
+                (Which::InMemory, offset - bitmaps.bitmap1_offset)
+            } else {
+                (Which::Dumped, offset - bitmaps.bitmap2_offset)
+            };
+            let actual = &mut theirs[..expected.len()];
+            bitmaps
+                .read(part.reader(), which, at, actual)
+                .map_err(Failure::Input)?;
+            match expected.iter().zip(actual.iter()).position(|(a, b)| a != b) {
+                None => Ok(()),
+                Some(i) => Err(Failure::Input(KdumpError::invalid(
+                    KInvariant::K18,
+                    Some(offset + i as u64),
+                    None,
+                    "its bitmaps differ from part 0's",
+                ))),
+            }
+        })
+        .map_err(|failure| failure.in_part(index))?;
     }
     Ok(())
 }
