@@ -1,0 +1,94 @@
+//! `kdump::join` over the makedumpfile model's `--split` sets (src/model/makedumpfile.rs, checked against
+//! the real makedumpfile by tests/model_makedumpfile_oracle.rs): for random layouts of every machine the
+//! model knows (32- and 64-bit, both byte orders, every compression, dump levels with and without zero
+//! pages, eraseinfo), the set of 2, 3 or 4 files joins into exactly the file the model writes without
+//! `--split`, as makedumpfile --reassemble does for makedumpfile's sets (tests/kdump_join.rs). With
+//! eraseinfo, every file of a set carries the whole text (each `--split` child writes it), so the joined
+//! file holds it once per file, as makedumpfile --reassemble concatenates them.
+
+use kdump_flat::kdump::check::check;
+use kdump_flat::kdump::{join, KdumpFile, KdumpSet};
+use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+use kdump_flat::model::makedumpfile::{
+    makedumpfile_options, split_ranges, write_makedumpfile_kdump_with, MakedumpfileOptions,
+};
+use kdump_flat::model::Layout;
+use kdump_flat::readat::ReadAt;
+use kdump_flat::sink::{DumpSink, RawSink};
+
+fn raw_file(layout: &Layout, options: &MakedumpfileOptions) -> Vec<u8> {
+    let mut sink = RawSink::in_memory();
+    write_makedumpfile_kdump_with(layout, options, &mut sink).unwrap();
+    sink.into_bytes()
+}
+
+/// Joins `parts` given in reverse order.
+fn joined(parts: &[Vec<u8>]) -> Vec<u8> {
+    let files = parts
+        .iter()
+        .rev()
+        .map(|bytes| KdumpFile::open(bytes.as_slice()).unwrap())
+        .collect();
+    let set = KdumpSet::new(files).unwrap();
+    let mut sink = RawSink::in_memory();
+    join(&set, &mut sink).unwrap();
+    sink.finish().unwrap();
+    sink.into_bytes()
+}
+
+fn check_seed(seed: u64, size: SizeClass) -> bool {
+    let layout = layout_from_seed(seed, size);
+    let base = makedumpfile_options(&layout);
+    let max_mapnr = layout.max_mapnr();
+    let mut dumpable: Vec<u64> = layout
+        .pages()
+        .filter(|p| !layout.excludes(p.class))
+        .map(|p| p.pfn)
+        .collect();
+    dumpable.sort_unstable();
+    for (files, splitblock_pages) in [(2, 1 << 18), (3, 16), (4, 1)] {
+        let ranges = split_ranges(dumpable.iter().copied(), max_mapnr, files, splitblock_pages);
+        let parts: Vec<Vec<u8>> = ranges
+            .iter()
+            .map(|&range| {
+                let options = MakedumpfileOptions {
+                    split: Some(range),
+                    cyclic_buffer: Some(max_mapnr.div_ceil(8).max(1)),
+                    ..base.clone()
+                };
+                raw_file(&layout, &options)
+            })
+            .collect();
+        let unsplit = MakedumpfileOptions {
+            eraseinfo: base.eraseinfo.as_ref().map(|text| text.repeat(files)),
+            ..base.clone()
+        };
+        let expected = raw_file(&layout, &unsplit);
+        let ours = joined(&parts);
+        if let Some(at) = ours.iter().zip(&expected).position(|(a, b)| a != b) {
+            panic!(
+                "seed {seed} {size:?} ({} {} level {}), {files} files {ranges:x?}: first difference \
+                 at byte {at:#x}",
+                layout.machine, layout.compression, layout.dump_level
+            );
+        }
+        assert_eq!(ours.len(), expected.len(), "seed {seed}: length");
+        assert!(
+            check(&[&ours.as_slice() as &dyn ReadAt]).is_valid(),
+            "seed {seed}"
+        );
+    }
+    layout.eraseinfo.is_some()
+}
+
+#[test]
+fn model_split_sets_join_into_the_models_unsplit_file() {
+    let mut with_eraseinfo = 0;
+    for seed in 0..120 {
+        with_eraseinfo += check_seed(seed, SizeClass::Small) as u32;
+    }
+    for seed in 1000..1006 {
+        with_eraseinfo += check_seed(seed, SizeClass::Medium) as u32;
+    }
+    assert!(with_eraseinfo > 0, "some layouts carry eraseinfo");
+}
