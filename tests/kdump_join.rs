@@ -8,9 +8,11 @@
 //! headers moved as scripts/make-real-dumps.sh does): dump levels 0 and 1, no compression, zlib and lzo,
 //! 2 to 5 parts, with and without a small `--splitblock-size` (the default, 1 GiB, puts most pages in the
 //! first part). A set with eraseinfo is made by appending a text to each part (makedumpfile writes
-//! eraseinfo only with `--config` and kernel debug information). Needs makedumpfile
-//! (scripts/install-test-tools.sh); the `#[ignore]`d tests need the kernel dumps of
-//! scripts/make-real-dumps.sh (KDUMP_REAL_DIR) and makedumpfile 1.7.6 (scripts/fetch-extras.sh).
+//! eraseinfo only with `--config` and kernel debug information). A part without pages that ends inside
+//! bitmap 2 (`-d 0` on a small ELF) is joined too, and truncated parts are refused naming the part. Needs
+//! makedumpfile (scripts/install-test-tools.sh); the `#[ignore]`d tests need the kernel dumps of
+//! scripts/make-real-dumps.sh (KDUMP_REAL_DIR), makedumpfile 1.7.6 (scripts/fetch-extras.sh), or check
+//! the fuzz seeds of corpus/join.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -466,16 +468,17 @@ fn tiny_firmware_elf(dir: &Path) -> PathBuf {
     path
 }
 
-/// Writes the seeds of the fuzz target `join` (corpus/join/): small split sets by makedumpfile, encoded
-/// by `kdump_flat::fuzzing::join::encode_parts`. Run by hand when the generator changes; the output is
-/// committed.
+/// The seeds of the fuzz target `join` (corpus/join/): small split sets by makedumpfile, encoded by
+/// `kdump_flat::fuzzing::join::encode_parts`. Checks that the committed seeds are what makedumpfile makes
+/// today (its output is deterministic); with KDUMP_WRITE_SEEDS=1 writes them instead (run by hand when the
+/// generator changes; the output is committed).
 #[test]
-#[ignore]
-fn generate_join_seed_corpus() {
+#[ignore = "regenerates the fuzz seeds of corpus/join (KDUMP_WRITE_SEEDS=1 writes them)"]
+fn join_seed_corpus_regenerates() {
+    let write = std::env::var_os("KDUMP_WRITE_SEEDS").is_some();
     let dir = tempfile::tempdir().unwrap();
     let elf = tiny_firmware_elf(dir.path());
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/join");
-    std::fs::create_dir_all(&out).unwrap();
     for (name, options, parts) in [
         (
             "tiny-d1-lzo-3",
@@ -498,7 +501,12 @@ fn generate_join_seed_corpus() {
         let slices: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
         let seed = kdump_flat::fuzzing::join::encode_parts(&slices);
         assert!(seed.len() < 128 << 10, "{name}: {} bytes", seed.len());
-        std::fs::write(out.join(name), seed).unwrap();
+        if write {
+            std::fs::create_dir_all(&out).unwrap();
+            std::fs::write(out.join(name), seed).unwrap();
+        } else {
+            assert!(read(&out.join(name)) == seed, "corpus/join/{name} differs");
+        }
     }
 }
 
