@@ -1,6 +1,6 @@
 //! Joining the files of a makedumpfile `--split` set into one kdump-compressed file: byte for byte what
-//! `makedumpfile --reassemble PART... OUT` writes (makedumpfile 1.7.2, `reassemble_kdump_header` and
-//! `reassemble_kdump_pages`; tests/kdump_join.rs compares the two on real sets).
+//! `makedumpfile --reassemble PART... OUT` writes (makedumpfile 1.7.2 and 1.7.6, `reassemble_kdump_header`
+//! and `reassemble_kdump_pages`; tests/kdump_join.rs compares the two on real sets).
 //!
 //! The joined file, in the order it is written:
 //! 1. the `disk_dump_header` (every part carries the same one);
@@ -16,7 +16,8 @@
 //!    one pointing at the joined file's. Every other page is copied as stored (compressed or not), its
 //!    descriptor keeping size and flags with the new offset;
 //! 5. when any part has eraseinfo (what `--config` erased), the parts' eraseinfo texts concatenated in
-//!    pfn order after the data, and the sub-header written again with their offset and total size.
+//!    pfn order after the data, and the sub-header written again with their offset and total size. Each
+//!    `--split` child writes the whole text, so a set of N parts joins into a file holding it N times.
 //!
 //! Bytes never written (the rest of block 0 and of the sub-header blocks) are zeros. Split files made
 //! by makedumpfile join into exactly the file it makes of the same input without `--split`.
@@ -24,12 +25,12 @@
 //! Unlike makedumpfile, [`join`] first checks that the files belong together beyond the header and
 //! range checks of [`KdumpSet::new`] (K18): each has its split flag, the same sub-header fields (dump
 //! level, notes, VMCOREINFO, max_mapnr_64) and the same bitmaps; and it validates each descriptor it
-//! copies (K13, K14). It redirects a descriptor to the zero page only if it is a raw page-sized one and
-//! the part holds zeros there (makedumpfile redirects any descriptor with that offset, whatever the part
-//! holds; the two agree on every set makedumpfile writes). It also takes each part's eraseinfo from that
-//! part: makedumpfile 1.7.2 pairs the eraseinfo offset and size of the i-th file *given* with the i-th
-//! file in pfn order, so with parts given out of order and eraseinfo present it fails or copies the wrong
-//! bytes (see [`join`]).
+//! copies (K13, K14; a part marked incomplete whose descriptors were not all written is refused). It
+//! redirects a descriptor to the zero page only if it is a raw page-sized one and the part holds zeros
+//! there (makedumpfile redirects any descriptor with that offset, whatever the part holds; the two agree
+//! on every set makedumpfile writes). It also takes each part's eraseinfo from that part: makedumpfile
+//! pairs the eraseinfo offset and size of the i-th file *given* with the i-th file in pfn order, so with
+//! parts given out of order and eraseinfo present it fails or copies the wrong bytes (see [`join`]).
 //!
 //! Memory is bounded whatever the input says: pages are copied one at a time (at most `block_size`
 //! ≤ 256 KiB), descriptors and data go out in buffers of [`BUFFER`] bytes, other areas in chunks.
