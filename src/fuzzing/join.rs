@@ -145,12 +145,24 @@ mod tests {
         );
     }
 
+    /// The committed seeds (corpus/join, README left out), sorted.
+    fn seeds() -> Vec<Vec<u8>> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/join");
+        let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(dir)
+            .expect("corpus/join")
+            .map(|e| e.unwrap().path())
+            .filter(|path| path.extension().is_none_or(|e| e != "md"))
+            .map(|path| std::fs::read(path).unwrap())
+            .collect();
+        seeds.sort();
+        assert!(!seeds.is_empty());
+        seeds
+    }
+
     /// Every committed seed is a valid split set of several files that joins (so the fuzzer starts deep).
     #[test]
     fn the_seeds_are_valid_sets_that_join() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/join");
-        for entry in std::fs::read_dir(dir).expect("corpus/join") {
-            let seed = std::fs::read(entry.unwrap().path()).unwrap();
+        for seed in seeds() {
             let parts = decode_parts(&seed);
             assert!(parts.len() > 1);
             let readers: Vec<&dyn ReadAt> = parts.iter().map(|p| p as &dyn ReadAt).collect();
@@ -167,13 +179,7 @@ mod tests {
     /// changed, so that the join goes deep.
     #[test]
     fn smoke() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/join");
-        let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(dir)
-            .expect("corpus/join")
-            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-            .collect();
-        seeds.sort();
-        assert!(!seeds.is_empty());
+        let seeds = seeds();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         for round in 0..120 {
             let seed = &seeds[round % seeds.len()];
