@@ -11,15 +11,17 @@
 //! Without `--bench` (as run by `cargo test --all-targets`) it only checks correctness on 32 MiB.
 //! KDUMP_FLAT_BENCH_GENERATE_ONLY=PATH writes the input file to PATH and stops (for profiling by hand).
 
-use std::collections::hash_map::DefaultHasher;
 use std::fs::{self, File};
-use std::hash::Hasher;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kdump_flat::sink::{DumpSink, FlatSink};
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{hash_file, measure};
 
 const PAGE: u64 = 4096;
 /// Descriptors per 4 KiB descriptor record (24 bytes each, as in QEMU's page descriptors).
@@ -99,57 +101,6 @@ fn generate(path: &Path, payload_bytes: u64) -> (u64, u64) {
     let records = sink.records();
     sink.into_inner().flush().expect("flush the input file");
     (records, backward)
-}
-
-struct Measurement {
-    wall: Duration,
-    cpu: Duration,
-    max_rss_kib: i64,
-}
-
-fn timeval(tv: libc::timeval) -> Duration {
-    Duration::from_secs(tv.tv_sec as u64) + Duration::from_micros(tv.tv_usec as u64)
-}
-
-/// Runs `command` to completion, measuring wall time and the child's peak RSS.
-fn measure(mut command: Command) -> Measurement {
-    command.stdout(Stdio::null());
-    let start = Instant::now();
-    let child = command.spawn().expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: waiting for our own child; `status` and `usage` are valid for writes.
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    assert_eq!(waited, pid, "wait4 failed");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{command:?} failed with status {status}"
-    );
-    std::mem::forget(child);
-    Measurement {
-        wall,
-        cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
-        max_rss_kib: usage.ru_maxrss,
-    }
-}
-
-fn hash_file(path: &Path) -> (u64, u64) {
-    let mut file = File::open(path).expect("open output");
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut hasher = DefaultHasher::new();
-    let mut len = 0u64;
-    loop {
-        let n = file.read(&mut buffer).expect("read output");
-        if n == 0 {
-            break;
-        }
-        hasher.write(&buffer[..n]);
-        len += n as u64;
-    }
-    (len, hasher.finish())
 }
 
 fn drop_output(path: &Path) {

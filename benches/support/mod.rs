@@ -1,0 +1,66 @@
+//! What the benchmarks share: running a command while measuring its wall time, CPU time and peak RSS, and
+//! hashing an output file to compare tools' outputs.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fs::File;
+use std::hash::Hasher;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What one run of a command cost.
+pub struct Measurement {
+    /// Wall-clock time from spawn to exit.
+    pub wall: Duration,
+    /// User + system CPU time of the child.
+    pub cpu: Duration,
+    /// Peak resident set of the child (KiB).
+    pub max_rss_kib: i64,
+}
+
+fn timeval(tv: libc::timeval) -> Duration {
+    Duration::from_secs(tv.tv_sec as u64) + Duration::from_micros(tv.tv_usec as u64)
+}
+
+/// Runs `command` to completion, measuring wall time and the child's peak RSS.
+pub fn measure(mut command: Command) -> Measurement {
+    command.stdout(Stdio::null());
+    let start = Instant::now();
+    let child = command.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waiting for our own child; `status` and `usage` are valid for writes.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(waited, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{command:?} failed with status {status}"
+    );
+    std::mem::forget(child);
+    Measurement {
+        wall,
+        cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
+        max_rss_kib: usage.ru_maxrss,
+    }
+}
+
+/// Length and a hash of the file at `path`.
+pub fn hash_file(path: &Path) -> (u64, u64) {
+    let mut file = File::open(path).expect("open output");
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut hasher = DefaultHasher::new();
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buffer).expect("read output");
+        if n == 0 {
+            break;
+        }
+        hasher.write(&buffer[..n]);
+        len += n as u64;
+    }
+    (len, hasher.finish())
+}
