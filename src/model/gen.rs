@@ -305,8 +305,8 @@ fn makedumpfile_mode(u: &mut Unstructured<'_>, layout: &Layout) -> ArbResult<Mak
         };
         let splitblock_pages = match u.int_in_range(0u8..=7)? {
             0 => (1u64 << 30) / layout.page_bytes(),
-            1..=2 => u.int_in_range(1..=4)?,
-            _ => u.int_in_range(1..=64)?,
+            1..=3 => u.int_in_range(1..=4)?,
+            _ => u.int_in_range(1..=16)?,
         };
         mode.split = Some(SplitSpec {
             files,
