@@ -174,3 +174,48 @@ fn modes_makedumpfile_never_produces_are_refused() {
     qemu_split.mode = split.mode;
     assert!(qemu_split.validate().is_err(), "QEMU has no --split");
 }
+
+/// Found by `kdump-flat selftest`'s P5 on split sets (about half the bitmap 1 corruptions went unnoticed):
+/// `check` took a set whose files' bitmaps differ, outside the changed file's own pfn range, for valid,
+/// although `join` refuses it (K18) and a reader of the set silently uses only each file's own range.
+/// Now `check` compares every file's bitmaps with the first's (K18).
+#[test]
+fn check_notices_bitmaps_that_differ_between_the_files_of_a_set() {
+    use kdump_flat::harness::expected_file_extents;
+    use kdump_flat::kdump::check::check;
+    use kdump_flat::kdump::{join, KInvariant, KdumpFile, KdumpSet};
+    use kdump_flat::readat::ReadAt;
+    use kdump_flat::sink::RawSink;
+    let (seed, layout) = split_seed(0, 2, false);
+    let output = write_case(&layout).unwrap();
+    let last = output.parts.len() - 1;
+    let (start, _) = output.parts[last].range;
+    assert!(start >= 8, "seed {seed}: the last file's range starts at pfn {start}");
+    for name in ["bitmap 1", "bitmap 2"] {
+        let bitmap = expected_file_extents(&layout, Some(output.parts[last].range))
+            .into_iter()
+            .find(|e| e.name == name)
+            .unwrap();
+        let mut raws: Vec<Vec<u8>> = output.parts.iter().map(|p| p.raw.clone()).collect();
+        // pfns 0..8 lie in the first file's range, not in the last file's.
+        raws[last][bitmap.start as usize] ^= 0x01;
+        let readers: Vec<&dyn ReadAt> = raws.iter().map(|r| r as &dyn ReadAt).collect();
+        let report = check(&readers);
+        let violation = report
+            .violations
+            .iter()
+            .find(|v| v.id == KInvariant::K18)
+            .unwrap_or_else(|| panic!("seed {seed} {name}: {report:?}"));
+        assert_eq!(
+            (violation.file, violation.offset, violation.pfn),
+            (last, Some(bitmap.start), Some(0))
+        );
+        assert!(violation.message.contains(name), "{violation}");
+        let files = raws
+            .iter()
+            .map(|r| KdumpFile::open(r.as_slice()).unwrap())
+            .collect();
+        let set = KdumpSet::new(files).unwrap();
+        assert!(join(&set, &mut RawSink::in_memory()).is_err());
+    }
+}
