@@ -7,6 +7,10 @@
 //! - writes the dump through a [`DumpSink`] with QEMU's sequence ([`qemu::write_qemu_kdump`]) or
 //!   makedumpfile's ([`makedumpfile::write_makedumpfile_kdump`]) — [`write_layout`] picks by
 //!   [`Layout::writer`] — so one sequence goes down the flattened and the raw path in the same run;
+//! - writes makedumpfile's dumps in the write mode the layout asks for ([`Layout::mode`]: non-cyclic or
+//!   cyclic bitmaps, `--num-threads`, `-b`; the file is the same whatever the mode) and, for a `--split`
+//!   layout, each file of the set ([`write_layout_part`], ranges from [`Layout::split_ranges`];
+//!   [`write_layout`] writes such a layout's dump as one file);
 //! - knows what every pfn must read back as ([`Layout::expected_page`]).
 //!
 //! **Independence.** The structures are encoded by this module's own encoder ([`encode`]), written from
