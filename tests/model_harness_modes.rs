@@ -190,7 +190,10 @@ fn check_notices_bitmaps_that_differ_between_the_files_of_a_set() {
     let output = write_case(&layout).unwrap();
     let last = output.parts.len() - 1;
     let (start, _) = output.parts[last].range;
-    assert!(start >= 8, "seed {seed}: the last file's range starts at pfn {start}");
+    assert!(
+        start >= 8,
+        "seed {seed}: the last file's range starts at pfn {start}"
+    );
     for name in ["bitmap 1", "bitmap 2"] {
         let bitmap = expected_file_extents(&layout, Some(output.parts[last].range))
             .into_iter()
