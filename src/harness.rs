@@ -2,22 +2,31 @@
 //! `kdump-flat selftest`.
 //!
 //! A case is one [`Layout`]: [`write_case`] sends its write sequence down the raw path, the flattened path
-//! and a recorder in one run, then each property judges the result:
+//! and a recorder in one run, then each property judges the result. makedumpfile layouts come in its
+//! write modes ([`Layout::mode`]): non-cyclic or cyclic (one or many cycles), `--num-threads`, `-b`, and
+//! `--split`, for which the case is the dump written as one file *and* each file of the set
+//! ([`CaseOutput::parts`]):
 //!
 //! - **P1** [`p1_flat_reassembles_to_raw`]: reassembling the flattened output (`flat::reassemble`, the real
-//!   one) gives exactly the raw output.
+//!   one) gives exactly the raw output (each file of a split set too); [`p1_set_joins_to_one_file`]:
+//!   `kdump::join` of a split set gives the model's one-file dump byte for byte (eraseinfo once per file).
 //! - **P2** [`p2_raw_extent_matches_layout`]: the raw file's length, the ranges written and the holes are
-//!   what the layout implies by the formulas of FORMATS.md (computed here, not taken from the writer).
+//!   what the layout implies by the formulas of FORMATS.md (computed here, not taken from the writer), for
+//!   each file of a split set its own ([`expected_file_extents`]); and whatever the mode, the file is the
+//!   one makedumpfile's default sequence writes (a split file without pages may stop inside its bitmaps).
 //! - **P3** [`p3_pages_read_back`]: every header and sub-header field the kdump reader decodes (utsname,
 //!   timestamp, status, sizes, nr_cpus, phys_base, dump_level, split fields, offsets and sizes), the note
 //!   section (bytes and parsed notes), VMCOREINFO and eraseinfo equal what the layout implies, and every
 //!   pfn reads back as the model says (data, excluded, not in memory), over the raw bytes and over the
-//!   flattened bytes.
-//! - **P4** [`p4_check_passes`]: the checker finds the raw dump valid.
+//!   flattened bytes; for a split set also through `kdump::KdumpSet` over its raw files and over its
+//!   flattened files read in place (every file's split range and eraseinfo, every pfn).
+//! - **P4** [`p4_check_passes`]: the checker finds the raw and flattened dump valid (a split set as one
+//!   set; warnings allowed).
 //! - **P5** [`p5_corruption_is_detected`]: a random single-byte change in one structure is caught by the
 //!   checker or shows up as a read-back mismatch (P3's comparisons); detection rates are reported per
 //!   structure (some bytes, such as utsname bytes after the terminating NUL or header padding, can change
-//!   without any reader noticing, so P5 is a measurement, not a pass/fail).
+//!   without any reader noticing, so P5 is a measurement, not a pass/fail). On a split set each trial
+//!   changes one file and the set is checked and read as a whole; its rates are counted apart ("split …").
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -33,11 +42,20 @@ use rand_chacha::ChaCha8Rng;
 use crate::flat::index::FlatIndex;
 use crate::flat::{reassemble, ReassembleOptions};
 use crate::kdump::check::check;
-use crate::kdump::{ByteOrder, Class, KdumpFile, PageContent, Signature, SubHeaderLayout, Utsname};
+use crate::kdump::{
+    join, ByteOrder, Class, KdumpError, KdumpFile, KdumpSet, PageContent, Signature,
+    SubHeaderLayout, Utsname,
+};
 use crate::model::encode::{StructAbi, PAGE_DESC_SIZE, UTS_FIELD};
 use crate::model::layout::{Endian, PageRef};
+use crate::model::makedumpfile::{
+    makedumpfile_default_options, makedumpfile_options, write_makedumpfile_kdump_with,
+};
 use crate::model::notes::{note_section, NT_PRSTATUS};
-use crate::model::{store_page, struct_abi, write_layout, Layout, WriteSummary, WriterKind};
+use crate::model::{
+    store_page, struct_abi, write_layout, write_layout_part, Layout, WriteError, WriteSummary,
+    WriterKind,
+};
 use crate::readat::ReadAt;
 use crate::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
@@ -111,7 +129,25 @@ fn fail(property: Property, detail: impl Into<String>) -> PropertyFailure {
 /// The outputs of one layout's write sequence, written once down every path.
 #[derive(Debug, Clone)]
 pub struct CaseOutput {
-    /// The raw kdump-compressed file.
+    /// The raw kdump-compressed file (for a `--split` layout: the dump written as one file, in the
+    /// layout's bitmap mode: what joining the set must give).
+    pub raw: Vec<u8>,
+    /// The flattened file.
+    pub flat: Vec<u8>,
+    /// Every write as (offset, length), in order.
+    pub writes: Vec<(u64, u64)>,
+    /// The writer's summary.
+    pub summary: WriteSummary,
+    /// For a `--split` layout, the files of the set in pfn order; empty otherwise.
+    pub parts: Vec<PartOutput>,
+}
+
+/// One file of a `--split` set, written once down every path.
+#[derive(Debug, Clone)]
+pub struct PartOutput {
+    /// Its pfn range `[start, end)` (from [`Layout::split_ranges`]).
+    pub range: (u64, u64),
+    /// The raw file.
     pub raw: Vec<u8>,
     /// The flattened file.
     pub flat: Vec<u8>,
@@ -121,27 +157,171 @@ pub struct CaseOutput {
     pub summary: WriteSummary,
 }
 
-/// Writes `layout` once, teeing the sequence into a raw sink, a flattened sink and a recorder.
-pub fn write_case(layout: &Layout) -> Result<CaseOutput, PropertyFailure> {
+/// Raw bytes, flattened bytes, writes and summary of one write sequence.
+type Written = (Vec<u8>, Vec<u8>, Vec<(u64, u64)>, WriteSummary);
+
+/// Runs one write sequence teed into a raw sink, a flattened sink and a recorder.
+fn write_all_paths(
+    write: impl FnOnce(&mut dyn DumpSink) -> Result<WriteSummary, WriteError>,
+) -> Result<Written, WriteError> {
     let mut sink = TeeSink(
         TeeSink(RawSink::in_memory(), FlatSink::new(Vec::new())),
         RecordingSink::default(),
     );
-    let summary = write_layout(layout, &mut sink as &mut dyn DumpSink)
-        .map_err(|e| fail(Property::P1, format!("the writer failed: {e}")))?;
+    let summary = write(&mut sink as &mut dyn DumpSink)?;
     let TeeSink(TeeSink(raw, flat), recorder) = sink;
-    Ok(CaseOutput {
-        raw: raw.into_bytes(),
-        flat: flat.into_inner(),
-        writes: recorder.writes,
+    Ok((
+        raw.into_bytes(),
+        flat.into_inner(),
+        recorder.writes,
         summary,
+    ))
+}
+
+/// Writes `layout` once, teeing the sequence into a raw sink, a flattened sink and a recorder; for a
+/// `--split` layout also each file of the set.
+pub fn write_case(layout: &Layout) -> Result<CaseOutput, PropertyFailure> {
+    let writer_failed = |e: WriteError| fail(Property::P1, format!("the writer failed: {e}"));
+    let (raw, flat, writes, summary) =
+        write_all_paths(|sink| write_layout(layout, sink)).map_err(writer_failed)?;
+    let mut parts = Vec::new();
+    for (index, range) in layout
+        .split_ranges()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let (raw, flat, writes, summary) =
+            write_all_paths(|sink| write_layout_part(layout, index, sink)).map_err(|e| {
+                fail(
+                    Property::P1,
+                    format!("the writer failed on file {index} of the set: {e}"),
+                )
+            })?;
+        parts.push(PartOutput {
+            range,
+            raw,
+            flat,
+            writes,
+            summary,
+        });
+    }
+    Ok(CaseOutput {
+        raw,
+        flat,
+        writes,
+        summary,
+        parts,
     })
 }
 
-/// P1: the flattened output, reassembled by `flat::reassemble`, equals the raw output byte for byte.
+/// One file a property looks at: the single file, or one file of a `--split` set.
+struct FileView<'a> {
+    /// "file", or "part i [start, end)".
+    name: String,
+    /// The pfn range of a file of a split set.
+    range: Option<(u64, u64)>,
+    raw: &'a [u8],
+    flat: &'a [u8],
+    writes: &'a [(u64, u64)],
+}
+
+/// The files of the dump as the layout writes them: the set's files for a `--split` layout, else the one
+/// file.
+fn dump_files(output: &CaseOutput) -> Vec<FileView<'_>> {
+    if output.parts.is_empty() {
+        return vec![FileView {
+            name: "file".into(),
+            range: None,
+            raw: &output.raw,
+            flat: &output.flat,
+            writes: &output.writes,
+        }];
+    }
+    output
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| FileView {
+            name: format!("part {i} [{:#x}, {:#x})", part.range.0, part.range.1),
+            range: Some(part.range),
+            raw: &part.raw,
+            flat: &part.flat,
+            writes: &part.writes,
+        })
+        .collect()
+}
+
+/// P1: the flattened output, reassembled by `flat::reassemble`, equals the raw output byte for byte (for
+/// a `--split` layout: the one-file form and every file of the set).
 pub fn p1_flat_reassembles_to_raw(output: &CaseOutput) -> Result<(), PropertyFailure> {
     let reassembled = reassemble_bytes(&output.flat).map_err(|e| fail(Property::P1, e))?;
-    compare_bytes(&reassembled, &output.raw).map_err(|d| fail(Property::P1, d))
+    compare_bytes(&reassembled, &output.raw).map_err(|d| fail(Property::P1, d))?;
+    if output.parts.is_empty() {
+        return Ok(());
+    }
+    for file in dump_files(output) {
+        let reassembled = reassemble_bytes(file.flat)
+            .map_err(|e| fail(Property::P1, format!("{}: {e}", file.name)))?;
+        compare_bytes(&reassembled, file.raw)
+            .map_err(|d| fail(Property::P1, format!("{}: {d}", file.name)))?;
+    }
+    Ok(())
+}
+
+/// P1 for a `--split` layout (nothing to do otherwise): `kdump::join` of the set's raw files, given in
+/// reverse order, is the model's one-file dump byte for byte, except that the joined file holds the
+/// eraseinfo text once per file (every `--split` file carries the whole text, and joining concatenates
+/// them, as `makedumpfile --reassemble` does).
+pub fn p1_set_joins_to_one_file(
+    layout: &Layout,
+    output: &CaseOutput,
+) -> Result<(), PropertyFailure> {
+    if output.parts.is_empty() {
+        return Ok(());
+    }
+    let files = output
+        .parts
+        .iter()
+        .rev()
+        .map(|part| KdumpFile::open(part.raw.as_slice()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            fail(
+                Property::P1,
+                format!("join: a file of the set does not open: {e}"),
+            )
+        })?;
+    let set =
+        KdumpSet::new(files).map_err(|e| fail(Property::P1, format!("join: not a set: {e}")))?;
+    let mut sink = RawSink::in_memory();
+    join(&set, &mut sink).map_err(|e| fail(Property::P1, format!("join failed: {e}")))?;
+    sink.finish()
+        .map_err(|e| fail(Property::P1, format!("join: {e}")))?;
+    let joined = sink.into_bytes();
+    let expected = match layout.eraseinfo.as_ref().filter(|t| !t.is_empty()) {
+        None => std::borrow::Cow::Borrowed(&output.raw),
+        Some(text) => {
+            let options = crate::model::makedumpfile::MakedumpfileOptions {
+                eraseinfo: Some(text.repeat(output.parts.len())),
+                ..makedumpfile_default_options(layout)
+            };
+            let mut sink = RawSink::in_memory();
+            write_makedumpfile_kdump_with(layout, &options, &mut sink).map_err(|e| {
+                fail(
+                    Property::P1,
+                    format!("join: the model's one-file dump: {e}"),
+                )
+            })?;
+            std::borrow::Cow::Owned(sink.into_bytes())
+        }
+    };
+    compare_bytes(&joined, &expected).map_err(|d| {
+        fail(
+            Property::P1,
+            format!("the joined set differs from the model's one-file dump: {d}"),
+        )
+    })
 }
 
 /// Reassembles flattened bytes with the crate's reassembler (into a temporary file) and returns the result.
@@ -190,9 +370,19 @@ pub struct Extent {
     pub end: u64,
 }
 
-/// The ranges a writer must write for `layout`, from the formulas of FORMATS.md §2–3 (sorted by start);
-/// everything else below the last end is a hole.
+/// The ranges a writer must write for `layout` written as one file, from the formulas of FORMATS.md
+/// §2–3 (sorted by start); everything else below the last end is a hole.
 pub fn expected_extents(layout: &Layout) -> Vec<Extent> {
+    expected_file_extents(layout, None)
+}
+
+/// The ranges a writer must write for `layout` as one file (`split` = `None`) or as the file of a
+/// `--split` set holding the pfns of `split` (FORMATS.md §2–3, K18: every file has the header, notes and
+/// both whole bitmaps and room for the descriptors of every dumpable page of the dump, but only its own
+/// descriptors, then its own data after that room). Sorted by start; everything else below the last end
+/// is a hole.
+pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<Extent> {
+    let in_file = |pfn: u64| split.is_none_or(|(start, end)| (start..end).contains(&pfn));
     let ps = layout.page_bytes();
     let abi = struct_abi(layout);
     let h = abi.header_size();
@@ -206,7 +396,12 @@ pub fn expected_extents(layout: &Layout) -> Vec<Extent> {
     let d = layout.dumped_pages();
     let q = p + PAGE_DESC_SIZE * d;
     let mut data_len = 0u64;
-    for page in layout.pages().filter(|pg| !layout.excludes(pg.class)) {
+    let mut file_pages = 0u64;
+    for page in layout
+        .pages()
+        .filter(|pg| !layout.excludes(pg.class) && in_file(pg.pfn))
+    {
+        file_pages += 1;
         let bytes = page.bytes(ps);
         if layout.shares_zero_page() && bytes.iter().all(|&b| b == 0) {
             continue;
@@ -220,7 +415,8 @@ pub fn expected_extents(layout: &Layout) -> Vec<Extent> {
     let bitmap_written = match layout.writer {
         // QEMU: whole PS-byte chunks, chunk 0 up to the chunk of the last pfn.
         WriterKind::Qemu => (m - 1) / (ps * 8) * ps + ps,
-        // makedumpfile: the whole bitmap.
+        // makedumpfile: the whole bitmap (non-cyclic), or the bytes of pfns below max_mapnr (cyclic).
+        WriterKind::Makedumpfile if layout.cyclic_buffer().is_some() => m.div_ceil(8),
         WriterKind::Makedumpfile => l,
     };
     let mut extents = vec![
@@ -255,7 +451,7 @@ pub fn expected_extents(layout: &Layout) -> Vec<Extent> {
     extents.push(Extent {
         name: "descriptors",
         start: p,
-        end: q,
+        end: p + PAGE_DESC_SIZE * file_pages,
     });
     extents.push(Extent {
         name: "page data",
@@ -288,33 +484,57 @@ fn union(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
 }
 
 /// P2: the raw length is the end of the last extent; the writes cover exactly the expected extents;
-/// every byte outside them is zero; the flattened size is 4096 + Σ(16 + size) + 16.
+/// every byte outside them is zero; the flattened size is 4096 + Σ(16 + size) + 16; and the raw file is
+/// the one makedumpfile's default write sequence (non-cyclic, no threads, `-b 4`) gives, whatever the
+/// layout's mode. For a `--split` layout: the one-file form and every file of the set.
 pub fn p2_raw_extent_matches_layout(
     layout: &Layout,
     output: &CaseOutput,
 ) -> Result<(), PropertyFailure> {
-    let extents = expected_extents(layout);
+    let whole = FileView {
+        name: "file".into(),
+        range: None,
+        raw: &output.raw,
+        flat: &output.flat,
+        writes: &output.writes,
+    };
+    let mut files = vec![whole];
+    if !output.parts.is_empty() {
+        files.extend(dump_files(output));
+    }
+    for file in &files {
+        check_file_extents(layout, file).map_err(|d| {
+            fail(
+                Property::P2,
+                if output.parts.is_empty() {
+                    d
+                } else {
+                    format!("{}: {d}", file.name)
+                },
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// P2 on one file.
+fn check_file_extents(layout: &Layout, file: &FileView<'_>) -> Result<(), String> {
+    let extents = expected_file_extents(layout, file.range);
     let expected_len = extents.iter().map(|e| e.end).max().unwrap_or(0);
-    if output.raw.len() as u64 != expected_len {
-        return Err(fail(
-            Property::P2,
-            format!(
-                "raw length {} but the layout implies {expected_len} (extents: {})",
-                output.raw.len(),
-                describe_extents(&extents)
-            ),
+    if file.raw.len() as u64 != expected_len {
+        return Err(format!(
+            "raw length {} but the layout implies {expected_len} (extents: {})",
+            file.raw.len(),
+            describe_extents(&extents)
         ));
     }
     let expected = union(extents.iter().map(|e| (e.start, e.end)).collect());
-    let written = union(output.writes.iter().map(|&(o, len)| (o, o + len)).collect());
+    let written = union(file.writes.iter().map(|&(o, len)| (o, o + len)).collect());
     if expected != written {
-        return Err(fail(
-            Property::P2,
-            format!(
-                "written ranges {} differ from the layout's {}",
-                describe_ranges(&written),
-                describe_extents(&extents)
-            ),
+        return Err(format!(
+            "written ranges {} differ from the layout's {}",
+            describe_ranges(&written),
+            describe_extents(&extents)
         ));
     }
     let mut cursor = 0u64;
@@ -322,26 +542,51 @@ pub fn p2_raw_extent_matches_layout(
         .iter()
         .chain(std::iter::once(&(expected_len, expected_len)))
     {
-        if let Some(at) = output.raw[cursor as usize..start as usize]
+        if let Some(at) = file.raw[cursor as usize..start as usize]
             .iter()
             .position(|&b| b != 0)
         {
-            return Err(fail(
-                Property::P2,
-                format!("hole byte at {:#x} is not zero", cursor + at as u64),
+            return Err(format!(
+                "hole byte at {:#x} is not zero",
+                cursor + at as u64
             ));
         }
         cursor = end;
     }
-    let flat_len = 4096 + output.writes.iter().map(|w| 16 + w.1).sum::<u64>() + 16;
-    if output.flat.len() as u64 != flat_len {
-        return Err(fail(
-            Property::P2,
-            format!(
-                "flattened length {} instead of 4096 + Σ(16 + size) + 16 = {flat_len}",
-                output.flat.len()
-            ),
+    let flat_len = 4096 + file.writes.iter().map(|w| 16 + w.1).sum::<u64>() + 16;
+    if file.flat.len() as u64 != flat_len {
+        return Err(format!(
+            "flattened length {} instead of 4096 + Σ(16 + size) + 16 = {flat_len}",
+            file.flat.len()
         ));
+    }
+    if layout.writer == WriterKind::Makedumpfile
+        && makedumpfile_options(layout) != makedumpfile_default_options(layout)
+    {
+        let options = crate::model::makedumpfile::MakedumpfileOptions {
+            split: file.range,
+            ..makedumpfile_default_options(layout)
+        };
+        let mut sink = RawSink::in_memory();
+        write_makedumpfile_kdump_with(layout, &options, &mut sink)
+            .map_err(|e| format!("the default write sequence failed: {e}"))?;
+        let reference = sink.into_bytes();
+        // A cyclic file of a set without anything after its bitmaps ends where the written bitmap bytes
+        // end; the non-cyclic one goes on with the zeros of bitmap 2's block-rounding tail.
+        let compared = if file.range.is_some()
+            && file.raw.len() < reference.len()
+            && reference[file.raw.len()..].iter().all(|&b| b == 0)
+        {
+            &reference[..file.raw.len()]
+        } else {
+            &reference[..]
+        };
+        compare_bytes(file.raw, compared).map_err(|d| {
+            format!(
+                "the file written in mode {} differs from the default mode's: {d}",
+                layout.mode
+            )
+        })?;
     }
     Ok(())
 }
@@ -432,7 +677,13 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
         Ok(()) => Outcome::Pass,
         Err(e) => Outcome::Fail(e.detail),
     };
-    outcomes.insert(Property::P1, judge(p1_flat_reassembles_to_raw(&output)));
+    outcomes.insert(
+        Property::P1,
+        judge(
+            p1_flat_reassembles_to_raw(&output)
+                .and_then(|()| p1_set_joins_to_one_file(layout, &output)),
+        ),
+    );
     outcomes.insert(
         Property::P2,
         judge(p2_raw_extent_matches_layout(layout, &output)),
@@ -473,11 +724,62 @@ fn expected_pages(layout: &Layout) -> Vec<Option<PageRef>> {
     out
 }
 
-/// Compares every pfn read through `dump` with the model; the first disagreement is returned.
+/// What one file's sub-header must say beyond what the whole dump implies: its split range and where its
+/// eraseinfo is.
+#[derive(Debug, Clone, Copy)]
+struct FileExpectation {
+    /// The pfn range of a file of a `--split` set.
+    range: Option<(u64, u64)>,
+    /// `offset_eraseinfo`, `size_eraseinfo` ((0, 0) without eraseinfo).
+    eraseinfo: (u64, u64),
+}
+
+impl FileExpectation {
+    fn new(layout: &Layout, range: Option<(u64, u64)>) -> Self {
+        let eraseinfo = expected_file_extents(layout, range)
+            .iter()
+            .find(|e| e.name == "eraseinfo")
+            .map_or((0, 0), |e| (e.start, e.end - e.start));
+        FileExpectation { range, eraseinfo }
+    }
+}
+
+/// Compares every pfn read through `dump` (a single file) with the model; the first disagreement is
+/// returned.
 fn compare_read_back<R: ReadAt>(
     layout: &Layout,
     expected: &[Option<PageRef>],
     dump: &KdumpFile<R>,
+) -> Result<(), String> {
+    compare_file_structures(layout, dump, &FileExpectation::new(layout, None))?;
+    compare_pages(layout, expected, |pfn| dump.read_page(pfn))
+}
+
+/// Compares the headers of every file of `set` with the model (`files`: what each file, in pfn order,
+/// must say), then every pfn read through the set.
+fn compare_set_read_back<R: ReadAt>(
+    layout: &Layout,
+    expected: &[Option<PageRef>],
+    set: &KdumpSet<R>,
+    files: &[FileExpectation],
+) -> Result<(), String> {
+    if set.parts().len() != files.len() {
+        return Err(format!(
+            "the set has {} files, the model wrote {}",
+            set.parts().len(),
+            files.len()
+        ));
+    }
+    for (i, (part, file)) in set.parts().iter().zip(files).enumerate() {
+        compare_file_structures(layout, part, file).map_err(|d| format!("file {i}: {d}"))?;
+    }
+    compare_pages(layout, expected, |pfn| set.read_page(pfn))
+}
+
+fn compare_file_structures<R: ReadAt>(
+    layout: &Layout,
+    dump: &KdumpFile<R>,
+    file: &FileExpectation,
 ) -> Result<(), String> {
     if dump.max_mapnr() != layout.max_mapnr() {
         return Err(format!(
@@ -486,13 +788,20 @@ fn compare_read_back<R: ReadAt>(
             layout.max_mapnr()
         ));
     }
-    compare_structures(layout, dump)?;
+    compare_structures(layout, dump, file)
+}
+
+/// Compares every pfn below max_mapnr, read through `read_page`, with the model, and checks that
+/// max_mapnr itself is not readable.
+fn compare_pages(
+    layout: &Layout,
+    expected: &[Option<PageRef>],
+    read_page: impl Fn(u64) -> Result<PageContent, KdumpError>,
+) -> Result<(), String> {
     let ps = layout.page_bytes();
     for (pfn, page) in expected.iter().enumerate() {
         let pfn = pfn as u64;
-        let read = dump
-            .read_page(pfn)
-            .map_err(|e| format!("pfn {pfn:#x}: read failed: {e}"))?;
+        let read = read_page(pfn).map_err(|e| format!("pfn {pfn:#x}: read failed: {e}"))?;
         match (page, read) {
             (None, PageContent::NotInMemory) => {}
             (Some(p), PageContent::Excluded) if layout.excludes(p.class) => {}
@@ -522,7 +831,7 @@ fn compare_read_back<R: ReadAt>(
             }
         }
     }
-    match dump.read_page(layout.max_mapnr()) {
+    match read_page(layout.max_mapnr()) {
         Err(_) => Ok(()),
         Ok(_) => Err(format!(
             "pfn {:#x} (= max_mapnr) was readable",
@@ -549,7 +858,11 @@ fn stored_uts(text: &str) -> String {
 
 /// Compares every header and sub-header field the reader decodes, the note section (raw bytes and parsed
 /// notes), VMCOREINFO and eraseinfo with what the layout implies for its writer (FORMATS.md §2–3).
-fn compare_structures<R: ReadAt>(layout: &Layout, dump: &KdumpFile<R>) -> Result<(), String> {
+fn compare_structures<R: ReadAt>(
+    layout: &Layout,
+    dump: &KdumpFile<R>,
+    file: &FileExpectation,
+) -> Result<(), String> {
     let ps = layout.page_bytes();
     let abi = struct_abi(layout);
     let k = abi.sub_header_size();
@@ -665,7 +978,11 @@ fn compare_structures<R: ReadAt>(layout: &Layout, dump: &KdumpFile<R>) -> Result
             sub.start_pfn_64,
             sub.end_pfn_64,
         ),
-        (0, 0, 0, 0, 0),
+        file.range.map_or((0, 0, 0, 0, 0), |(start, end)| {
+            // The legacy 32-bit fields are MIN(pfn, UINT_MAX).
+            let legacy = |pfn: u64| pfn.min(u64::from(u32::MAX)) & long_mask;
+            (1, legacy(start), legacy(end), start, end)
+        }),
     )?;
     expect_field("max_mapnr_64", sub.max_mapnr_64, max_mapnr)?;
     // QEMU points offset_note behind the sub-header even without notes; makedumpfile leaves it 0.
@@ -689,14 +1006,10 @@ fn compare_structures<R: ReadAt>(layout: &Layout, dump: &KdumpFile<R>) -> Result
         (sub.offset_vmcoreinfo, sub.size_vmcoreinfo),
         vmcoreinfo_range,
     )?;
-    let eraseinfo_range = expected_extents(layout)
-        .iter()
-        .find(|e| e.name == "eraseinfo")
-        .map_or((0, 0), |e| (e.start, e.end - e.start));
     expect_field(
         "offset_eraseinfo, size_eraseinfo",
         (sub.offset_eraseinfo, sub.size_eraseinfo),
-        eraseinfo_range,
+        file.eraseinfo,
     )?;
 
     if let Some(problem) = dump.notes_error() {
@@ -747,7 +1060,8 @@ fn compare_structures<R: ReadAt>(layout: &Layout, dump: &KdumpFile<R>) -> Result
 /// P3: through `kdump::KdumpFile`, over the raw bytes and over the flattened bytes read in place
 /// (`flat::index::FlatIndex`), the header, sub-header, notes, VMCOREINFO and eraseinfo read back as the
 /// layout implies and every pfn reads back as the model says (data equal to the model's page, excluded,
-/// not in memory).
+/// not in memory). For a `--split` layout, also through `kdump::KdumpSet` over the set's raw files and over
+/// its flattened files read in place: every file's headers (split range, its eraseinfo) and every pfn.
 pub fn p3_pages_read_back(layout: &Layout, output: &CaseOutput) -> Result<(), PropertyFailure> {
     let expected = expected_pages(layout);
     let raw = KdumpFile::open(output.raw.as_slice())
@@ -759,26 +1073,95 @@ pub fn p3_pages_read_back(layout: &Layout, output: &CaseOutput) -> Result<(), Pr
     let flat = KdumpFile::open(index)
         .map_err(|e| fail(Property::P3, format!("flattened: cannot open: {e}")))?;
     compare_read_back(layout, &expected, &flat)
-        .map_err(|d| fail(Property::P3, format!("flattened: {d}")))
+        .map_err(|d| fail(Property::P3, format!("flattened: {d}")))?;
+    if output.parts.is_empty() {
+        return Ok(());
+    }
+    let files = dump_files(output);
+    let expectations: Vec<FileExpectation> = files
+        .iter()
+        .map(|f| FileExpectation::new(layout, f.range))
+        .collect();
+    let raws: Vec<&[u8]> = files.iter().map(|f| f.raw).collect();
+    read_back_set(layout, &expected, &expectations, &raws)
+        .map_err(|d| fail(Property::P3, format!("split set, raw: {d}")))?;
+    let flats: Vec<&[u8]> = files.iter().map(|f| f.flat).collect();
+    read_back_flat_set(layout, &expected, &expectations, &flats)
+        .map_err(|d| fail(Property::P3, format!("split set, flattened: {d}")))
 }
 
-/// P4: `kdump::check::check` finds the raw dump and the flattened dump (read in place) valid.
+/// Opens raw files (given in reverse order) as one [`KdumpSet`] and compares it with the model.
+fn read_back_set(
+    layout: &Layout,
+    expected: &[Option<PageRef>],
+    expectations: &[FileExpectation],
+    raws: &[&[u8]],
+) -> Result<(), String> {
+    let files = raws
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, raw)| KdumpFile::open(*raw).map_err(|e| format!("file {i}: cannot open: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let set = KdumpSet::new(files).map_err(|e| format!("not one set: {e}"))?;
+    compare_set_read_back(layout, expected, &set, expectations)
+}
+
+/// Indexes flattened files in place (given in reverse order), opens them as one [`KdumpSet`] and
+/// compares it with the model.
+fn read_back_flat_set(
+    layout: &Layout,
+    expected: &[Option<PageRef>],
+    expectations: &[FileExpectation],
+    flats: &[&[u8]],
+) -> Result<(), String> {
+    let files = flats
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, flat)| {
+            let index =
+                FlatIndex::open(*flat).map_err(|e| format!("file {i}: cannot index: {e}"))?;
+            KdumpFile::open(index).map_err(|e| format!("file {i}: cannot open: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let set = KdumpSet::new(files).map_err(|e| format!("not one set: {e}"))?;
+    compare_set_read_back(layout, expected, &set, expectations)
+}
+
+/// P4: `kdump::check::check` finds the raw dump and the flattened dump (read in place) valid; for a
+/// `--split` layout also the set, raw and flattened (warnings allowed: a file without pages at dump level
+/// 0 may end inside its bitmaps, a K12 warning).
 pub fn p4_check_passes(output: &CaseOutput) -> Result<(), PropertyFailure> {
-    let report = check(&[&output.raw.as_slice() as &dyn ReadAt]);
-    if !report.is_valid() {
-        return Err(fail(
-            Property::P4,
-            format!("raw: {}", describe_violations(&report)),
-        ));
+    check_files(&[output.raw.as_slice()], &[output.flat.as_slice()])
+        .map_err(|d| fail(Property::P4, d))?;
+    if output.parts.is_empty() {
+        return Ok(());
     }
-    let index = FlatIndex::open(output.flat.as_slice())
-        .map_err(|e| fail(Property::P4, format!("flattened: cannot index: {e}")))?;
-    let report = check(&[&index as &dyn ReadAt]);
+    let files = dump_files(output);
+    let raws: Vec<&[u8]> = files.iter().map(|f| f.raw).collect();
+    let flats: Vec<&[u8]> = files.iter().map(|f| f.flat).collect();
+    check_files(&raws, &flats).map_err(|d| fail(Property::P4, format!("split set: {d}")))
+}
+
+/// `check` over the raw files and over the flattened files read in place.
+fn check_files(raws: &[&[u8]], flats: &[&[u8]]) -> Result<(), String> {
+    let readers: Vec<&dyn ReadAt> = raws.iter().map(|r| r as &dyn ReadAt).collect();
+    let report = check(&readers);
     if !report.is_valid() {
-        return Err(fail(
-            Property::P4,
-            format!("flattened: {}", describe_violations(&report)),
-        ));
+        return Err(format!("raw: {}", describe_violations(&report)));
+    }
+    let indexes = flats
+        .iter()
+        .enumerate()
+        .map(|(i, flat)| {
+            FlatIndex::open(*flat).map_err(|e| format!("flattened file {i}: cannot index: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let readers: Vec<&dyn ReadAt> = indexes.iter().map(|r| r as &dyn ReadAt).collect();
+    let report = check(&readers);
+    if !report.is_valid() {
+        return Err(format!("flattened: {}", describe_violations(&report)));
     }
     Ok(())
 }
@@ -815,7 +1198,9 @@ pub struct CorruptionStats {
 /// raw dump (header, sub-header, notes, bitmap 1, bitmap 2, descriptors, page data, eraseinfo) and of the
 /// flattened file (its header, a record header, the end marker) and records whether the flattened index,
 /// `check` or a read-back against the model notices. Fails only if a reader panics on the
-/// corrupted input; the detection rates are the measurement.
+/// corrupted input; the detection rates are the measurement. For a `--split` layout each trial corrupts
+/// one file of the set (chosen at random among those holding the structure) and `check`, `KdumpSet` and
+/// the read-back look at the whole set; its structures are counted apart, as "split …".
 pub fn p5_corruption_is_detected(
     layout: &Layout,
     output: &CaseOutput,
@@ -825,119 +1210,150 @@ pub fn p5_corruption_is_detected(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let expected = expected_pages(layout);
     let mut stats = CorruptionStats::default();
-    for extent in expected_extents(layout) {
-        // Only the bitmap bytes that cover pfns below max_mapnr carry meaning for every writer.
-        let end = match extent.name {
-            "bitmap 1" | "bitmap 2" => extent.start + layout.max_mapnr().div_ceil(8),
-            _ => extent.end,
-        };
+    let files = dump_files(output);
+    let is_set = !output.parts.is_empty();
+    let expectations: Vec<FileExpectation> = files
+        .iter()
+        .map(|f| FileExpectation::new(layout, f.range))
+        .collect();
+    let raws: Vec<&[u8]> = files.iter().map(|f| f.raw).collect();
+    let flats: Vec<&[u8]> = files.iter().map(|f| f.flat).collect();
+    let label = |name: &str| {
+        if is_set {
+            format!("split {name}")
+        } else {
+            name.to_string()
+        }
+    };
+    // Structures in file order, each with the files that hold it and where.
+    let mut structures: Vec<(&'static str, Vec<StructureSpan>)> = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        for extent in expected_file_extents(layout, file.range) {
+            // Only the bitmap bytes that cover pfns below max_mapnr carry meaning for every writer.
+            let end = match extent.name {
+                "bitmap 1" | "bitmap 2" => extent.start + layout.max_mapnr().div_ceil(8),
+                _ => extent.end,
+            };
+            match structures.iter_mut().find(|(name, _)| *name == extent.name) {
+                Some((_, holders)) => holders.push((i, extent.start, end)),
+                None => structures.push((extent.name, vec![(i, extent.start, end)])),
+            }
+        }
+    }
+    for (name, holders) in &structures {
         for _ in 0..trials {
-            let at = rng.gen_range(extent.start..end);
+            let (file, start, end) = holders[rng.gen_range(0..holders.len())];
+            let at = rng.gen_range(start..end);
             let flip: u8 = rng.gen_range(1..=255);
-            let mut corrupted = output.raw.clone();
+            let mut corrupted = raws[file].to_vec();
             corrupted[at as usize] ^= flip;
+            let mut set = raws.clone();
+            set[file] = &corrupted;
             let verdict = catch_unwind(AssertUnwindSafe(|| {
-                if !check(&[&corrupted.as_slice() as &dyn ReadAt]).is_valid() {
-                    return true;
-                }
-                match KdumpFile::open(corrupted.as_slice()) {
-                    Err(_) => true,
-                    Ok(dump) => compare_read_back(layout, &expected, &dump).is_err(),
-                }
+                let readers: Vec<&dyn ReadAt> = set.iter().map(|r| r as &dyn ReadAt).collect();
+                !check(&readers).is_valid()
+                    || read_back_set(layout, &expected, &expectations, &set).is_err()
             }));
             let detected = verdict.map_err(|_| {
                 fail(
                     Property::P5,
                     format!(
-                        "a reader panicked on the dump with byte {at:#x} ({}) XOR {flip:#04x}",
-                        extent.name
+                        "a reader panicked on the dump with byte {at:#x} ({name}) of {} XOR {flip:#04x}",
+                        files[file].name
                     ),
                 )
             })?;
-            let entry = stats
-                .per_structure
-                .entry(extent.name.to_string())
-                .or_default();
-            entry.1 += 1;
-            if detected {
-                entry.0 += 1;
-            } else {
-                stats.undetected.push((extent.name.to_string(), at));
-            }
+            record_trial(&mut stats, &label(name), detected, at);
         }
     }
-    corrupt_flattened(layout, output, &expected, &mut rng, trials, &mut stats)?;
-    Ok(stats)
-}
-
-/// Chooses a byte offset to corrupt.
-type BytePicker<'a> = Box<dyn Fn(&mut ChaCha8Rng) -> u64 + 'a>;
-
-/// The flattened side of P5: one byte of the flattened file header (its first 32 bytes), of a record
-/// header, or of the end marker changes; the index, `check` over the index or a read-back must notice.
-fn corrupt_flattened(
-    layout: &Layout,
-    output: &CaseOutput,
-    expected: &[Option<PageRef>],
-    rng: &mut ChaCha8Rng,
-    trials: u32,
-    stats: &mut CorruptionStats,
-) -> Result<(), PropertyFailure> {
-    let mut record_headers = Vec::with_capacity(output.writes.len());
-    let mut position = 4096u64;
-    for &(_, len) in &output.writes {
-        record_headers.push(position);
-        position += 16 + len;
-    }
-    let end_marker = position;
-    let targets: [(&str, BytePicker<'_>); 3] = [
-        (
-            "flat header",
-            Box::new(|rng: &mut ChaCha8Rng| rng.gen_range(0..32)),
-        ),
-        (
-            "flat record header",
-            Box::new(|rng: &mut ChaCha8Rng| {
-                record_headers[rng.gen_range(0..record_headers.len())] + rng.gen_range(0..16)
-            }),
-        ),
-        (
-            "flat end marker",
-            Box::new(move |rng: &mut ChaCha8Rng| end_marker + rng.gen_range(0..16)),
-        ),
-    ];
-    for (name, pick) in &targets {
+    for (name, pick) in flattened_targets(&files) {
         for _ in 0..trials {
-            let at = pick(rng);
+            let file = rng.gen_range(0..files.len());
+            let at = pick(file, &mut rng);
             let flip: u8 = rng.gen_range(1..=255);
-            let mut corrupted = output.flat.clone();
+            let mut corrupted = flats[file].to_vec();
             corrupted[at as usize] ^= flip;
+            let mut set = flats.clone();
+            set[file] = &corrupted;
             let verdict = catch_unwind(AssertUnwindSafe(|| {
-                let Ok(index) = FlatIndex::open(corrupted.as_slice()) else {
+                let Ok(indexes) = set
+                    .iter()
+                    .map(|flat| FlatIndex::open(*flat))
+                    .collect::<Result<Vec<_>, _>>()
+                else {
                     return true;
                 };
-                if !check(&[&index as &dyn ReadAt]).is_valid() {
-                    return true;
-                }
-                match KdumpFile::open(index) {
-                    Err(_) => true,
-                    Ok(dump) => compare_read_back(layout, expected, &dump).is_err(),
-                }
+                let readers: Vec<&dyn ReadAt> = indexes.iter().map(|r| r as &dyn ReadAt).collect();
+                !check(&readers).is_valid()
+                    || read_back_flat_set(layout, &expected, &expectations, &set).is_err()
             }));
             let detected = verdict.map_err(|_| {
                 fail(
                     Property::P5,
-                    format!("a reader panicked on the flattened dump with byte {at:#x} ({name}) XOR {flip:#04x}"),
+                    format!(
+                        "a reader panicked on the flattened dump with byte {at:#x} ({name}) of {} XOR {flip:#04x}",
+                        files[file].name
+                    ),
                 )
             })?;
-            let entry = stats.per_structure.entry(name.to_string()).or_default();
-            entry.1 += 1;
-            if detected {
-                entry.0 += 1;
-            } else {
-                stats.undetected.push((name.to_string(), at));
-            }
+            record_trial(&mut stats, &label(name), detected, at);
         }
     }
-    Ok(())
+    Ok(stats)
+}
+
+/// Where a structure lies in one file of the dump: (file index, first byte, one past the last byte).
+type StructureSpan = (usize, u64, u64);
+
+fn record_trial(stats: &mut CorruptionStats, structure: &str, detected: bool, at: u64) {
+    let entry = stats
+        .per_structure
+        .entry(structure.to_string())
+        .or_default();
+    entry.1 += 1;
+    if detected {
+        entry.0 += 1;
+    } else {
+        stats.undetected.push((structure.to_string(), at));
+    }
+}
+
+/// Chooses a byte offset to corrupt in the flattened form of file `file`.
+type BytePicker<'a> = Box<dyn Fn(usize, &mut ChaCha8Rng) -> u64 + 'a>;
+
+/// The flattened side of P5: one byte of the flattened file header (its first 32 bytes), of a record
+/// header, or of the end marker.
+fn flattened_targets<'a>(files: &'a [FileView<'a>]) -> [(&'static str, BytePicker<'a>); 3] {
+    // Per file: the offset of every record header, and of the end marker.
+    let layouts: Vec<(Vec<u64>, u64)> = files
+        .iter()
+        .map(|file| {
+            let mut record_headers = Vec::with_capacity(file.writes.len());
+            let mut position = 4096u64;
+            for &(_, len) in file.writes {
+                record_headers.push(position);
+                position += 16 + len;
+            }
+            (record_headers, position)
+        })
+        .collect();
+    let layouts = std::rc::Rc::new(layouts);
+    let for_records = layouts.clone();
+    [
+        (
+            "flat header",
+            Box::new(|_, rng: &mut ChaCha8Rng| rng.gen_range(0..32)),
+        ),
+        (
+            "flat record header",
+            Box::new(move |file, rng: &mut ChaCha8Rng| {
+                let headers = &for_records[file].0;
+                headers[rng.gen_range(0..headers.len())] + rng.gen_range(0..16)
+            }),
+        ),
+        (
+            "flat end marker",
+            Box::new(move |file, rng: &mut ChaCha8Rng| layouts[file].1 + rng.gen_range(0..16)),
+        ),
+    ]
 }

@@ -1,5 +1,6 @@
 //! `kdump-flat gen (--seed S | --layout FILE) OUT [--flat] [--force]`: writes a model dump, raw or
-//! flattened, so other tools (crash, libkdumpfile, drgn) can be tried on it.
+//! flattened, so other tools (crash, libkdumpfile, drgn) can be tried on it. A layout written with
+//! makedumpfile's `--split` (its `mode.split`) gives a set: OUT.1 … OUT.N, in pfn order.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::model::gen::{layout_from_seed, SizeClass};
-use crate::model::{write_layout, Layout};
+use crate::model::{write_layout, write_layout_part, Layout, WriteError, WriteSummary};
 use crate::output::AtomicOutput;
 use crate::sink::{DumpSink, FlatSink, RawSink};
 
@@ -15,6 +16,12 @@ use super::{CliResult, Failure};
 
 /// Arguments of `gen`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "A layout written with makedumpfile's --split (\"mode\": {\"split\": ...} in \
+the layout file; some seeds give one) is a set of N files: gen writes OUT.1 ... OUT.N (pfn order), \
+each refused if it exists unless --force; OUT cannot be - then. `kdump-flat join OUT.1 ... OUT.N \
+JOINED` joins them."
+)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["seed", "layout"])))]
 pub struct Args {
     /// Generate a random layout from this seed.
@@ -54,6 +61,32 @@ pub fn read_layout(path: &std::path::Path) -> Result<Layout, Failure> {
     Ok(layout)
 }
 
+/// Writes one of the layout's files (`part`: the file of a split set) through a raw or flattened sink.
+fn file_bytes(layout: &Layout, part: Option<usize>, flat: bool) -> Result<Vec<u8>, Failure> {
+    let write = |sink: &mut dyn DumpSink| -> Result<WriteSummary, WriteError> {
+        match part {
+            Some(index) => write_layout_part(layout, index, sink),
+            None => write_layout(layout, sink),
+        }
+    };
+    if flat {
+        let mut sink = FlatSink::new(Vec::new());
+        write(&mut sink).map_err(|e| Failure::Invalid(e.into()))?;
+        Ok(sink.into_inner())
+    } else {
+        let mut sink = RawSink::in_memory();
+        write(&mut sink).map_err(|e| Failure::Invalid(e.into()))?;
+        Ok(sink.into_bytes())
+    }
+}
+
+/// The name of file `index` (0-based) of a split set written to `output`: `OUTPUT.<index + 1>`.
+pub fn part_path(output: &std::path::Path, index: usize) -> PathBuf {
+    let mut name = output.as_os_str().to_owned();
+    name.push(format!(".{}", index + 1));
+    PathBuf::from(name)
+}
+
 /// Runs `gen`.
 pub fn run(args: Args) -> CliResult {
     let layout = match (&args.layout, args.seed) {
@@ -61,16 +94,19 @@ pub fn run(args: Args) -> CliResult {
         (None, Some(seed)) => layout_from_seed(seed, args.size),
         (None, None) => unreachable!("clap requires --seed or --layout"),
     };
-    let bytes = if args.flat {
-        let mut sink = FlatSink::new(Vec::new());
-        write_layout(&layout, &mut sink as &mut dyn DumpSink)
-            .map_err(|e| Failure::Invalid(e.into()))?;
-        sink.into_inner()
+    let files = layout.file_count();
+    if files > 1 && args.output.as_os_str() == "-" {
+        return Err(Failure::Io(anyhow::anyhow!(
+            "the layout is written with --split as {files} files: give a file name (OUT.1 ... OUT.{files} \
+             are written), not -"
+        )));
+    }
+    let contents: Vec<Vec<u8>> = if files > 1 {
+        (0..files)
+            .map(|i| file_bytes(&layout, Some(i), args.flat))
+            .collect::<Result<_, _>>()?
     } else {
-        let mut sink = RawSink::in_memory();
-        write_layout(&layout, &mut sink as &mut dyn DumpSink)
-            .map_err(|e| Failure::Invalid(e.into()))?;
-        sink.into_bytes()
+        vec![file_bytes(&layout, None, args.flat)?]
     };
     if let Some(path) = &args.save_layout {
         write_file(path, args.force, |f| {
@@ -81,16 +117,38 @@ pub fn run(args: Args) -> CliResult {
     }
     if args.output.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();
-        stdout.write_all(&bytes)?;
+        stdout.write_all(&contents[0])?;
         stdout.flush()?;
+    } else if files == 1 {
+        write_file(&args.output, args.force, |f| Ok(f.write_all(&contents[0])?))?;
     } else {
-        write_file(&args.output, args.force, |f| Ok(f.write_all(&bytes)?))?;
+        // Every file is written before any is renamed into place, so a refusal or a write error leaves
+        // none of them.
+        let mut outputs = Vec::with_capacity(files);
+        for (i, bytes) in contents.iter().enumerate() {
+            let mut out = AtomicOutput::create(&part_path(&args.output, i), args.force)
+                .map_err(|e| Failure::Io(e.into()))?;
+            out.file().write_all(bytes)?;
+            outputs.push(out);
+        }
+        for out in outputs {
+            out.commit().map_err(|e| Failure::Io(e.into()))?;
+        }
     }
+    let total: usize = contents.iter().map(Vec::len).sum();
     eprintln!(
-        "kdump-flat gen: {} ({} bytes, {})",
+        "kdump-flat gen: {} ({} bytes, {}{})",
         layout.summary(),
-        bytes.len(),
-        if args.flat { "flattened" } else { "raw" }
+        total,
+        if args.flat { "flattened" } else { "raw" },
+        if files > 1 {
+            format!(
+                ", {files} files {}.1 ... {0}.{files}",
+                args.output.display()
+            )
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! `kdump-flat selftest [--cases N] [--seed S] [--size small|medium|large]`: runs the harness properties
-//! P1–P5 on N random layouts, prints a per-property summary and, on a failure, the seed, the shrunk layout
-//! and a reproducer file.
+//! P1–P5 on N random layouts (QEMU's and makedumpfile's writers; makedumpfile's in its non-cyclic and
+//! cyclic modes, with `--num-threads`, `-b` and `--split` sets), prints a per-property summary, how many
+//! cases used each writer and mode, the P5 detection rates (split sets apart) and, on a failure, the seed,
+//! the shrunk layout and a reproducer file.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,7 +15,7 @@ use serde::Serialize;
 
 use crate::harness::{run_case, CaseOptions, CaseReport, Outcome, Property};
 use crate::model::gen::{layout_from_seed, shrink_layout, SizeClass};
-use crate::model::Layout;
+use crate::model::{CyclicMode, Layout, MakedumpfileMode, WriterKind};
 use crate::output::AtomicOutput;
 
 use super::{CliResult, Failure};
@@ -61,12 +63,79 @@ struct CaseFailure {
     detail: String,
 }
 
+/// How many cases used each writer and each of makedumpfile's write modes.
+#[derive(Debug, Default, Clone, Serialize)]
+struct ModeCounts {
+    /// Cases written by QEMU's sequence.
+    qemu: u64,
+    /// Cases written by makedumpfile's sequence.
+    makedumpfile: u64,
+    /// makedumpfile cases by bitmap mode as written: non-cyclic.
+    non_cyclic: u64,
+    /// makedumpfile cases written cyclic in one cycle.
+    cyclic_one_cycle: u64,
+    /// makedumpfile cases written cyclic in several cycles.
+    cyclic_several_cycles: u64,
+    /// makedumpfile cases whose buffer makedumpfile chose itself (no `--cyclic-buffer`).
+    automatic_buffer: u64,
+    /// makedumpfile cases with an explicit cyclic buffer.
+    explicit_buffer: u64,
+    /// makedumpfile cases with `--num-threads`.
+    num_threads: u64,
+    /// makedumpfile cases with `-b` other than 4.
+    block_order: u64,
+    /// makedumpfile cases written with `--split`.
+    split_sets: u64,
+    /// Files of those sets.
+    split_files: u64,
+    /// Files of those sets without any page of their own.
+    split_files_without_pages: u64,
+}
+
+impl ModeCounts {
+    fn add(&mut self, layout: &Layout) {
+        if layout.writer == WriterKind::Qemu {
+            self.qemu += 1;
+            return;
+        }
+        self.makedumpfile += 1;
+        match layout.cyclic_buffer() {
+            None => self.non_cyclic += 1,
+            Some(bytes) if layout.max_mapnr() <= bytes.saturating_mul(8) => {
+                self.cyclic_one_cycle += 1
+            }
+            Some(_) => self.cyclic_several_cycles += 1,
+        }
+        match layout.mode.cyclic {
+            CyclicMode::NonCyclic => {}
+            CyclicMode::Automatic { .. } => self.automatic_buffer += 1,
+            CyclicMode::Buffer { .. } => self.explicit_buffer += 1,
+        }
+        self.num_threads += u64::from(layout.mode.num_threads > 0);
+        self.block_order +=
+            u64::from(layout.mode.block_order != MakedumpfileMode::default().block_order);
+        if let Some(ranges) = layout.split_ranges() {
+            self.split_sets += 1;
+            self.split_files += ranges.len() as u64;
+            self.split_files_without_pages += ranges
+                .iter()
+                .filter(|&&(start, end)| {
+                    !layout
+                        .pages()
+                        .any(|p| (start..end).contains(&p.pfn) && !layout.excludes(p.class))
+                })
+                .count() as u64;
+        }
+    }
+}
+
 /// The whole run, for `--json`.
 #[derive(Debug, Serialize)]
 struct Summary {
     cases: u64,
     size: SizeClass,
     seed: Option<u64>,
+    modes: ModeCounts,
     properties: BTreeMap<Property, PropertyTally>,
     corruption: BTreeMap<String, (u64, u64)>,
     /// Up to 50 undetected corruptions: (seed, structure, byte offset).
@@ -200,10 +269,15 @@ pub fn run(args: Args) -> CliResult {
     }
 
     let ok = failures.is_empty();
+    let mut modes = ModeCounts::default();
+    for (_, layout) in &cases {
+        modes.add(layout);
+    }
     let summary = Summary {
         cases: reports.len() as u64,
         size: args.size,
         seed: base_seed,
+        modes,
         properties,
         corruption,
         undetected,
@@ -235,6 +309,24 @@ pub fn run(args: Args) -> CliResult {
 }
 
 fn print_summary(summary: &Summary, seconds: f64) {
+    let m = &summary.modes;
+    println!(
+        "  writers: qemu {}, makedumpfile {} (non-cyclic {}, cyclic in one cycle {}, in several cycles {}; \
+         automatic buffer {}, explicit {}; --num-threads {}; -b other than 4 {}; --split {} sets of {} files, \
+         {} without pages)",
+        m.qemu,
+        m.makedumpfile,
+        m.non_cyclic,
+        m.cyclic_one_cycle,
+        m.cyclic_several_cycles,
+        m.automatic_buffer,
+        m.explicit_buffer,
+        m.num_threads,
+        m.block_order,
+        m.split_sets,
+        m.split_files,
+        m.split_files_without_pages
+    );
     for property in Property::ALL {
         let Some(tally) = summary.properties.get(&property) else {
             continue;
@@ -258,7 +350,7 @@ fn print_summary(summary: &Summary, seconds: f64) {
         println!("  P5 detection rate per structure (detected/tried):");
         for (structure, (detected, tried)) in &summary.corruption {
             println!(
-                "     {structure:<18} {detected:>6}/{tried:<6} {:>5.1}%",
+                "     {structure:<26} {detected:>6}/{tried:<6} {:>5.1}%",
                 100.0 * *detected as f64 / (*tried).max(1) as f64
             );
         }

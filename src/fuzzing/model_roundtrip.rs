@@ -3,7 +3,10 @@
 //! ([`run_case`]): P1 the flattened output reassembles to the raw output byte for byte; P2 the raw extents
 //! are the ones the layout's formulas give; P3 headers, notes and every pfn read back from both forms
 //! exactly as the layout says; P4 the checker finds both forms valid; P5 one single-byte corruption per
-//! structure, where a reader panic fails the case. Panics with the layout (as JSON) and the failed property.
+//! structure, where a reader panic fails the case. makedumpfile layouts take its write mode from the last
+//! bytes (cyclic buffer, `--num-threads`, `-b`, `--split`; short inputs keep the default mode), and a
+//! `--split` layout is checked as a set (per-file P1/P2, join, `KdumpSet` read-back, `check` of the set).
+//! Panics with the layout (as JSON) and the failed property.
 
 use arbitrary::Unstructured;
 

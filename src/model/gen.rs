@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::compress::{Compression, ALL_COMPRESSIONS};
 
 use super::layout::{
-    Layout, Machine, MemoryBlock, NoteSpec, PageClass, PageContent, PageRun, PageSize, Utsname,
-    WriterKind, ALL_MACHINES,
+    CyclicMode, Layout, Machine, MakedumpfileMode, MemoryBlock, NoteSpec, PageClass, PageContent,
+    PageRun, PageSize, SplitSpec, Utsname, WriterKind, ALL_MACHINES, MAX_CYCLES,
+    PLENTY_OF_FREE_MEMORY,
 };
 
 /// How big generated layouts may be.
@@ -270,6 +271,7 @@ pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<
         timestamp,
         utsname,
         max_mapnr_beyond_memory: 0,
+        mode: MakedumpfileMode::default(),
     };
     if writer == WriterKind::Makedumpfile && u.ratio(1u8, 4)? {
         layout.max_mapnr_beyond_memory = u.int_in_range(1..=256)?;
@@ -278,7 +280,82 @@ pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<
     if layout.writer == WriterKind::Makedumpfile && layout.dumped_pages() == 0 {
         layout.blocks[0].runs[0].class = PageClass::Kernel;
     }
+    // Chosen last, so the layout's contents do not depend on it (and a seed's contents stay those it had
+    // before modes were generated).
+    if layout.writer == WriterKind::Makedumpfile {
+        layout.mode = makedumpfile_mode(u, &layout)?;
+    }
     Ok(layout)
+}
+
+/// makedumpfile's write mode for `layout`: about a quarter of the layouts split into 2–4 files (a few
+/// into up to 8, small splitblocks mostly, so small layouts get several non-empty files; sometimes the
+/// default 1 GiB splitblock, which puts everything in the first file); the bitmap mode non-cyclic,
+/// automatic (plenty of free memory, or little: many cycles) or an explicit buffer giving 1 to 64
+/// cycles (cycles may end inside a bitmap byte's worth of pfns only at the end); `--num-threads` for a
+/// quarter of the single files; `-b` other than 4 for a quarter.
+fn makedumpfile_mode(u: &mut Unstructured<'_>, layout: &Layout) -> ArbResult<MakedumpfileMode> {
+    let mut mode = MakedumpfileMode::default();
+    let bitmap_bytes = layout.max_mapnr().div_ceil(8).max(1);
+    if u.ratio(1u8, 4)? {
+        let files = if u.ratio(1u8, 8)? {
+            u.int_in_range(5..=8)?
+        } else {
+            u.int_in_range(2..=4)?
+        };
+        let splitblock_pages = match u.int_in_range(0u8..=7)? {
+            0 => (1u64 << 30) / layout.page_bytes(),
+            1..=3 => u.int_in_range(1..=4)?,
+            _ => u.int_in_range(1..=16)?,
+        };
+        mode.split = Some(SplitSpec {
+            files,
+            splitblock_pages,
+        });
+    }
+    let buffer_for_cycles = |cycles: u64| bitmap_bytes.div_ceil(cycles).max(1);
+    mode.cyclic = match u.int_in_range(0u8..=9)? {
+        0..=3 if mode.split.is_none() => CyclicMode::NonCyclic,
+        0..=4 => CyclicMode::Automatic {
+            free_memory: PLENTY_OF_FREE_MEMORY,
+        },
+        5 => {
+            // Little free memory: 60 % of it is the buffer (at least one byte, at most 64 cycles).
+            let bytes = buffer_for_cycles(u.int_in_range(1..=64)?);
+            CyclicMode::Automatic {
+                free_memory: bytes * 5 / 3 + 1,
+            }
+        }
+        6 => CyclicMode::Buffer {
+            // --cyclic-buffer K: K KiB.
+            bytes: u64::from(u.int_in_range(1u8..=4)?) * 1024,
+        },
+        _ => CyclicMode::Buffer {
+            bytes: buffer_for_cycles(u.int_in_range(1..=64)?),
+        },
+    };
+    if mode.split.is_none() && u.ratio(1u8, 4)? {
+        mode.num_threads = u.int_in_range(1..=4)?;
+    }
+    if u.ratio(1u8, 4)? {
+        mode.block_order = u.int_in_range(0..=6)?;
+    }
+    // Automatic with a split set can give a buffer of 0 bytes for a tiny max_mapnr (max_mapnr·2/8/files):
+    // makedumpfile could not write that; take an explicit byte.
+    let probe = Layout {
+        mode,
+        ..layout.clone()
+    };
+    if probe.cyclic_buffer() == Some(0)
+        || probe
+            .cyclic_buffer()
+            .is_some_and(|b| layout.max_mapnr().div_ceil(b * 8) > MAX_CYCLES)
+    {
+        mode.cyclic = CyclicMode::Buffer {
+            bytes: buffer_for_cycles(MAX_CYCLES.min(64)),
+        };
+    }
+    Ok(mode)
 }
 
 /// A deterministic random layout from a seed (what `kdump-flat gen --seed` and `selftest` use).
@@ -392,6 +469,38 @@ pub fn shrink_candidates(layout: &Layout) -> Vec<Layout> {
         let mut l = layout.clone();
         l.max_mapnr_beyond_memory = 0;
         push(l);
+    }
+    if !layout.mode.is_default() {
+        let mut l = layout.clone();
+        l.mode = MakedumpfileMode::default();
+        push(l);
+        if let Some(split) = layout.mode.split {
+            let mut l = layout.clone();
+            l.mode.split = None;
+            push(l);
+            if split.files > 2 {
+                let mut l = layout.clone();
+                l.mode.split = Some(SplitSpec {
+                    files: split.files - 1,
+                    ..split
+                });
+                push(l);
+            }
+        }
+        for simpler in [
+            MakedumpfileMode {
+                num_threads: 0,
+                ..layout.mode
+            },
+            MakedumpfileMode {
+                block_order: MakedumpfileMode::default().block_order,
+                ..layout.mode
+            },
+        ] {
+            let mut l = layout.clone();
+            l.mode = simpler;
+            push(l);
+        }
     }
     if layout.writer == WriterKind::Makedumpfile && layout.dump_level != 0 {
         let mut l = layout.clone();

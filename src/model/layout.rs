@@ -292,6 +292,120 @@ pub struct NoteSpec {
     pub vmcoreinfo: Option<String>,
 }
 
+/// The largest number of files of a `--split` set a layout may ask for.
+pub const MAX_SPLIT_FILES: u32 = 8;
+/// The most cycles a layout's cyclic buffer may give (keeps one case fast).
+pub const MAX_CYCLES: u64 = 4096;
+/// The largest `-b` block order a layout may ask for (caches of `page_size << 12` bytes).
+pub const MAX_BLOCK_ORDER: u32 = 12;
+/// The most threads a layout may ask for (`--num-threads`; the file does not depend on the number).
+pub const MAX_THREADS: u32 = 16;
+/// The free memory [`CyclicMode::Automatic`] assumes when a layout does not say: plenty (1 GiB), so the
+/// buffer is bounded by the bitmaps, not the memory.
+pub const PLENTY_OF_FREE_MEMORY: u64 = 1 << 30;
+
+/// makedumpfile's bitmap mode: how many pfns each cycle of its writer covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CyclicMode {
+    /// The non-cyclic mode: both bitmaps whole, copied from a temporary file (what makedumpfile picks
+    /// without `--cyclic-buffer` when its automatic buffer holds both bitmaps; never with `--split`).
+    #[default]
+    NonCyclic,
+    /// No `--cyclic-buffer`: makedumpfile's own choice
+    /// ([`automatic_cyclic_buffer`](super::makedumpfile::automatic_cyclic_buffer)) with `free_memory`
+    /// bytes of MemFree: non-cyclic or cyclic, one cycle or several.
+    Automatic {
+        /// MemFree in bytes (60 % of it bounds the buffer).
+        free_memory: u64,
+    },
+    /// A cyclic buffer of `bytes` bitmap bytes per cycle (`--cyclic-buffer K` gives `K·1024`; smaller
+    /// buffers are what the automatic choice gives with little free memory): cycles of `8·bytes` pfns.
+    Buffer {
+        /// Bitmap bytes per cycle (≥ 1).
+        bytes: u64,
+    },
+}
+
+/// makedumpfile's `--split`: the dump written as `files` files, balanced in splitblocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SplitSpec {
+    /// Number of files (2..=[`MAX_SPLIT_FILES`]).
+    pub files: u32,
+    /// Pages per splitblock (`--splitblock-size K` gives `K·1024 / page size`; makedumpfile's default is
+    /// 1 GiB of pages).
+    pub splitblock_pages: u64,
+}
+
+/// The makedumpfile command-line choices that shape its write sequence, not the dump's contents:
+/// bitmap mode, `--num-threads`, `-b` and `--split`. QEMU has none of them (the default value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MakedumpfileMode {
+    /// Bitmap mode (non-cyclic by default).
+    #[serde(default)]
+    pub cyclic: CyclicMode,
+    /// `--num-threads N` (0: none).
+    #[serde(default)]
+    pub num_threads: u32,
+    /// `-b ORDER`: caches of `page_size << ORDER` bytes.
+    #[serde(default = "default_block_order")]
+    pub block_order: u32,
+    /// `--split`, if the dump is written as a set of files.
+    #[serde(default)]
+    pub split: Option<SplitSpec>,
+}
+
+fn default_block_order() -> u32 {
+    super::makedumpfile::DEFAULT_BLOCK_ORDER
+}
+
+impl Default for MakedumpfileMode {
+    fn default() -> Self {
+        MakedumpfileMode {
+            cyclic: CyclicMode::NonCyclic,
+            num_threads: 0,
+            block_order: default_block_order(),
+            split: None,
+        }
+    }
+}
+
+impl MakedumpfileMode {
+    /// True for makedumpfile's default write sequence (non-cyclic, one thread, `-b 4`, one file).
+    pub fn is_default(&self) -> bool {
+        *self == MakedumpfileMode::default()
+    }
+
+    /// A short label of the bitmap mode: "non-cyclic", "automatic" or "buffer".
+    pub fn cyclic_label(&self) -> &'static str {
+        match self.cyclic {
+            CyclicMode::NonCyclic => "non-cyclic",
+            CyclicMode::Automatic { .. } => "automatic",
+            CyclicMode::Buffer { .. } => "buffer",
+        }
+    }
+}
+
+impl fmt::Display for MakedumpfileMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.cyclic {
+            CyclicMode::NonCyclic => f.write_str("non-cyclic")?,
+            CyclicMode::Automatic { free_memory } => write!(f, "cyclic=auto({free_memory})")?,
+            CyclicMode::Buffer { bytes } => write!(f, "cyclic={bytes}")?,
+        }
+        if self.num_threads > 0 {
+            write!(f, " threads={}", self.num_threads)?;
+        }
+        if self.block_order != default_block_order() {
+            write!(f, " b={}", self.block_order)?;
+        }
+        if let Some(split) = self.split {
+            write!(f, " split={}x{}p", split.files, split.splitblock_pages)?;
+        }
+        Ok(())
+    }
+}
+
 /// A complete dump description.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Layout {
@@ -326,6 +440,11 @@ pub struct Layout {
     /// `max_mapnr` from the kernel's memory model, e.g. a 96 MiB guest gives 128 MiB of pfns). QEMU: 0.
     #[serde(default)]
     pub max_mapnr_beyond_memory: u32,
+    /// makedumpfile's write mode (bitmap mode, threads, block order, `--split`); the default for QEMU.
+    /// Only the write sequence and, with `--split`, the files depend on it: a file written in any mode
+    /// is the same bytes.
+    #[serde(default, skip_serializing_if = "MakedumpfileMode::is_default")]
+    pub mode: MakedumpfileMode,
 }
 
 fn default_dump_level() -> u8 {
@@ -512,6 +631,12 @@ impl Layout {
                         what: "max_mapnr beyond the last memory block".into(),
                     });
                 }
+                if !self.mode.is_default() {
+                    return Err(LayoutError::NotProducible {
+                        writer: self.writer,
+                        what: format!("makedumpfile's write mode {}", self.mode),
+                    });
+                }
                 if self.note_bytes() == 0 {
                     return Err(LayoutError::NotProducible {
                         writer: self.writer,
@@ -532,9 +657,110 @@ impl Layout {
                         what: "QEMU CPU-state notes".into(),
                     });
                 }
+                self.validate_mode()?;
             }
         }
         Ok(())
+    }
+
+    /// Checks [`Layout::mode`] (makedumpfile only: QEMU has none of these options).
+    fn validate_mode(&self) -> Result<(), LayoutError> {
+        let mode = &self.mode;
+        let not_producible = |what: String| LayoutError::NotProducible {
+            writer: self.writer,
+            what,
+        };
+        if mode.num_threads > MAX_THREADS || mode.block_order > MAX_BLOCK_ORDER {
+            return Err(LayoutError::TooBig {
+                what: format!(
+                    "--num-threads {} (at most {MAX_THREADS}) or -b {} (at most {MAX_BLOCK_ORDER})",
+                    mode.num_threads, mode.block_order
+                ),
+            });
+        }
+        if let Some(split) = mode.split {
+            if !(2..=MAX_SPLIT_FILES).contains(&split.files) || split.splitblock_pages == 0 {
+                return Err(LayoutError::TooBig {
+                    what: format!(
+                        "--split into {} files of splitblocks of {} pages (2..={MAX_SPLIT_FILES} files, \
+                         at least one page)",
+                        split.files, split.splitblock_pages
+                    ),
+                });
+            }
+            if mode.num_threads > 0 {
+                return Err(not_producible(
+                    "--num-threads with --split (\"--num-threads cannot used with --split\")"
+                        .into(),
+                ));
+            }
+            if mode.cyclic == CyclicMode::NonCyclic {
+                return Err(not_producible(
+                    "the non-cyclic mode with --split (--split always runs cyclic)".into(),
+                ));
+            }
+        }
+        match (mode.cyclic, self.cyclic_buffer()) {
+            (CyclicMode::NonCyclic, _) | (_, None) => {}
+            (_, Some(0)) => {
+                return Err(not_producible(format!(
+                    "{}: a cyclic buffer of 0 bytes (makedumpfile cannot make progress)",
+                    mode
+                )))
+            }
+            (_, Some(bytes)) => {
+                let cycles = self.max_mapnr().div_ceil(bytes.saturating_mul(8));
+                if cycles > MAX_CYCLES {
+                    return Err(LayoutError::TooBig {
+                        what: format!("{cycles} cycles (at most {MAX_CYCLES})"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of files the writer produces: the `--split` files, or 1.
+    pub fn file_count(&self) -> usize {
+        self.mode.split.map_or(1, |s| s.files as usize)
+    }
+
+    /// The bitmap bytes per cycle makedumpfile's writer uses for this layout
+    /// ([`MakedumpfileOptions::cyclic_buffer`](super::makedumpfile::MakedumpfileOptions::cyclic_buffer)):
+    /// `None` for the non-cyclic mode (and for QEMU).
+    pub fn cyclic_buffer(&self) -> Option<u64> {
+        if self.writer != WriterKind::Makedumpfile {
+            return None;
+        }
+        match self.mode.cyclic {
+            CyclicMode::NonCyclic => None,
+            CyclicMode::Automatic { free_memory } => super::makedumpfile::automatic_cyclic_buffer(
+                self.max_mapnr(),
+                self.file_count() as u64,
+                free_memory,
+            ),
+            CyclicMode::Buffer { bytes } => Some(bytes),
+        }
+    }
+
+    /// The pfn range `[start, end)` of each file of the `--split` set, as makedumpfile computes them
+    /// ([`split_ranges`](super::makedumpfile::split_ranges) over the dumpable pfns); `None` for a dump
+    /// written as one file.
+    pub fn split_ranges(&self) -> Option<Vec<(u64, u64)>> {
+        let split = self
+            .mode
+            .split
+            .filter(|_| self.writer == WriterKind::Makedumpfile)?;
+        let dumpable = self
+            .pages()
+            .filter(|p| !self.excludes(p.class))
+            .map(|p| p.pfn);
+        Some(super::makedumpfile::split_ranges(
+            dumpable,
+            self.max_mapnr(),
+            split.files as usize,
+            split.splitblock_pages,
+        ))
     }
 
     /// Every page in memory, ascending by pfn.
@@ -604,8 +830,17 @@ impl Layout {
         })
     }
 
-    /// A short human summary: writer, machine, page size, compression, pages, blocks.
+    /// A short human summary: writer, machine, page size, compression, pages, blocks (and makedumpfile's
+    /// write mode when it is not the default).
     pub fn summary(&self) -> String {
+        let mut text = self.contents_summary();
+        if !self.mode.is_default() {
+            text.push_str(&format!(" mode={}", self.mode));
+        }
+        text
+    }
+
+    fn contents_summary(&self) -> String {
         format!(
             "{} {} {}K {} pages={} blocks={} max_mapnr={:#x} cpus={} vmcoreinfo={} dump_level={} eraseinfo={}",
             self.writer,
@@ -775,6 +1010,7 @@ mod tests {
             timestamp: (0, 0),
             utsname: Utsname::default(),
             max_mapnr_beyond_memory: 0,
+            mode: MakedumpfileMode::default(),
         }
     }
 

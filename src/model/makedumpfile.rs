@@ -147,8 +147,31 @@ pub struct MakedumpfileOptions {
     pub block_order: u32,
 }
 
-/// The makedumpfile options a layout implies.
+/// The makedumpfile options a layout implies for the dump written as one file: its write mode
+/// ([`Layout::mode`]: bitmap mode, threads, block order), without `--split` (see
+/// [`makedumpfile_part_options`] for the files of a split layout).
 pub fn makedumpfile_options(layout: &Layout) -> MakedumpfileOptions {
+    MakedumpfileOptions {
+        cyclic_buffer: layout.cyclic_buffer(),
+        num_threads: layout.mode.num_threads,
+        block_order: layout.mode.block_order,
+        ..makedumpfile_default_options(layout)
+    }
+}
+
+/// The options of the file of a split layout's set that holds the pfn range `range` (one of
+/// [`Layout::split_ranges`]): the layout's write mode and the range.
+pub fn makedumpfile_part_options(layout: &Layout, range: (u64, u64)) -> MakedumpfileOptions {
+    MakedumpfileOptions {
+        split: Some(range),
+        ..makedumpfile_options(layout)
+    }
+}
+
+/// The options of makedumpfile's default write sequence for a layout's dump as one file, whatever the
+/// layout's [`Layout::mode`]: non-cyclic, no threads, `-b 4`, no `--split`. Every mode gives the same
+/// file.
+pub fn makedumpfile_default_options(layout: &Layout) -> MakedumpfileOptions {
     let uts = &layout.utsname;
     MakedumpfileOptions {
         abi: makedumpfile_abi(layout),
@@ -176,7 +199,8 @@ pub fn makedumpfile_options(layout: &Layout) -> MakedumpfileOptions {
     }
 }
 
-/// Writes `layout` as makedumpfile would, through `sink` (then calls `sink.finish()`).
+/// Writes `layout` as makedumpfile would as one file (in the layout's write mode, without `--split`),
+/// through `sink` (then calls `sink.finish()`).
 pub fn write_makedumpfile_kdump(
     layout: &Layout,
     sink: &mut dyn DumpSink,

@@ -7,6 +7,10 @@
 //! - writes the dump through a [`DumpSink`] with QEMU's sequence ([`qemu::write_qemu_kdump`]) or
 //!   makedumpfile's ([`makedumpfile::write_makedumpfile_kdump`]) — [`write_layout`] picks by
 //!   [`Layout::writer`] — so one sequence goes down the flattened and the raw path in the same run;
+//! - writes makedumpfile's dumps in the write mode the layout asks for ([`Layout::mode`]: non-cyclic or
+//!   cyclic bitmaps, `--num-threads`, `-b`; the file is the same whatever the mode) and, for a `--split`
+//!   layout, each file of the set ([`write_layout_part`], ranges from [`Layout::split_ranges`];
+//!   [`write_layout`] writes such a layout's dump as one file);
 //! - knows what every pfn must read back as ([`Layout::expected_page`]).
 //!
 //! **Independence.** The structures are encoded by this module's own encoder ([`encode`]), written from
@@ -44,8 +48,8 @@ use std::borrow::Cow;
 use std::io;
 
 pub use layout::{
-    Endian, ExpectedPage, Layout, LayoutError, Machine, MemoryBlock, NoteSpec, PageClass,
-    PageContent, PageRun, PageSize, Utsname, WriterKind,
+    CyclicMode, Endian, ExpectedPage, Layout, LayoutError, Machine, MakedumpfileMode, MemoryBlock,
+    NoteSpec, PageClass, PageContent, PageRun, PageSize, SplitSpec, Utsname, WriterKind,
 };
 pub use qemu::{write_qemu_kdump, GuestBlock, QemuDumpOptions, WriteError, WriteSummary};
 
@@ -189,6 +193,30 @@ pub fn write_layout(layout: &Layout, sink: &mut dyn DumpSink) -> Result<WriteSum
         }
         WriterKind::Makedumpfile => makedumpfile::write_makedumpfile_kdump(layout, sink),
     }
+}
+
+/// Writes file `index` (0-based, in pfn order) of a split layout's `--split` set (ranges from
+/// [`Layout::split_ranges`]) with makedumpfile's sequence through `sink` (and finishes the sink).
+/// Fails for a layout written as one file or an index beyond the set.
+pub fn write_layout_part(
+    layout: &Layout,
+    index: usize,
+    sink: &mut dyn DumpSink,
+) -> Result<WriteSummary, WriteError> {
+    layout
+        .validate()
+        .map_err(|e| WriteError::Input(e.to_string()))?;
+    let ranges = layout
+        .split_ranges()
+        .ok_or_else(|| WriteError::Input("the layout is not written with --split".into()))?;
+    let range = *ranges.get(index).ok_or_else(|| {
+        WriteError::Input(format!(
+            "file {index} of a set of {} files does not exist",
+            ranges.len()
+        ))
+    })?;
+    let options = makedumpfile::makedumpfile_part_options(layout, range);
+    makedumpfile::write_makedumpfile_kdump_with(layout, &options, sink)
 }
 
 /// The structure ABI the layout's writer uses (QEMU: packed 32-bit structures on every 32-bit guest).
