@@ -30,7 +30,7 @@ use kdump_flat::sink::RawSink;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{hash_file, measure};
+use support::{bench_dir, hash_file, measure, Timings};
 
 const PAGE: u64 = 4096;
 const PARTS: usize = 4;
@@ -112,9 +112,7 @@ type CommandBuilder = Box<dyn Fn(&[PathBuf], &Path) -> Command>;
 struct Tool {
     name: &'static str,
     command: CommandBuilder,
-    walls: Vec<Duration>,
-    cpus: Vec<Duration>,
-    max_rss_kib: i64,
+    timings: Timings,
 }
 
 impl Tool {
@@ -122,24 +120,8 @@ impl Tool {
         Tool {
             name,
             command,
-            walls: Vec::new(),
-            cpus: Vec::new(),
-            max_rss_kib: 0,
+            timings: Timings::default(),
         }
-    }
-
-    fn best(&self) -> Duration {
-        self.walls.iter().min().copied().unwrap_or_default()
-    }
-
-    fn median(&self) -> Duration {
-        let mut walls = self.walls.clone();
-        walls.sort();
-        walls[walls.len() / 2]
-    }
-
-    fn best_cpu(&self) -> Duration {
-        self.cpus.iter().min().copied().unwrap_or_default()
     }
 }
 
@@ -149,14 +131,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if benchmark { 1024 } else { 16 });
-    let dir = tempfile::Builder::new()
-        .prefix("kdump-flat-bench-join.")
-        .tempdir_in(
-            std::env::var_os("KDUMP_FLAT_BENCH_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir),
-        )
-        .expect("temp dir");
+    let dir = bench_dir("kdump-flat-bench-join.");
     if let Some(dir) = std::env::var_os("KDUMP_FLAT_BENCH_JOIN_GENERATE") {
         generate(Path::new(&dir), mib);
         return;
@@ -239,9 +214,7 @@ fn main() {
             } else {
                 measure(command)
             };
-            tool.walls.push(measurement.wall);
-            tool.cpus.push(measurement.cpu);
-            tool.max_rss_kib = tool.max_rss_kib.max(measurement.max_rss_kib);
+            tool.timings.record(&measurement);
             if run == 0 && !tool.name.starts_with("cat") {
                 let hash = hash_file(&output);
                 match reference {
@@ -268,23 +241,23 @@ fn main() {
          peak RSS (MiB) |"
     );
     println!("|---|---|---|---|---|---|");
-    let ours_best = tools[0].best().as_secs_f64();
+    let ours_best = tools[0].timings.best().as_secs_f64();
     for tool in &tools {
         println!(
             "| {} | {:.3} | {:.3} | {:.2}× | {} | {} |",
             tool.name,
-            tool.best().as_secs_f64(),
-            tool.median().as_secs_f64(),
-            tool.best().as_secs_f64() / ours_best,
+            tool.timings.best().as_secs_f64(),
+            tool.timings.median().as_secs_f64(),
+            tool.timings.best().as_secs_f64() / ours_best,
             if tool.name.starts_with("cat") {
                 "—".to_string()
             } else {
-                format!("{:.3}", tool.best_cpu().as_secs_f64())
+                format!("{:.3}", tool.timings.best_cpu().as_secs_f64())
             },
             if tool.name.starts_with("cat") {
                 "—".to_string()
             } else {
-                format!("{:.1}", tool.max_rss_kib as f64 / 1024.0)
+                format!("{:.1}", tool.timings.max_rss_mib())
             },
         );
     }
@@ -292,8 +265,8 @@ fn main() {
     println!(
         "kdump-flat join is {:.2}× faster than makedumpfile --reassemble and takes {:.2}× the time of cat; \
          load average during the run: {}",
-        tools[1].best().as_secs_f64() / ours_best,
-        ours_best / tools[2].best().as_secs_f64(),
+        tools[1].timings.best().as_secs_f64() / ours_best,
+        ours_best / tools[2].timings.best().as_secs_f64(),
         fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
 }

@@ -13,15 +13,15 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kdump_flat::sink::{DumpSink, FlatSink};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{hash_file, measure};
+use support::{bench_dir, hash_file, measure, Timings};
 
 const PAGE: u64 = 4096;
 /// Descriptors per 4 KiB descriptor record (24 bytes each, as in QEMU's page descriptors).
@@ -114,9 +114,7 @@ type CommandBuilder = Box<dyn Fn(&Path, &Path) -> Command>;
 struct Tool {
     name: &'static str,
     command: CommandBuilder,
-    walls: Vec<Duration>,
-    cpus: Vec<Duration>,
-    max_rss_kib: i64,
+    timings: Timings,
 }
 
 fn main() {
@@ -125,14 +123,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if benchmark { 2048 } else { 32 });
-    let dir = tempfile::Builder::new()
-        .prefix("kdump-flat-bench.")
-        .tempdir_in(
-            std::env::var_os("KDUMP_FLAT_BENCH_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir),
-        )
-        .expect("temp dir");
+    let dir = bench_dir("kdump-flat-bench.");
     if let Some(path) = std::env::var_os("KDUMP_FLAT_BENCH_GENERATE_ONLY") {
         // for profiling by hand: write the input file there and stop
         let (records, backward) = generate(Path::new(&path), mib << 20);
@@ -164,9 +155,7 @@ fn main() {
                     .stderr(Stdio::null());
                 c
             }),
-            walls: Vec::new(),
-            cpus: Vec::new(),
-            max_rss_kib: 0,
+            timings: Timings::default(),
         },
         Tool {
             name: "kdump-flat reassemble - (stdin)",
@@ -178,9 +167,7 @@ fn main() {
                 c.stdin(File::open(input).expect("open input"));
                 c
             }),
-            walls: Vec::new(),
-            cpus: Vec::new(),
-            max_rss_kib: 0,
+            timings: Timings::default(),
         },
         Tool {
             name: "kdump-flat reassemble --sync",
@@ -192,9 +179,7 @@ fn main() {
                     .stderr(Stdio::null());
                 c
             }),
-            walls: Vec::new(),
-            cpus: Vec::new(),
-            max_rss_kib: 0,
+            timings: Timings::default(),
         },
         Tool {
             name: "makedumpfile -R",
@@ -204,9 +189,7 @@ fn main() {
                 c.stdin(File::open(input).expect("open input"));
                 c
             }),
-            walls: Vec::new(),
-            cpus: Vec::new(),
-            max_rss_kib: 0,
+            timings: Timings::default(),
         },
         Tool {
             name: "cp",
@@ -215,9 +198,7 @@ fn main() {
                 c.arg(input).arg(output);
                 c
             }),
-            walls: Vec::new(),
-            cpus: Vec::new(),
-            max_rss_kib: 0,
+            timings: Timings::default(),
         },
     ];
 
@@ -229,9 +210,7 @@ fn main() {
         for tool in tools.iter_mut() {
             drop_output(&output);
             let measurement = measure((tool.command)(&input, &output));
-            tool.walls.push(measurement.wall);
-            tool.cpus.push(measurement.cpu);
-            tool.max_rss_kib = tool.max_rss_kib.max(measurement.max_rss_kib);
+            tool.timings.record(&measurement);
             if run == 0 && tool.name != "cp" {
                 let hash = hash_file(&output);
                 match reference {
@@ -248,13 +227,9 @@ fn main() {
     drop_output(&output);
     drop(dir);
 
-    let best = |t: &Tool| t.walls.iter().min().copied().unwrap_or_default();
-    let median = |t: &Tool| {
-        let mut walls = t.walls.clone();
-        walls.sort();
-        walls[walls.len() / 2]
-    };
-    let best_cpu = |t: &Tool| t.cpus.iter().min().copied().unwrap_or_default();
+    let best = |t: &Tool| t.timings.best();
+    let median = |t: &Tool| t.timings.median();
+    let best_cpu = |t: &Tool| t.timings.best_cpu();
     let ours_best = best(&tools[0]).as_secs_f64();
     let ours_cpu = best_cpu(&tools[0]).as_secs_f64();
     println!(
@@ -276,7 +251,7 @@ fn main() {
             best(tool).as_secs_f64() / ours_best,
             best_cpu(tool).as_secs_f64(),
             best_cpu(tool).as_secs_f64() / ours_cpu,
-            tool.max_rss_kib as f64 / 1024.0
+            tool.timings.max_rss_mib()
         );
     }
     let tool = |name: &str| {
@@ -303,7 +278,7 @@ fn main() {
         ours_best / cp,
         best_cpu(tool("makedumpfile -R")).as_secs_f64() / ours_cpu,
         ours_cpu / best_cpu(tool("cp")).as_secs_f64(),
-        tools[0].max_rss_kib as f64 / 1024.0,
+        tools[0].timings.max_rss_mib(),
         fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
     );
 }

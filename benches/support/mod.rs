@@ -5,7 +5,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::fs::File;
 use std::hash::Hasher;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -63,4 +63,59 @@ pub fn hash_file(path: &Path) -> (u64, u64) {
         len += n as u64;
     }
     (len, hasher.finish())
+}
+
+/// The measurements of one tool over several runs.
+#[derive(Default)]
+pub struct Timings {
+    /// Wall times, one per run.
+    pub walls: Vec<Duration>,
+    /// CPU times (user + system), one per run.
+    pub cpus: Vec<Duration>,
+    /// Largest peak RSS of any run (KiB).
+    pub max_rss_kib: i64,
+}
+
+impl Timings {
+    /// Adds one run.
+    pub fn record(&mut self, measurement: &Measurement) {
+        self.walls.push(measurement.wall);
+        self.cpus.push(measurement.cpu);
+        self.max_rss_kib = self.max_rss_kib.max(measurement.max_rss_kib);
+    }
+
+    /// Shortest wall time.
+    pub fn best(&self) -> Duration {
+        self.walls.iter().min().copied().unwrap_or_default()
+    }
+
+    /// Median wall time.
+    pub fn median(&self) -> Duration {
+        let mut walls = self.walls.clone();
+        walls.sort();
+        walls.get(walls.len() / 2).copied().unwrap_or_default()
+    }
+
+    /// Smallest CPU time.
+    pub fn best_cpu(&self) -> Duration {
+        self.cpus.iter().min().copied().unwrap_or_default()
+    }
+
+    /// Peak RSS in MiB.
+    pub fn max_rss_mib(&self) -> f64 {
+        self.max_rss_kib as f64 / 1024.0
+    }
+}
+
+/// A temporary directory for a benchmark's big files, in KDUMP_FLAT_BENCH_DIR or the system temp dir;
+/// removed when dropped.
+pub fn bench_dir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(
+            std::env::var_os("KDUMP_FLAT_BENCH_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir),
+        )
+        .expect("temp dir")
 }

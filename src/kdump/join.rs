@@ -44,7 +44,7 @@ use super::error::{read_structure, KInvariant, KdumpError};
 use super::header::ByteOrder;
 use super::subheader::KdumpSubHeader;
 use super::walk::walk_descriptors;
-use super::{split_set_problems, validate_descriptor, KdumpFile, KdumpSet, Which};
+use super::{split_set_problems, validate_descriptor, with_pfn, KdumpFile, KdumpSet, Which};
 use crate::readat::ReadAt;
 use crate::sink::DumpSink;
 
@@ -558,7 +558,7 @@ fn copy_pages<R: ReadAt, S: DumpSink + ?Sized>(
                 summary.zero_pages += 1;
                 out.push_desc(zero_desc)
             } else {
-                validate_descriptor(&desc, page_size, status).map_err(|e| at_pfn(e, pfn))?;
+                validate_descriptor(&desc, page_size, status).map_err(|e| with_pfn(e, pfn))?;
                 let offset = desc.offset as u64;
                 let end = offset.saturating_add(desc.size as u64);
                 if offset < data_start || end > file_size {
@@ -574,7 +574,7 @@ fn copy_pages<R: ReadAt, S: DumpSink + ?Sized>(
                 }
                 let data = &mut page[..desc.size as usize];
                 read_structure(part.reader(), offset, data, KInvariant::K14, "page data")
-                    .map_err(|e| at_pfn(e, pfn))?;
+                    .map_err(|e| with_pfn(e, pfn))?;
                 let moved = PageDesc {
                     offset: out.data_end() as i64,
                     ..desc
@@ -621,23 +621,6 @@ fn holds_zero_page<R: ReadAt>(part: &KdumpFile<R>, layout: &Layout) -> Result<bo
         "shared zero page",
     )?;
     Ok(page.iter().all(|&b| b == 0))
-}
-
-fn at_pfn(error: KdumpError, pfn: u64) -> KdumpError {
-    match error {
-        KdumpError::Invalid {
-            invariant,
-            offset,
-            pfn: None,
-            message,
-        } => KdumpError::Invalid {
-            invariant,
-            offset,
-            pfn: Some(pfn),
-            message,
-        },
-        other => other,
-    }
 }
 
 /// The descriptors and data of the joined file, gathered in two buffers written when full.

@@ -607,7 +607,8 @@ pub fn validate_descriptor(desc: &PageDesc, page_size: u64, status: u32) -> Resu
     Ok(())
 }
 
-fn with_pfn(error: KdumpError, pfn: u64) -> KdumpError {
+/// `error` with `pfn` filled in, if it is an invariant violation that names none.
+pub(crate) fn with_pfn(error: KdumpError, pfn: u64) -> KdumpError {
     match error {
         KdumpError::Invalid {
             invariant,
