@@ -32,47 +32,13 @@ use kdump_flat::kdump::KdumpFile;
 use kdump_flat::readat::ReadAt;
 use rayon::prelude::*;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::page_content;
+
 const PAGE: u64 = 4096;
 const RUNS: usize = 5;
 const CHUNK_PAGES: u64 = 8192;
-
-/// The bytes of guest page `pfn`: zero, incompressible or text-like, by a fixed pattern.
-fn page_content(pfn: u64) -> Vec<u8> {
-    let mut state = pfn.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    match pfn % 10 {
-        0..=2 => vec![0u8; PAGE as usize],
-        3 => (0..PAGE).map(|_| next() as u8).collect(),
-        _ => {
-            const WORDS: [&str; 8] = [
-                "kernel ",
-                "struct ",
-                "page ",
-                "0xffff8880 ",
-                "task ",
-                "mutex ",
-                "NULL ",
-                "\n\t",
-            ];
-            let mut page = Vec::with_capacity(PAGE as usize);
-            while page.len() < PAGE as usize {
-                let r = next();
-                if r % 5 == 0 {
-                    page.extend_from_slice(&r.to_le_bytes());
-                } else {
-                    page.extend_from_slice(WORDS[(r % 8) as usize].as_bytes());
-                }
-            }
-            page.truncate(PAGE as usize);
-            page
-        }
-    }
-}
 
 fn put(file: &File, at: u64, bytes: &[u8]) {
     file.write_all_at(bytes, at)

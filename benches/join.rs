@@ -2,8 +2,8 @@
 //! any tool that reads every part once and writes one file), in one run.
 //!
 //! Writes a `makedumpfile --split` set of 4 parts with the model of makedumpfile's writer (checked byte for
-//! byte against makedumpfile in tests/model_makedumpfile_oracle.rs): 1 GiB of guest memory (30 % zero
-//! pages, 10 % incompressible, the rest text-like), LZO, dump level 1, 64 MiB split blocks, cyclic mode with
+//! byte against makedumpfile in tests/model_makedumpfile_oracle.rs): 1 GiB of guest memory (the pattern of
+//! benches/check.rs), LZO, dump level 1, 64 MiB split blocks, cyclic mode with
 //! makedumpfile's automatic buffer. Warms the page cache, then times each tool several times, interleaved,
 //! reporting best and median wall time, CPU time, peak RSS and ratios. The outputs of join and makedumpfile
 //! must be identical (same hash). Everything is removed at the end.
@@ -30,7 +30,7 @@ use kdump_flat::sink::RawSink;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{bench_dir, hash_file, measure, Timings};
+use support::{bench_dir, hash_file, measure, page_content, Timings};
 
 const PAGE: u64 = 4096;
 const PARTS: usize = 4;
@@ -38,39 +38,12 @@ const PARTS: usize = 4;
 const PAGES_PER_SPLITBLOCK: u64 = (64 << 20) / PAGE;
 const RUNS: usize = 5;
 
-/// Fills `page` with guest page `pfn`: zero, incompressible or text-like, by a fixed pattern.
-fn fill_page(pfn: u64, page: &mut [u8]) {
-    let mut state = pfn.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    match pfn % 10 {
-        0..=2 => page.fill(0),
-        3 => page.iter_mut().for_each(|b| *b = next() as u8),
-        _ => {
-            const WORDS: [&[u8]; 6] = [
-                b"kernel ", b"struct ", b"page ", b"task ", b"mutex ", b"\n\t",
-            ];
-            let mut at = 0;
-            while at < page.len() {
-                let word = WORDS[(next() % WORDS.len() as u64) as usize];
-                let n = word.len().min(page.len() - at);
-                page[at..at + n].copy_from_slice(&word[..n]);
-                at += n;
-            }
-        }
-    }
-}
-
 /// Writes the split set of `mib` MiB of guest memory into `dir` as `vmcore.1` … `vmcore.N`.
 fn generate(dir: &Path, mib: u64) {
     let pages = (mib << 20) / PAGE;
     let mut memory = vec![0u8; (pages * PAGE) as usize];
     for (pfn, page) in memory.chunks_mut(PAGE as usize).enumerate() {
-        fill_page(pfn as u64, page);
+        page.copy_from_slice(&page_content(pfn as u64));
     }
     let blocks = [GuestBlock {
         start: 0,

@@ -31,23 +31,7 @@ fn write(elf: &ElfDump, compression: Compression) -> (Vec<u8>, Vec<u8>, Vec<(u64
             data_offset: offset,
         })
         .collect();
-    let options = MakedumpfileOptions {
-        abi: StructAbi::Lp64,
-        endian: Endian::Little,
-        page_size: 4096,
-        compression,
-        dump_level: 1,
-        nr_cpus: 1,
-        phys_base: 0,
-        utsname: Default::default(),
-        timestamp: (0, 0),
-        eraseinfo: None,
-        max_mapnr: None,
-        cyclic_buffer: None,
-        split: None,
-        num_threads: 0,
-        block_order: 4,
-    };
+    let options = fw_options(compression, 1);
     let mut sink = TeeSink(
         TeeSink(FlatSink::new(Vec::new()), RawSink::in_memory()),
         RecordingSink::default(),
