@@ -184,3 +184,29 @@ fn standard_input_can_be_one_part() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(std::fs::read(dir.path().join("vmcore")).unwrap() == corpus("fw-mdf-lzo-d1"));
 }
+
+#[test]
+fn join_flat_writes_a_stream_that_reassembles_to_the_joined_file() {
+    let dir = dir_with(&[PART1, PART2]);
+    let output = run(dir.path(), &["join", "--flat", PART2, PART1, "vmcore.flat"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let flat = std::fs::read(dir.path().join("vmcore.flat")).unwrap();
+    assert_eq!(&flat[..16], b"makedumpfile\0\0\0\0");
+    // the real makedumpfile -R reassembles it to the file makedumpfile wrote without --split
+    let reassembled = dir.path().join("vmcore");
+    let status = std::process::Command::new("makedumpfile")
+        .arg("-R")
+        .arg(&reassembled)
+        .stdin(std::fs::File::open(dir.path().join("vmcore.flat")).unwrap())
+        .output()
+        .expect("makedumpfile must be installed (scripts/install-test-tools.sh)");
+    assert!(status.status.success(), "makedumpfile -R failed");
+    assert!(std::fs::read(&reassembled).unwrap() == corpus("fw-mdf-lzo-d1"));
+    // to standard output: the same stream
+    let piped = run(dir.path(), &["join", "--flat", PART1, PART2, "-"]);
+    assert_eq!(piped.status.code(), Some(0), "{}", stderr(&piped));
+    assert!(piped.stdout == flat);
+    // without --flat, standard output is refused (message: snapshot join_cli_stdout_output)
+    let refused = run(dir.path(), &["join", PART1, PART2, "-"]);
+    assert_eq!(refused.status.code(), Some(2));
+}

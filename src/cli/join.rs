@@ -1,7 +1,7 @@
 //! `kdump-flat join PART... OUT`: the files of a `makedumpfile --split` set joined into one
 //! kdump-compressed file, byte for byte what `makedumpfile --reassemble PART... OUT` writes.
 
-use std::io::Write;
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
@@ -14,7 +14,7 @@ use crate::kdump::{
 };
 use crate::output::AtomicOutput;
 use crate::readat::ReadAt;
-use crate::sink::{DumpSink, RawSink};
+use crate::sink::{DumpSink, FlatSink, RawSink};
 
 /// Arguments of `join`.
 #[derive(clap::Args, Debug)]
@@ -24,6 +24,7 @@ Examples:
   kdump-flat join vmcore.2 vmcore.1 vmcore                 parts in any order
   kdump-flat join part1.flat part2.flat vmcore             flattened parts (makedumpfile -F) too
   kdump-flat join --json vmcore.1 vmcore.2 vmcore
+  kdump-flat join --flat vmcore.1 vmcore.2 - | ssh host 'cat > vmcore.flat'
 
 The parts must form one complete set (K18): same disk_dump_header, split flag set, pfn ranges covering
 [0, max_mapnr) without gap or overlap, same sub-header fields and bitmaps. The output is what
@@ -44,6 +45,10 @@ pub struct Args {
     /// Wait for the output to reach the disk (fsync) before renaming it into place.
     #[arg(long)]
     pub sync: bool,
+    /// Write the joined dump in makedumpfile's flattened format (one record per write, as
+    /// `makedumpfile -F` would); OUT may then be `-` for standard output.
+    #[arg(long)]
+    pub flat: bool,
 }
 
 /// Runs `join`.
@@ -54,9 +59,10 @@ pub fn run(args: Args) -> CliResult {
     if part_paths.is_empty() {
         return Err(Failure::Io(anyhow!("give the parts, then the output file")));
     }
-    if output_path.as_os_str() == "-" {
+    let to_stdout = output_path.as_os_str() == "-";
+    if to_stdout && !args.flat {
         return Err(Failure::Io(anyhow!(
-            "join needs a seekable output file, not standard output"
+            "join needs a seekable output file, not standard output (or --flat)"
         )));
     }
     if part_paths.iter().filter(|p| p.as_os_str() == "-").count() > 1 {
@@ -64,7 +70,10 @@ pub fn run(args: Args) -> CliResult {
             "standard input (-) can be only one of the parts"
         )));
     }
-    let mut output = AtomicOutput::create(output_path, args.force)?;
+    let mut output = match to_stdout {
+        true => None,
+        false => Some(AtomicOutput::create(output_path, args.force)?),
+    };
     let inputs = part_paths
         .iter()
         .map(|path| open_input(path))
@@ -99,21 +108,29 @@ pub fn run(args: Args) -> CliResult {
         .map(|part| part.file_size().saturating_sub(part.data_offset()))
         .sum();
     let progress = Progress::bytes("joining", Some(data_bytes));
-    let mut sink = RawSink::new(output.file());
-    let joined =
-        join_with_progress(&set, &mut sink, &mut |done| progress.set(done)).and_then(|summary| {
-            sink.finish().map_err(JoinError::Write)?;
-            Ok(summary)
-        });
+    let mut report = |done: u64| progress.set(done);
+    let joined = match output.as_mut() {
+        None => join_into(
+            &set,
+            &mut FlatSink::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+            &mut report,
+        ),
+        Some(out) if args.flat => join_into(
+            &set,
+            &mut FlatSink::new(BufWriter::with_capacity(1 << 20, out.file())),
+            &mut report,
+        ),
+        Some(out) => join_into(&set, &mut RawSink::new(out.file()), &mut report),
+    };
     progress.finish();
     let summary = joined.map_err(|error| match error {
         JoinError::Part { part, error } => kdump_failure(&part_paths[set.given_index(part)], error),
         JoinError::Write(e) => Failure::Io(anyhow!("cannot write {}: {e}", output_path.display())),
     })?;
-    if args.sync {
-        output.commit()?;
-    } else {
-        output.commit_unsynced()?;
+    match output {
+        Some(output) if args.sync => output.commit()?,
+        Some(output) => output.commit_unsynced()?,
+        None => {}
     }
     let in_pfn_order: Vec<String> = (0..set.parts().len())
         .map(|part| part_paths[set.given_index(part)].display().to_string())
@@ -142,6 +159,17 @@ pub fn run(args: Args) -> CliResult {
         );
     }
     Ok(())
+}
+
+/// Joins `set` into `sink` and finishes it (a flattened sink writes its end marker and flushes).
+fn join_into<R: ReadAt>(
+    set: &KdumpSet<R>,
+    sink: &mut dyn DumpSink,
+    progress: &mut dyn FnMut(u64),
+) -> Result<crate::kdump::JoinSummary, JoinError> {
+    let summary = join_with_progress(set, sink, progress)?;
+    sink.finish().map_err(JoinError::Write)?;
+    Ok(summary)
 }
 
 /// A reader's error about the file at `path`: invalid input (exit 1), or an I/O error (exit 2).
