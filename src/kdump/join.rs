@@ -103,8 +103,6 @@ impl JoinError {
 struct Layout {
     page_size: u64,
     order: ByteOrder,
-    /// Offset and length of all bitmap blocks.
-    bitmaps: (u64, u64),
     /// Offset of the first descriptor.
     descriptors: u64,
     /// Descriptors of the whole set (set bits of bitmap 2 below max_mapnr).
@@ -142,6 +140,39 @@ pub fn join_with_progress<R: ReadAt, S: DumpSink + ?Sized>(
     sink: &mut S,
     progress: &mut dyn FnMut(u64),
 ) -> Result<JoinSummary, JoinError> {
+    let mut tracked = EndTracking { sink, end: 0 };
+    let mut summary = write_joined(set, &mut tracked, progress)?;
+    summary.output_len = tracked.end;
+    Ok(summary)
+}
+
+/// A sink that remembers the largest end written (the length of a raw output), found by the `join`
+/// fuzz target: a sub-header that its `sub_hdr_size` blocks cannot hold ends past the bitmaps.
+struct EndTracking<'a, S: DumpSink + ?Sized> {
+    sink: &'a mut S,
+    end: u64,
+}
+
+impl<S: DumpSink + ?Sized> DumpSink for EndTracking<'_, S> {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.sink.write_at(offset, data)?;
+        if !data.is_empty() {
+            self.end = self.end.max(offset.saturating_add(data.len() as u64));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.sink.finish()
+    }
+}
+
+/// The work of [`join_with_progress`]; the summary's `output_len` is set by the caller.
+fn write_joined<R: ReadAt, S: DumpSink + ?Sized>(
+    set: &KdumpSet<R>,
+    sink: &mut S,
+    progress: &mut dyn FnMut(u64),
+) -> Result<JoinSummary, JoinError> {
     let layout = check_parts(set)?;
     let first = set.first();
     let sub_header = first_sub_header(set)?;
@@ -163,7 +194,6 @@ pub fn join_with_progress<R: ReadAt, S: DumpSink + ?Sized>(
     {
         copy_area(first, offset, size, sink, offset).map_err(|f| f.in_part(0))?;
     }
-    let (bitmaps_offset, bitmaps_len) = layout.bitmaps;
     scan_bitmaps(first, |offset, bytes| {
         sink.write_at(offset, bytes).map_err(Failure::Write)
     })
@@ -245,7 +275,6 @@ pub fn join_with_progress<R: ReadAt, S: DumpSink + ?Sized>(
         sink.write_at(layout.page_size, &sub_header_bytes)
             .map_err(write)?;
     }
-    summary.output_len = eraseinfo_end.max(bitmaps_offset + bitmaps_len);
     Ok(summary)
 }
 
@@ -345,9 +374,9 @@ fn check_parts<R: ReadAt>(set: &KdumpSet<R>) -> Result<Layout, JoinError> {
             ));
         }
     }
-    let bitmaps = (first.bitmaps().bitmap1_offset, bitmap_blocks * page_size);
     compare_bitmaps(set)?;
-    let descriptors = bitmaps.0 + bitmaps.1;
+    // the descriptors follow all bitmap blocks
+    let descriptors = first.bitmaps().bitmap1_offset + bitmap_blocks * page_size;
     let pages = first
         .bitmaps()
         .rank_dumped(first.reader(), first.max_pfn())
@@ -356,7 +385,6 @@ fn check_parts<R: ReadAt>(set: &KdumpSet<R>) -> Result<Layout, JoinError> {
     Ok(Layout {
         page_size,
         order: header.byte_order,
-        bitmaps,
         descriptors,
         pages,
         data,
