@@ -34,7 +34,7 @@ use rayon::prelude::*;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::page_content;
+use support::{bench_dir, page_content, run_size};
 
 const PAGE: u64 = 4096;
 const RUNS: usize = 5;
@@ -236,18 +236,8 @@ fn summary(times: &mut [Duration]) -> (f64, f64) {
 }
 
 fn main() {
-    let bench = std::env::args().any(|a| a == "--bench");
-    let mib: u64 = std::env::var("KDUMP_FLAT_BENCH_CHECK_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if bench { 1024 } else { 16 });
-    let dir = std::env::var_os("KDUMP_FLAT_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    let temp = tempfile::Builder::new()
-        .prefix("kdump-flat-bench-check.")
-        .tempdir_in(&dir)
-        .expect("temp dir");
+    let (bench, mib) = run_size("KDUMP_FLAT_BENCH_CHECK_MIB", 1024, 16);
+    let temp = bench_dir("kdump-flat-bench-check.");
     // KDUMP_FLAT_BENCH_KEEP=PATH keeps the generated dump there (for profiling the CLI on it).
     let keep = std::env::var_os("KDUMP_FLAT_BENCH_KEEP").map(PathBuf::from);
     let path = keep.clone().unwrap_or_else(|| temp.path().join("vmcore"));

@@ -30,7 +30,7 @@ use kdump_flat::sink::RawSink;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{bench_dir, hash_file, measure, page_content, Timings};
+use support::{bench_dir, hash_file, measure, page_content, run_size, Timings};
 
 const PAGE: u64 = 4096;
 const PARTS: usize = 4;
@@ -99,11 +99,7 @@ impl Tool {
 }
 
 fn main() {
-    let benchmark = std::env::args().any(|a| a == "--bench");
-    let mib: u64 = std::env::var("KDUMP_FLAT_BENCH_JOIN_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if benchmark { 1024 } else { 16 });
+    let (benchmark, mib) = run_size("KDUMP_FLAT_BENCH_JOIN_MIB", 1024, 16);
     let dir = bench_dir("kdump-flat-bench-join.");
     if let Some(dir) = std::env::var_os("KDUMP_FLAT_BENCH_JOIN_GENERATE") {
         generate(Path::new(&dir), mib);

@@ -21,7 +21,7 @@ use kdump_flat::sink::{DumpSink, FlatSink};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{bench_dir, hash_file, measure, Timings};
+use support::{bench_dir, hash_file, measure, run_size, Timings};
 
 const PAGE: u64 = 4096;
 /// Descriptors per 4 KiB descriptor record (24 bytes each, as in QEMU's page descriptors).
@@ -118,11 +118,7 @@ struct Tool {
 }
 
 fn main() {
-    let benchmark = std::env::args().any(|a| a == "--bench");
-    let mib: u64 = std::env::var("KDUMP_FLAT_BENCH_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if benchmark { 2048 } else { 32 });
+    let (benchmark, mib) = run_size("KDUMP_FLAT_BENCH_MIB", 2048, 32);
     let dir = bench_dir("kdump-flat-bench.");
     if let Some(path) = std::env::var_os("KDUMP_FLAT_BENCH_GENERATE_ONLY") {
         // for profiling by hand: write the input file there and stop

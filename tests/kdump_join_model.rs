@@ -40,12 +40,7 @@ fn check_seed(seed: u64, size: SizeClass) -> bool {
     let layout = layout_from_seed(seed, size);
     let base = makedumpfile_options(&layout);
     let max_mapnr = layout.max_mapnr();
-    let mut dumpable: Vec<u64> = layout
-        .pages()
-        .filter(|p| !layout.excludes(p.class))
-        .map(|p| p.pfn)
-        .collect();
-    dumpable.sort_unstable();
+    let dumpable: Vec<u64> = layout.dumped_pfns().collect();
     for (files, splitblock_pages) in [(2, 1 << 18), (3, 16), (4, 1)] {
         let ranges = split_ranges(dumpable.iter().copied(), max_mapnr, files, splitblock_pages);
         let parts: Vec<Vec<u8>> = ranges

@@ -20,9 +20,7 @@ fn split_seed(from: u64, non_empty: usize, eraseinfo: bool) -> (u64, Layout) {
                 ranges
                     .iter()
                     .filter(|&&(start, end)| {
-                        layout
-                            .pages()
-                            .any(|p| (start..end).contains(&p.pfn) && !layout.excludes(p.class))
+                        layout.dumped_pfns().any(|pfn| (start..end).contains(&pfn))
                     })
                     .count()
                     >= non_empty

@@ -48,12 +48,7 @@ fn check_modes(seed: u64, size: SizeClass) {
         raw_file(&layout, &threaded).0 == reference,
         "seed {seed} {size:?}: --num-threads changes the file"
     );
-    let mut dumpable: Vec<u64> = layout
-        .pages()
-        .filter(|p| !layout.excludes(p.class))
-        .map(|p| p.pfn)
-        .collect();
-    dumpable.sort_unstable();
+    let dumpable: Vec<u64> = layout.dumped_pfns().collect();
     for (files, splitblock_pages) in [(2, 1 << 18), (3, 16), (4, 1)] {
         let ranges = split_ranges(dumpable.iter().copied(), max_mapnr, files, splitblock_pages);
         assert_eq!(ranges.len(), files);

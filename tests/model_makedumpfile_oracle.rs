@@ -18,19 +18,10 @@ use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 #[path = "support/elf_gz.rs"]
 mod elf_gz;
 
-use elf_gz::{read_elf, ElfDump};
+use elf_gz::{parse_elf, read_elf, ElfDump};
 
 fn write(elf: &ElfDump, compression: Compression) -> (Vec<u8>, Vec<u8>, Vec<(u64, u64)>) {
-    let blocks: Vec<GuestBlock<'_>> = elf
-        .loads
-        .iter()
-        .map(|&(paddr, offset, size)| GuestBlock {
-            start: paddr,
-            len: size,
-            data: &elf.bytes,
-            data_offset: offset,
-        })
-        .collect();
+    let blocks = elf.blocks();
     let options = fw_options(compression, 1);
     let mut sink = TeeSink(
         TeeSink(FlatSink::new(Vec::new()), RawSink::in_memory()),
@@ -102,9 +93,7 @@ fn makedumpfile_binary() -> &'static str {
 /// A QEMU ELF dump as makedumpfile reads it, with its bytes parsed the way the model takes them.
 struct OracleElf {
     dir: tempfile::TempDir,
-    bytes: Vec<u8>,
-    loads: Vec<(u64, u64, u64)>,
-    notes: Vec<u8>,
+    elf: ElfDump,
 }
 
 impl OracleElf {
@@ -139,35 +128,35 @@ impl OracleElf {
         bytes[0x3a..0x40].fill(0); // e_shentsize, e_shnum, e_shstrndx
         bytes[64..64 + phdrs.len()].copy_from_slice(&phdrs);
         bytes[64 + phdrs.len()..first_segment].fill(0);
-        let parsed = kdump_flat::elf::ElfDump::parse(bytes.as_slice()).unwrap();
-        let loads = parsed
-            .blocks
-            .iter()
-            .map(|b| (b.phys_addr, b.file_offset, b.file_size))
-            .collect();
-        let notes = parsed.note_bytes;
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("vmcore.elf"), &bytes).unwrap();
         OracleElf {
             dir,
-            bytes,
-            loads,
-            notes,
+            elf: parse_elf(bytes),
         }
     }
 
     fn blocks(&self) -> Vec<GuestBlock<'_>> {
-        let mut loads = self.loads.clone();
-        loads.sort();
-        loads
+        self.elf.blocks()
+    }
+
+    /// One past the last pfn of the memory (makedumpfile's max_mapnr for an ELF without VMCOREINFO).
+    fn max_mapnr(&self) -> u64 {
+        self.blocks()
             .iter()
-            .map(|&(start, data_offset, len)| GuestBlock {
-                start,
-                len,
-                data: &self.bytes,
-                data_offset,
-            })
-            .collect()
+            .map(|b| (b.start + b.len) / 4096)
+            .max()
+            .unwrap()
+    }
+
+    /// makedumpfile's `--split` ranges for `files` files (every page dumpable, as at -d 1).
+    fn split_ranges(&self, files: usize, splitblock_pages: u64) -> Vec<(u64, u64)> {
+        let dumpable = self
+            .blocks()
+            .iter()
+            .flat_map(|b| b.start / 4096..(b.start + b.len) / 4096)
+            .collect::<Vec<_>>();
+        split_ranges(dumpable, self.max_mapnr(), files, splitblock_pages)
     }
 
     /// Runs makedumpfile with `args` on this ELF, then `outputs` (file names in the temporary directory,
@@ -213,7 +202,7 @@ impl OracleElf {
         write_makedumpfile_kdump_from(
             &self.blocks(),
             &|_| true,
-            &self.notes,
+            &self.elf.notes,
             options,
             &mut sink as &mut dyn DumpSink,
         )
@@ -378,16 +367,7 @@ fn check_split(
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let args = [&["--split", "-d", "1", "-l"], extra].concat();
     let real = elf.makedumpfile(&args, &names);
-    let blocks = elf.blocks();
-    let max_mapnr = blocks
-        .iter()
-        .map(|b| (b.start + b.len) / 4096)
-        .max()
-        .unwrap();
-    let dumpable = blocks
-        .iter()
-        .flat_map(|b| b.start / 4096..(b.start + b.len) / 4096);
-    let ranges = split_ranges(dumpable, max_mapnr, files, splitblock_pages);
+    let ranges = elf.split_ranges(files, splitblock_pages);
     for (i, (&range, real_file)) in ranges.iter().zip(&real).enumerate() {
         let options = MakedumpfileOptions {
             cyclic_buffer,
@@ -542,16 +522,8 @@ fn makedumpfile_1_7_6_zstd_cyclic_and_split_are_reproduced_byte_for_byte() {
             &real_raw[0],
             "makedumpfile 1.7.6 -z --cyclic-buffer 1",
         );
-        let blocks = elf.blocks();
-        let max_mapnr = blocks
-            .iter()
-            .map(|b| (b.start + b.len) / 4096)
-            .max()
-            .unwrap();
-        let dumpable = blocks
-            .iter()
-            .flat_map(|b| b.start / 4096..(b.start + b.len) / 4096);
-        let ranges = split_ranges(dumpable, max_mapnr, 3, 1024);
+        let max_mapnr = elf.max_mapnr();
+        let ranges = elf.split_ranges(3, 1024);
         let names = ["vmcore.1", "vmcore.2", "vmcore.3"];
         let args = ["--split", "-d", "1", "-z", "--splitblock-size", "4096"];
         let real = elf.makedumpfile_from(&mdf176, &args, &names);

@@ -28,16 +28,7 @@ fn options(uts_machine: &str) -> QemuDumpOptions {
 
 /// Writes the ELF's memory and notes with the model's QEMU sequence: (flattened, raw, writes).
 fn model_dump(elf: &ElfDump, uts_machine: &str) -> (Vec<u8>, Vec<u8>, Vec<(u64, u64)>) {
-    let blocks: Vec<GuestBlock<'_>> = elf
-        .loads
-        .iter()
-        .map(|&(paddr, offset, size)| GuestBlock {
-            start: paddr,
-            len: size,
-            data: &elf.bytes,
-            data_offset: offset,
-        })
-        .collect();
+    let blocks = elf.blocks();
     let mut sink = TeeSink(
         TeeSink(FlatSink::new(Vec::new()), RawSink::in_memory()),
         RecordingSink::default(),

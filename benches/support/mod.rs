@@ -110,6 +110,18 @@ impl Timings {
     }
 }
 
+/// Whether this is a real benchmark run (`cargo bench` passes `--bench`; `cargo test --all-targets` does
+/// not), and the input size in MiB: the environment variable `size_var` if set, else `full` for a
+/// benchmark run and `quick` for a correctness-only run.
+pub fn run_size(size_var: &str, full: u64, quick: u64) -> (bool, u64) {
+    let benchmark = std::env::args().any(|a| a == "--bench");
+    let mib = std::env::var(size_var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if benchmark { full } else { quick });
+    (benchmark, mib)
+}
+
 /// A temporary directory for a benchmark's big files, in KDUMP_FLAT_BENCH_DIR or the system temp dir;
 /// removed when dropped.
 pub fn bench_dir(prefix: &str) -> tempfile::TempDir {

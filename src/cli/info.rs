@@ -88,14 +88,6 @@ pub struct Info {
     pub vmcoreinfo_size: Option<usize>,
 }
 
-fn kdump_failure(e: KdumpError) -> Failure {
-    if e.is_invalid_input() {
-        Failure::Invalid(e.into())
-    } else {
-        Failure::Io(e.into())
-    }
-}
-
 /// Gathers the information about one opened dump.
 pub fn gather<R: ReadAt>(dump: &KdumpFile<R>, form: DumpForm) -> Result<Info, KdumpError> {
     let pages = page_counts(dump)?;
@@ -275,8 +267,8 @@ pub fn render_text(info: &Info) -> String {
 pub fn run(args: Args) -> CliResult {
     let input = open_input(&args.file)?;
     let source = &input.source;
-    let dump = KdumpFile::open(&*source.reader).map_err(kdump_failure)?;
-    let info = gather(&dump, source.form).map_err(kdump_failure)?;
+    let dump = KdumpFile::open(&*source.reader).map_err(Failure::from)?;
+    let info = gather(&dump, source.form).map_err(Failure::from)?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut stdout, &info).map_err(|e| Failure::Io(anyhow!(e)))?;

@@ -2,16 +2,14 @@
 //! kdump-compressed file, byte for byte what `makedumpfile --reassemble PART... OUT` writes.
 
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::anyhow;
 
 use super::dump_input::open_input;
 use super::progress::Progress;
 use super::{CliResult, Failure};
-use crate::kdump::{
-    join_with_progress, split_set_problems, JoinError, KdumpError, KdumpFile, KdumpSet,
-};
+use crate::kdump::{join_with_progress, split_set_problems, JoinError, KdumpFile, KdumpSet};
 use crate::output::AtomicOutput;
 use crate::readat::ReadAt;
 use crate::sink::{DumpSink, FlatSink, RawSink};
@@ -83,7 +81,7 @@ pub fn run(args: Args) -> CliResult {
         .zip(part_paths)
         .map(|(input, path)| {
             KdumpFile::open(&*input.source.reader as &dyn ReadAt)
-                .map_err(|e| kdump_failure(path, e))
+                .map_err(|e| Failure::from(e).in_file(path))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let numbered: Vec<(usize, &KdumpFile<&dyn ReadAt>)> = files.iter().enumerate().collect();
@@ -101,7 +99,7 @@ pub fn run(args: Args) -> CliResult {
             lines.join("\n")
         )));
     }
-    let set = KdumpSet::new(files).map_err(|e| kdump_failure(&part_paths[0], e))?;
+    let set = KdumpSet::new(files).map_err(|e| Failure::from(e).in_file(&part_paths[0]))?;
     let data_bytes: u64 = set
         .parts()
         .iter()
@@ -124,7 +122,9 @@ pub fn run(args: Args) -> CliResult {
     };
     progress.finish();
     let summary = joined.map_err(|error| match error {
-        JoinError::Part { part, error } => kdump_failure(&part_paths[set.given_index(part)], error),
+        JoinError::Part { part, error } => {
+            Failure::from(error).in_file(&part_paths[set.given_index(part)])
+        }
         JoinError::Write(e) => Failure::Io(anyhow!("cannot write {}: {e}", output_path.display())),
     })?;
     match output {
@@ -170,14 +170,4 @@ fn join_into<R: ReadAt>(
     let summary = join_with_progress(set, sink, progress)?;
     sink.finish().map_err(JoinError::Write)?;
     Ok(summary)
-}
-
-/// A reader's error about the file at `path`: invalid input (exit 1), or an I/O error (exit 2).
-fn kdump_failure(path: &Path, error: KdumpError) -> Failure {
-    let message = anyhow!("{}: {error}", path.display());
-    if error.is_invalid_input() {
-        Failure::Invalid(message)
-    } else {
-        Failure::Io(message)
-    }
 }

@@ -37,6 +37,28 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// The same failure, its message prefixed with the file it is about.
+    pub fn in_file(self, path: &std::path::Path) -> Failure {
+        match self {
+            Failure::Invalid(e) => Failure::Invalid(anyhow::anyhow!("{}: {e}", path.display())),
+            Failure::Io(e) => Failure::Io(anyhow::anyhow!("{}: {e}", path.display())),
+        }
+    }
+}
+
+impl From<crate::kdump::KdumpError> for Failure {
+    /// Invalid input for an invariant violation; an I/O error otherwise (reading failed, or a pfn
+    /// outside the dump was asked for).
+    fn from(e: crate::kdump::KdumpError) -> Self {
+        if e.is_invalid_input() {
+            Failure::Invalid(e.into())
+        } else {
+            Failure::Io(e.into())
+        }
+    }
+}
+
 impl From<std::io::Error> for Failure {
     /// An I/O error, except an invalid flattened file found by `source::open_dump` (invalid input).
     fn from(e: std::io::Error) -> Self {

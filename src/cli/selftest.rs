@@ -120,9 +120,7 @@ impl ModeCounts {
             self.split_files_without_pages += ranges
                 .iter()
                 .filter(|&&(start, end)| {
-                    !layout
-                        .pages()
-                        .any(|p| (start..end).contains(&p.pfn) && !layout.excludes(p.class))
+                    !layout.dumped_pfns().any(|pfn| (start..end).contains(&pfn))
                 })
                 .count() as u64;
         }

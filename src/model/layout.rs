@@ -751,12 +751,8 @@ impl Layout {
             .mode
             .split
             .filter(|_| self.writer == WriterKind::Makedumpfile)?;
-        let dumpable = self
-            .pages()
-            .filter(|p| !self.excludes(p.class))
-            .map(|p| p.pfn);
         Some(super::makedumpfile::split_ranges(
-            dumpable,
+            self.dumped_pfns(),
             self.max_mapnr(),
             split.files as usize,
             split.splitblock_pages,
@@ -775,9 +771,16 @@ impl Layout {
         self.writer == WriterKind::Makedumpfile && self.dump_level & class.exclusion_bit() != 0
     }
 
+    /// The pfns of the pages the dump contains (bits set in bitmap 2), ascending.
+    pub fn dumped_pfns(&self) -> impl Iterator<Item = u64> + '_ {
+        self.pages()
+            .filter(|p| !self.excludes(p.class))
+            .map(|p| p.pfn)
+    }
+
     /// Number of pages the dump contains (bits set in bitmap 2): D.
     pub fn dumped_pages(&self) -> u64 {
-        self.pages().filter(|p| !self.excludes(p.class)).count() as u64
+        self.dumped_pfns().count() as u64
     }
 
     /// True when zero pages share one stored zero page (QEMU always; makedumpfile with dump level bit 1).

@@ -4,6 +4,8 @@
 
 use std::io::Read;
 
+use kdump_flat::model::GuestBlock;
+
 /// A QEMU ELF dump (gunzipped): PT_LOADs as (paddr, file offset, size), and the PT_NOTE bytes.
 pub struct ElfDump {
     /// The whole ELF file.
@@ -20,6 +22,11 @@ pub fn read_elf(gz_path: &str) -> ElfDump {
     flate2::read::GzDecoder::new(std::fs::File::open(gz_path).unwrap())
         .read_to_end(&mut bytes)
         .unwrap();
+    parse_elf(bytes)
+}
+
+/// Parses an ELF dump's bytes.
+pub fn parse_elf(bytes: Vec<u8>) -> ElfDump {
     let parsed = kdump_flat::elf::ElfDump::parse(bytes.as_slice()).unwrap();
     let loads = parsed
         .blocks
@@ -30,5 +37,22 @@ pub fn read_elf(gz_path: &str) -> ElfDump {
         bytes,
         loads,
         notes: parsed.note_bytes,
+    }
+}
+
+impl ElfDump {
+    /// The PT_LOADs as the model's guest memory blocks, in ascending physical address.
+    pub fn blocks(&self) -> Vec<GuestBlock<'_>> {
+        let mut loads = self.loads.clone();
+        loads.sort();
+        loads
+            .iter()
+            .map(|&(start, data_offset, len)| GuestBlock {
+                start,
+                len,
+                data: &self.bytes,
+                data_offset,
+            })
+            .collect()
     }
 }
