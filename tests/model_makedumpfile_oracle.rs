@@ -168,17 +168,32 @@ impl OracleElf {
     /// [`Self::makedumpfile`] with another makedumpfile binary.
     fn makedumpfile_from(&self, binary: &str, args: &[&str], outputs: &[&str]) -> Vec<Vec<u8>> {
         let path = |name: &str| self.dir.path().join(name);
-        for name in outputs {
-            let _ = std::fs::remove_file(path(name));
-        }
-        let run = std::process::Command::new(binary)
-            .args(args)
-            .arg(path("vmcore.elf"))
-            .args(outputs.iter().map(|name| path(name)))
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run makedumpfile (apt-get install makedumpfile): {e}")
-            });
+        // makedumpfile's --num-threads workers end with pthread_exit, for which glibc dlopens
+        // libgcc_s.so.1 at first use. Under load that occasionally failed here (twice in about 200
+        // runs): makedumpfile aborts with "libgcc_s.so.1 must be installed for pthread_exit to work"
+        // before writing anything useful. Such an abort of the tool is retried (up to 3 runs); any
+        // other failure, and every output, is taken as it comes.
+        const PTHREAD_EXIT_ABORT: &str = "libgcc_s.so.1 must be installed for pthread_exit";
+        let mut attempts = 0;
+        let run = loop {
+            for name in outputs {
+                let _ = std::fs::remove_file(path(name));
+            }
+            let run = std::process::Command::new(binary)
+                .args(args)
+                .arg(path("vmcore.elf"))
+                .args(outputs.iter().map(|name| path(name)))
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("cannot run makedumpfile (apt-get install makedumpfile): {e}")
+                });
+            attempts += 1;
+            let aborted_in_pthread_exit = !run.status.success()
+                && String::from_utf8_lossy(&run.stderr).contains(PTHREAD_EXIT_ABORT);
+            if !aborted_in_pthread_exit || attempts == 3 {
+                break run;
+            }
+        };
         assert!(
             run.status.success(),
             "makedumpfile {args:?} failed: {}",
