@@ -1,4 +1,5 @@
-//! `kdump-flat info FILE [--json]`: what a kdump-compressed file says about itself.
+//! `kdump-flat info FILE... [--json]`: what a kdump-compressed file, or the files of one split set, say
+//! about themselves.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,12 +7,12 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use serde::Serialize;
 
-use super::dump_input::open_input;
+use super::dump_input::{open_input, DumpInput};
 use super::{CliResult, Failure};
 use crate::kdump::walk::{page_counts, PageCounts};
 use crate::kdump::{
-    ByteOrder, Class, DiskDumpHeader, KdumpError, KdumpFile, KdumpSubHeader, Signature,
-    SubHeaderLayout,
+    split_set_problems, ByteOrder, Class, DiskDumpHeader, KInvariant, KdumpError, KdumpFile,
+    KdumpSet, KdumpSubHeader, Signature, SubHeaderLayout,
 };
 use crate::readat::ReadAt;
 use crate::source::DumpForm;
@@ -19,8 +20,9 @@ use crate::source::DumpForm;
 /// Arguments of `info`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The dump (raw or flattened).
-    pub file: PathBuf,
+    /// The dump (raw or flattened), or every file of one split set in any order (`makedumpfile --split`).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -128,27 +130,74 @@ pub fn gather<R: ReadAt>(dump: &KdumpFile<R>, form: DumpForm) -> Result<Info, Kd
     })
 }
 
-/// Renders the information as text.
-pub fn render_text(info: &Info) -> String {
+/// One file of a split set, as `info` shows it.
+#[derive(Debug, Serialize)]
+pub struct PartInfo {
+    /// The file, as given on the command line.
+    pub file: String,
+    /// The pfns this part holds, `[start, end)`.
+    pub pfn_range: (u64, u64),
+    /// Everything about the file on its own.
+    pub info: Info,
+}
+
+/// What `info --json` prints for the files of a split set.
+#[derive(Debug, Serialize)]
+pub struct SetInfo {
+    /// The parts, in pfn order.
+    pub parts: Vec<PartInfo>,
+    /// The whole set's page counts: memory and exclusions from the bitmaps (every part carries the full
+    /// bitmaps), dumped pages summed over the parts.
+    pub pages: PageCounts,
+}
+
+/// The page counts of a whole set from those of its parts.
+pub fn set_page_counts(parts: &[PartInfo]) -> PageCounts {
+    let mut total = parts.first().map(|p| p.info.pages).unwrap_or_default();
+    total.dumped = 0;
+    total.zero = 0;
+    total.compressed = 0;
+    total.raw = 0;
+    for part in parts {
+        let p = &part.info.pages;
+        total.dumped += p.dumped;
+        total.zero += p.zero;
+        total.compressed += p.compressed;
+        total.raw += p.raw;
+    }
+    total
+}
+
+/// Appends one `label value` line of the text output.
+fn push_line(text: &mut String, label: &str, value: String) {
+    text.push_str(&format!("{label:<14}{value}\n"));
+}
+
+fn form_name(form: DumpForm) -> &'static str {
+    match form {
+        DumpForm::Raw => "raw",
+        DumpForm::Flattened => "flattened",
+    }
+}
+
+/// The lines every part of a dump shares: format (ending in `storage`), machine, compression, page size,
+/// max pfn and the sub-header.
+fn push_dump_lines(t: &mut String, info: &Info, storage: &str) {
     let h = &info.header;
-    let mut t = String::new();
-    let mut line = |label: &str, value: String| t.push_str(&format!("{label:<14}{value}\n"));
-    line(
+    push_line(
+        t,
         "format:",
         format!(
-            "kdump-compressed, signature {:?}, header version {}, {} file",
+            "kdump-compressed, signature {:?}, header version {}, {storage}",
             match h.signature {
                 Signature::Kdump => "KDUMP   ",
                 Signature::Diskdump => "DISKDUMP",
             },
             h.header_version,
-            match info.form {
-                DumpForm::Raw => "raw",
-                DumpForm::Flattened => "flattened",
-            }
         ),
     );
-    line(
+    push_line(
+        t,
         "machine:",
         format!(
             "{}-bit {}-endian, utsname.machine {:?}, {} cpu(s)",
@@ -159,7 +208,8 @@ pub fn render_text(info: &Info) -> String {
         ),
     );
     if !h.utsname.release.is_empty() || !h.utsname.nodename.is_empty() {
-        line(
+        push_line(
+            t,
             "utsname:",
             format!(
                 "{} {} {} {}",
@@ -167,12 +217,14 @@ pub fn render_text(info: &Info) -> String {
             ),
         );
     }
-    line(
+    push_line(
+        t,
         "compression:",
         format!("{} (status {:#x})", info.compression, h.status),
     );
-    line("page size:", info.page_size.to_string());
-    line(
+    push_line(t, "page size:", info.page_size.to_string());
+    push_line(
+        t,
         "max pfn:",
         format!(
             "{:#x} (header max_mapnr {:#x}{})",
@@ -186,7 +238,8 @@ pub fn render_text(info: &Info) -> String {
         ),
     );
     if let Some(sub) = &info.sub_header {
-        line(
+        push_line(
+            t,
             "sub-header:",
             format!(
                 "{} layout ({} bytes), {} block(s), phys_base {:#x}, dump level {}",
@@ -201,22 +254,20 @@ pub fn render_text(info: &Info) -> String {
                 sub.dump_level
             ),
         );
-        if sub.is_split() {
-            let (s, e) = sub.pfn_range();
-            line(
-                "split:",
-                format!("part of a split set, pfns [{s:#x}, {e:#x})"),
-            );
-        }
-        if let Some((o, s)) = sub.eraseinfo_range() {
-            line("eraseinfo:", format!("{s} bytes at {o:#x}"));
-        }
     }
-    line(
+}
+
+/// The eraseinfo and layout lines of one file.
+fn push_file_lines(t: &mut String, info: &Info) {
+    if let Some((o, s)) = info.sub_header.as_ref().and_then(|s| s.eraseinfo_range()) {
+        push_line(t, "eraseinfo:", format!("{s} bytes at {o:#x}"));
+    }
+    push_line(
+        t,
         "layout:",
         format!(
             "bitmaps {} block(s) at {:#x} and {:#x}; {} descriptors at {:#x}; data from {:#x}; file {} bytes",
-            h.bitmap_blocks,
+            info.header.bitmap_blocks,
             info.bitmap1_offset,
             info.bitmap2_offset,
             info.descriptors,
@@ -225,16 +276,25 @@ pub fn render_text(info: &Info) -> String {
             info.file_size
         ),
     );
-    let p = &info.pages;
-    line(
+}
+
+/// The pages line.
+fn push_pages_line(t: &mut String, p: &PageCounts) {
+    push_line(
+        t,
         "pages:",
         format!(
             "{} in memory, {} dumped ({} zero, {} compressed, {} raw), {} excluded",
             p.in_memory, p.dumped, p.zero, p.compressed, p.raw, p.excluded
         ),
     );
+}
+
+/// The notes and VMCOREINFO lines.
+fn push_notes_lines(t: &mut String, info: &Info) {
     let n = &info.notes;
-    line(
+    push_line(
+        t,
         "notes:",
         format!(
             "{} ({} NT_PRSTATUS, {} QEMU, VMCOREINFO {})",
@@ -245,10 +305,11 @@ pub fn render_text(info: &Info) -> String {
         ),
     );
     if let Some(e) = &info.notes_error {
-        line("notes error:", e.clone());
+        push_line(t, "notes error:", e.clone());
     }
     if let Some(size) = info.vmcoreinfo_size {
-        line(
+        push_line(
+            t,
             "vmcoreinfo:",
             format!(
                 "{size} bytes; OSRELEASE={} PAGESIZE={}",
@@ -258,23 +319,137 @@ pub fn render_text(info: &Info) -> String {
             ),
         );
     } else {
-        line("vmcoreinfo:", "none".into());
+        push_line(t, "vmcoreinfo:", "none".into());
     }
+}
+
+/// Renders the information about one file as text.
+pub fn render_text(info: &Info) -> String {
+    let mut t = String::new();
+    push_dump_lines(&mut t, info, &format!("{} file", form_name(info.form)));
+    if let Some(sub) = info.sub_header.as_ref().filter(|s| s.is_split()) {
+        let (s, e) = sub.pfn_range();
+        push_line(
+            &mut t,
+            "split:",
+            format!("part of a split set, pfns [{s:#x}, {e:#x})"),
+        );
+    }
+    push_file_lines(&mut t, info);
+    push_pages_line(&mut t, &info.pages);
+    push_notes_lines(&mut t, info);
+    t
+}
+
+/// Renders the information about a split set as text: what the parts share (from the first), then each
+/// part, then the whole set's pages.
+pub fn render_set_text(set: &SetInfo) -> String {
+    let mut t = String::new();
+    let Some(first) = set.parts.first() else {
+        return t;
+    };
+    let end = set.parts.last().map_or(0, |p| p.pfn_range.1);
+    push_dump_lines(
+        &mut t,
+        &first.info,
+        &format!(
+            "split set of {} files, pfns [0x0, {end:#x})",
+            set.parts.len()
+        ),
+    );
+    for (number, part) in set.parts.iter().enumerate() {
+        let (s, e) = part.pfn_range;
+        let p = &part.info.pages;
+        push_line(
+            &mut t,
+            &format!("part {}:", number + 1),
+            format!(
+                "{} ({} file, {} bytes): pfns [{s:#x}, {e:#x}), {} dumped ({} zero, {} compressed, {} raw)",
+                part.file,
+                form_name(part.info.form),
+                part.info.file_size,
+                p.dumped,
+                p.zero,
+                p.compressed,
+                p.raw
+            ),
+        );
+    }
+    push_pages_line(&mut t, &set.pages);
+    push_notes_lines(&mut t, &first.info);
     t
 }
 
 /// Runs `info`.
 pub fn run(args: Args) -> CliResult {
-    let input = open_input(&args.file)?;
-    let source = &input.source;
-    let dump = KdumpFile::open(&*source.reader).map_err(Failure::from)?;
-    let info = gather(&dump, source.form).map_err(Failure::from)?;
+    if args.files.len() > 1 && args.files.iter().any(|f| f.as_os_str() == "-") {
+        return Err(Failure::Io(anyhow!(
+            "standard input (-) can only be the one file"
+        )));
+    }
+    let inputs = args
+        .files
+        .iter()
+        .map(|path| open_input(path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut dumps = Vec::with_capacity(inputs.len());
+    for (input, path) in inputs.iter().zip(&args.files) {
+        let reader: &dyn ReadAt = &*input.source.reader;
+        dumps.push(KdumpFile::open(reader).map_err(|e| Failure::from(e).in_file(path))?);
+    }
     let mut stdout = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut stdout, &info).map_err(|e| Failure::Io(anyhow!(e)))?;
-        writeln!(stdout)?;
+    if dumps.len() == 1 {
+        let info = gather(&dumps[0], inputs[0].source.form).map_err(Failure::from)?;
+        if args.json {
+            serde_json::to_writer_pretty(&mut stdout, &info)
+                .map_err(|e| Failure::Io(anyhow!(e)))?;
+        } else {
+            write!(stdout, "{}", render_text(&info))?;
+        }
     } else {
-        write!(stdout, "{}", render_text(&info))?;
+        let set = gather_set(dumps, &inputs, &args.files)?;
+        if args.json {
+            serde_json::to_writer_pretty(&mut stdout, &set).map_err(|e| Failure::Io(anyhow!(e)))?;
+        } else {
+            write!(stdout, "{}", render_set_text(&set))?;
+        }
+    }
+    if args.json {
+        writeln!(stdout)?;
     }
     Ok(())
+}
+
+/// Gathers the information about the opened files of one split set (`dumps[i]` opened from `paths[i]`);
+/// fails naming the file if they do not form a complete set (K18).
+fn gather_set<R: ReadAt>(
+    dumps: Vec<KdumpFile<R>>,
+    inputs: &[DumpInput],
+    paths: &[PathBuf],
+) -> Result<SetInfo, Failure> {
+    let numbered: Vec<(usize, &KdumpFile<R>)> = dumps.iter().enumerate().collect();
+    if let Some((index, problem)) = split_set_problems(&numbered, dumps.len())
+        .into_iter()
+        .next()
+    {
+        let path = paths[index].display();
+        return Err(Failure::Invalid(anyhow!(
+            "file {index} ({path}): {}",
+            KdumpError::invalid(KInvariant::K18, None, None, problem)
+        )));
+    }
+    let set = KdumpSet::new(dumps).map_err(Failure::from)?;
+    let mut parts = Vec::with_capacity(set.parts().len());
+    for (number, part) in set.parts().iter().enumerate() {
+        let index = set.given_index(number);
+        let info = gather(part, inputs[index].source.form)
+            .map_err(|e| Failure::from(e).in_file(&paths[index]))?;
+        parts.push(PartInfo {
+            file: paths[index].display().to_string(),
+            pfn_range: part.pfn_range(),
+            info,
+        });
+    }
+    let pages = set_page_counts(&parts);
+    Ok(SetInfo { parts, pages })
 }

@@ -106,7 +106,7 @@ enum Command {
     Records(records::Args),
     /// Check a kdump-compressed file (or a split set) against every invariant K1-K18.
     Check(check::Args),
-    /// Show the header fields, layout, page counts, notes and VMCOREINFO of a kdump-compressed file.
+    /// Show the header fields, layout, page counts, notes and VMCOREINFO of a kdump-compressed file or split set.
     Info(info::Args),
     /// Join the files of a makedumpfile --split set into one dump (like `makedumpfile --reassemble`).
     Join(join::Args),

@@ -54,6 +54,8 @@ pub struct Args {
     pub zero_excluded: bool,
 }
 
+/// Invalid input (exit 1) for every problem but a failed read: in `read`, a page the dump does not hold
+/// (another part's, or beyond the dump) is a fact about the input asked for.
 fn kdump_failure(e: KdumpError) -> Failure {
     if matches!(e, KdumpError::Io { .. }) {
         Failure::Io(e.into())
@@ -100,9 +102,12 @@ pub fn run(args: Args) -> CliResult {
         } else {
             let files = inputs
                 .iter()
-                .map(|input| KdumpFile::open(&*input.source.reader as &dyn ReadAt))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(kdump_failure)?;
+                .zip(&args.files)
+                .map(|(input, path)| {
+                    KdumpFile::open(&*input.source.reader as &dyn ReadAt)
+                        .map_err(|e| kdump_failure(e).in_file(path))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let dump = KdumpSet::new(files).map_err(kdump_failure)?;
             let (addr, len) = match (args.pfn, args.phys) {
                 (Some(pfn), _) => (
