@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 
-use super::dump_input::open_input;
+use super::dump_input::open_inputs;
 use super::progress::Progress;
 use super::{CliResult, Failure};
 use crate::kdump::check::{check_with_progress, CheckReport};
@@ -24,10 +24,7 @@ pub struct Args {
 
 /// Runs `check`: exit 0 if valid, 1 if an invariant is violated, 2 on usage or I/O errors.
 pub fn run(args: Args) -> CliResult {
-    let mut sources = Vec::with_capacity(args.files.len());
-    for path in &args.files {
-        sources.push(open_input(path)?);
-    }
+    let sources = open_inputs(&args.files)?;
     let readers: Vec<&dyn ReadAt> = sources
         .iter()
         .map(|s| &*s.source.reader as &dyn ReadAt)

@@ -32,3 +32,13 @@ pub fn open_input(path: &Path) -> Result<DumpInput, Failure> {
         _spool: Some(spool),
     })
 }
+
+/// Opens every file of one dump or split set (`-` for standard input only when it is the one file).
+pub fn open_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<DumpInput>, Failure> {
+    if paths.len() > 1 && paths.iter().any(|path| path.as_os_str() == "-") {
+        return Err(Failure::Io(anyhow::anyhow!(
+            "standard input (-) can only be the one file"
+        )));
+    }
+    paths.iter().map(|path| open_input(path)).collect()
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use serde::Serialize;
 
-use super::dump_input::{open_input, DumpInput};
+use super::dump_input::{open_inputs, DumpInput};
 use super::{CliResult, Failure};
 use crate::kdump::walk::{page_counts, PageCounts};
 use crate::kdump::{
@@ -382,16 +382,7 @@ pub fn render_set_text(set: &SetInfo) -> String {
 
 /// Runs `info`.
 pub fn run(args: Args) -> CliResult {
-    if args.files.len() > 1 && args.files.iter().any(|f| f.as_os_str() == "-") {
-        return Err(Failure::Io(anyhow!(
-            "standard input (-) can only be the one file"
-        )));
-    }
-    let inputs = args
-        .files
-        .iter()
-        .map(|path| open_input(path))
-        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = open_inputs(&args.files)?;
     let mut dumps = Vec::with_capacity(inputs.len());
     for (input, path) in inputs.iter().zip(&args.files) {
         let reader: &dyn ReadAt = &*input.source.reader;

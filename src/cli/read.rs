@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 
-use super::dump_input::open_input;
+use super::dump_input::open_inputs;
 use super::{CliResult, Failure};
 use crate::kdump::{KdumpError, KdumpFile, KdumpSet};
 use crate::output::AtomicOutput;
@@ -76,16 +76,7 @@ pub fn run(args: Args) -> CliResult {
             "--offset reads bytes of one file; give only one"
         )));
     }
-    if args.files.len() > 1 && args.files.iter().any(|f| f.as_os_str() == "-") {
-        return Err(Failure::Io(anyhow!(
-            "standard input (-) can only be the one file"
-        )));
-    }
-    let inputs = args
-        .files
-        .iter()
-        .map(|file| open_input(file))
-        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = open_inputs(&args.files)?;
     let mut output = match &args.output {
         Some(path) if path.as_os_str() != "-" => Some(AtomicOutput::create(path, args.force)?),
         _ => None,
