@@ -464,3 +464,32 @@ fn booted_guest_flattened_elf_holds_the_guest_memory_or_zeros() {
     eprintln!("mdf-elf-d31: {same} pages equal lk.elf, {zeroed} left out (zeros)");
     assert!(same > 10_000 && zeroed > 1_000);
 }
+
+#[test]
+#[ignore = "needs KDUMP_REAL_DIR (scripts/make-real-dumps.sh DIR kernel)"]
+fn booted_guest_split_set_info_totals_equal_the_unsplit_dump() {
+    // makedumpfile 1.7.2 -d 31 of the booted guest, once whole (mdf-lzo-d31) and once as a --split set
+    // whose second file holds an empty range: `info` on the set (given in reverse) counts the same pages.
+    let dir = generated_dir();
+    let info_json = |files: &[&str]| -> serde_json::Value {
+        let output = assert_cmd::Command::cargo_bin("kdump-flat")
+            .unwrap()
+            .current_dir(&dir)
+            .arg("info")
+            .args(files)
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{files:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let set = info_json(&["mdf-split-d31.2", "mdf-split-d31.1"]);
+    let whole = info_json(&["mdf-lzo-d31"]);
+    assert_eq!(set["pages"], whole["pages"]);
+    assert_eq!(set["parts"][1]["info"]["pages"]["dumped"], 0);
+    eprintln!("set pages: {}", set["pages"]);
+}
