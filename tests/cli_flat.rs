@@ -2,7 +2,7 @@
 //! outputs, exit codes (0 ok, 1 invalid input, 2 usage or I/O), refusal to overwrite, no output after an
 //! error, standard input, `--keep-partial`, and the human-facing text under insta snapshots.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `kdump-flat from-elf` end to end: byte identity with QEMU's own kdump files, every compression
 //! re-read by the checker and the reader, and the CLI's refusals (exit codes, messages, no partial output).
 
-mod real_support;
+use crate::real_support;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! under an insta snapshot. Expected ids come from FORMATS.md §1 (which checks are warnings, and what
 //! `makedumpfile -R` accepts, which the lenient mode must accept too).
 
-mod common;
+use crate::common;
 
 use common::StreamBuilder;
 use kdump_flat::flat::{

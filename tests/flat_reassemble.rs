@@ -6,7 +6,7 @@
 //!
 //! Big offsets stay sparse: outputs are temp files, compared by their data extents, never 4 GiB buffers.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::fs::File;

@@ -1,7 +1,7 @@
 //! `from-elf` against QEMU itself: the kdump file converted from QEMU's ELF dump of a stopped guest must
 //! equal QEMU's own kdump file of the same state, byte for byte, flattened and raw.
 
-mod real_support;
+use crate::real_support;
 
 use kdump_flat::compress::Compression;
 use kdump_flat::elf::ElfDump;

@@ -3,7 +3,7 @@
 //! and (for the flattened-format targets) `corpus/flat/`. Each target's own `smoke` test, in its module,
 //! runs it on ~100 generated inputs.
 //!
-//! `cargo test --test fuzz_smoke -- --ignored generate_seed_corpora` rewrites the generated seeds (from
+//! `cargo test --test all -- --ignored fuzz_smoke::generate_seed_corpora` rewrites the generated seeds (from
 //! `corpus/real/` and the model); the committed seeds are its output.
 
 use std::fs;

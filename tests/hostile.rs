@@ -11,8 +11,7 @@
 //! max(offset + size); a property of the reader, no input "breaks" it) in `tests/flat_reassemble.rs` and
 //! `tests/flat_index.rs` (proptests against a model). The K1–K18 catalogue is here.
 
-#[path = "kdump_common/mod.rs"]
-mod common;
+use crate::kdump_common as common;
 
 use std::fs;
 use std::io::Write;

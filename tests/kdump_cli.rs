@@ -1,7 +1,6 @@
 //! The `check`, `info` and `read` subcommands: output under insta snapshots, exit codes, output files.
 
-#[path = "kdump_common/mod.rs"]
-mod common;
+use crate::kdump_common as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -3,8 +3,7 @@
 //! Offsets come from the format definition (64-bit header: status @424, block_size @428, …) and from the
 //! independent synthetic writer, not from the reader under test.
 
-#[path = "kdump_common/mod.rs"]
-mod common;
+use crate::kdump_common as common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

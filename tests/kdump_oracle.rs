@@ -5,10 +5,8 @@
 //! `open_dump` too only once libkdumpfile can read them: Debian's 0.5.1 cannot), plus the paths in
 //! `KDUMP_ORACLE_FILES` (colon-separated) for local runs on bigger dumps.
 
-#[path = "kdump_common/mod.rs"]
-mod common;
-#[path = "support/libkdumpfile.rs"]
-mod libkdumpfile;
+use crate::kdump_common as common;
+use crate::libkdumpfile;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

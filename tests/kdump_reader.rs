@@ -1,8 +1,7 @@
 //! `KdumpFile` against the model of synthetic dumps: every word size, byte order, sub-header layout and
 //! compression; page states; physical reads; header fields.
 
-#[path = "kdump_common/mod.rs"]
-mod common;
+use crate::kdump_common as common;
 
 use common::{Page, Synth};
 use kdump_flat::compress::Compression;

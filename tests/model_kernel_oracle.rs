@@ -1,7 +1,7 @@
 //! The model's write sequences against real dumps of a booted Linux guest (VMCOREINFO present, dump level
 //! 31 excluding pages): too big to commit, made by `scripts/make-real-dumps.sh OUT kernel`
-//! (which downloads a Debian kernel); `scripts/test-real.sh` runs this test with the others. Run with `KDUMP_REAL_DIR=OUT cargo test --test model_kernel_oracle
-//! -- --ignored`; the directory must hold `lk.elf`, `lk.fixed.elf`, `lk.kdump-zlib.flat` (QEMU 7.2) and
+//! (which downloads a Debian kernel); `scripts/test-real.sh` runs this test with the others. Run with `KDUMP_REAL_DIR=OUT cargo test --test all
+//! -- --ignored model_kernel_oracle::`; the directory must hold `lk.elf`, `lk.fixed.elf`, `lk.kdump-zlib.flat` (QEMU 7.2) and
 //! `mdf-lzo-d31` (makedumpfile 1.7.2 `-d 31 -l`).
 
 use kdump_flat::compress::Compression;

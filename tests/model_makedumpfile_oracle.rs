@@ -15,8 +15,7 @@ use kdump_flat::model::makedumpfile::{
 use kdump_flat::model::{Endian, GuestBlock};
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
-#[path = "support/elf_gz.rs"]
-mod elf_gz;
+use crate::elf_gz;
 
 use elf_gz::{parse_elf, read_elf, ElfDump};
 

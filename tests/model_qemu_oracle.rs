@@ -9,8 +9,7 @@ use kdump_flat::compress::Compression;
 use kdump_flat::model::{write_qemu_kdump, Endian, GuestBlock, QemuDumpOptions};
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
-#[path = "support/elf_gz.rs"]
-mod elf_gz;
+use crate::elf_gz;
 
 use elf_gz::{read_elf, ElfDump};
 

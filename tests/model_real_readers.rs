@@ -5,8 +5,7 @@
 //!   the model says are excluded or not in memory raise `NoDataException`.
 //! - `makedumpfile -R` of generated flattened dumps gives exactly our raw output.
 
-#[path = "support/libkdumpfile.rs"]
-mod libkdumpfile;
+use crate::libkdumpfile;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -3,7 +3,7 @@
 //! `check` and page reads against libkdumpfile and the ELF dumps of the same guest state.
 //! Needs makedumpfile and python3-libkdumpfile (scripts/install-test-tools.sh); fails without them.
 
-mod real_support;
+use crate::real_support;
 
 use std::fs::File;
 
@@ -262,7 +262,7 @@ fn flattened_and_split_page_reads_equal_libkdumpfile() {
 
 // ---------------------------------------------------------------------------------------------------
 // The booted Linux guest: files too big to commit, made by `scripts/make-real-dumps.sh DIR kernel`.
-// Run with: KDUMP_REAL_DIR=DIR cargo test --test real_dumps -- --ignored
+// Run with: KDUMP_REAL_DIR=DIR cargo test --test all -- --ignored real_dumps::
 
 /// The directory of generated dumps.
 fn generated_dir() -> std::path::PathBuf {

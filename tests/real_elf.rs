@@ -2,7 +2,7 @@
 //! against what libkdumpfile reads from QEMU's and makedumpfile's kdump files of the same guest state.
 //! Needs makedumpfile and python3-libkdumpfile (scripts/install-test-tools.sh); fails without them.
 
-mod real_support;
+use crate::real_support;
 
 use kdump_flat::elf::{guest_phys_read, ElfClass, ElfDump, ElfError, Endian, EM_386};
 use real_support::*;

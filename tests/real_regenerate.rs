@@ -3,7 +3,7 @@
 //! extras of scripts/fetch-extras.sh (QEMU 10, makedumpfile 1.7.6), hence #[ignore]; run by
 //! scripts/test-real.sh.
 
-mod real_support;
+use crate::real_support;
 
 use std::process::Command;
 use std::time::Duration;

@@ -3,10 +3,8 @@
 
 #![allow(dead_code)]
 
-#[path = "../support/libkdumpfile.rs"]
-mod libkdumpfile;
-#[allow(unused_imports)] // not every test binary that includes real_support runs the oracle
-pub use libkdumpfile::*;
+#[allow(unused_imports)] // not every test module that uses real_support runs the oracle
+pub use crate::libkdumpfile::*;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! A gzipped QEMU ELF dump of corpus/real, parsed by the crate's ELF reader into what the model's writers
-//! take: the file bytes, the PT_LOAD segments and the PT_NOTE bytes. Included with
-//! `#[path = "support/elf_gz.rs"]` by the model oracle tests.
+//! take: the file bytes, the PT_LOAD segments and the PT_NOTE bytes. A module of tests/all.rs,
+//! used by the model oracle tests.
 
 use std::io::Read;
 
