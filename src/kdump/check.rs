@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::bitmap::Which;
 use super::error::{KInvariant, KdumpError};
 use super::header::{expected_bitmap_blocks, MAX_HEADER_VERSION};
+use super::set::{first_bitmap_difference, BitmapReadError};
 use super::walk::{
     is_zero_page_reference, shared_zero_page, walk_descriptors_in_windows, DescriptorEntry,
     PageCounts,
@@ -848,20 +849,15 @@ fn check_split_set<R: ReadAt>(opened: &[Option<KdumpFile<R>>], report: &mut Chec
 
 /// K18: every file of a split set carries the same two bitmaps (makedumpfile writes both whole into each
 /// file, and `join` refuses a set whose bitmaps differ); a reader of the set takes each pfn's bits from the
-/// file holding the pfn, so a difference elsewhere would otherwise go unnoticed. A tail of bitmap 2
-/// missing from a file without pages reads as zeros (see [`super::Bitmaps::read`]). At most one violation
-/// per file and bitmap, at the first differing byte; memory bounded by a 1 MiB chunk.
+/// file holding the pfn, so a difference elsewhere would otherwise go unnoticed. At most one violation
+/// per file and bitmap, at the first differing byte (see [`first_bitmap_difference`]).
 fn check_split_bitmaps<R: ReadAt>(parts: &[(usize, &KdumpFile<R>)], report: &mut CheckReport) {
-    const CHUNK: u64 = 1 << 20;
     let Some((&(first_index, first), others)) = parts.split_first() else {
         return;
     };
-    let len = first.bitmaps().len;
-    let chunk = CHUNK.min(len) as usize;
-    let (mut ours, mut theirs) = (vec![0u8; chunk], vec![0u8; chunk]);
     for &(index, part) in others {
         let bitmaps = part.bitmaps();
-        if bitmaps.len != len {
+        if bitmaps.len != first.bitmaps().len {
             // Different headers: reported by split_set_problems.
             continue;
         }
@@ -869,37 +865,25 @@ fn check_split_bitmaps<R: ReadAt>(parts: &[(usize, &KdumpFile<R>)], report: &mut
             (Which::InMemory, "bitmap 1", bitmaps.bitmap1_offset),
             (Which::Dumped, "bitmap 2", bitmaps.bitmap2_offset),
         ] {
-            let mut at = 0u64;
-            while at < len {
-                let n = (len - at).min(CHUNK) as usize;
-                if let Err(e) = first
-                    .bitmaps()
-                    .read(first.reader(), which, at, &mut ours[..n])
-                {
+            match first_bitmap_difference(first, part, which) {
+                Ok(None) => {}
+                Ok(Some(byte)) => report.violation(Violation {
+                    id: KInvariant::K18,
+                    offset: Some(offset + byte),
+                    pfn: Some(byte * 8),
+                    file: index,
+                    message: format!(
+                        "its {name} differs from file {first_index}'s at byte {byte:#x} (pfns {:#x}..{:#x}): \
+                         the files of a split set carry the same bitmaps",
+                        byte * 8,
+                        byte * 8 + 8
+                    ),
+                }),
+                Err(BitmapReadError::Reference(e)) => {
                     report.error(first_index, e);
                     return;
                 }
-                if let Err(e) = bitmaps.read(part.reader(), which, at, &mut theirs[..n]) {
-                    report.error(index, e);
-                    break;
-                }
-                if let Some(i) = ours[..n].iter().zip(&theirs[..n]).position(|(a, b)| a != b) {
-                    let byte = at + i as u64;
-                    report.violation(Violation {
-                        id: KInvariant::K18,
-                        offset: Some(offset + byte),
-                        pfn: Some(byte * 8),
-                        file: index,
-                        message: format!(
-                            "its {name} differs from file {first_index}'s at byte {byte:#x} (pfns {:#x}..{:#x}): \
-                             the files of a split set carry the same bitmaps",
-                            byte * 8,
-                            byte * 8 + 8
-                        ),
-                    });
-                    break;
-                }
-                at += n as u64;
+                Err(BitmapReadError::Other(e)) => report.error(index, e),
             }
         }
     }

@@ -42,6 +42,7 @@ use serde::Serialize;
 use super::descriptor::{PageDesc, PAGE_DESC_SIZE};
 use super::error::{read_structure, KInvariant, KdumpError};
 use super::header::ByteOrder;
+use super::set::{first_bitmap_difference, BitmapReadError};
 use super::subheader::KdumpSubHeader;
 use super::walk::walk_descriptors;
 use super::{split_set_problems, validate_descriptor, with_pfn, KdumpFile, KdumpSet, Which};
@@ -445,31 +446,28 @@ fn scan_bitmaps<R: ReadAt>(
 /// Checks that every part carries the first part's bitmaps, byte for byte (K18).
 fn compare_bitmaps<R: ReadAt>(set: &KdumpSet<R>) -> Result<(), JoinError> {
     let first = set.first();
-    let len = first.bitmaps().len;
-    let mut theirs = vec![0u8; BUFFER.min(len as usize)];
     for (index, part) in set.parts().iter().enumerate().skip(1) {
         let bitmaps = part.bitmaps();
-        scan_bitmaps(first, |offset, expected| {
-            let (which, at) = if offset < bitmaps.bitmap2_offset {
-                (Which::InMemory, offset - bitmaps.bitmap1_offset)
-            } else {
-                (Which::Dumped, offset - bitmaps.bitmap2_offset)
-            };
-            let actual = &mut theirs[..expected.len()];
-            bitmaps
-                .read(part.reader(), which, at, actual)
-                .map_err(Failure::Input)?;
-            match expected.iter().zip(actual.iter()).position(|(a, b)| a != b) {
-                None => Ok(()),
-                Some(i) => Err(Failure::Input(KdumpError::invalid(
-                    KInvariant::K18,
-                    Some(offset + i as u64),
-                    None,
-                    "its bitmaps differ from part 0's",
-                ))),
+        for (which, offset) in [
+            (Which::InMemory, bitmaps.bitmap1_offset),
+            (Which::Dumped, bitmaps.bitmap2_offset),
+        ] {
+            let difference = first_bitmap_difference(first, part, which).map_err(|e| match e {
+                BitmapReadError::Reference(error) => JoinError::Part { part: 0, error },
+                BitmapReadError::Other(error) => JoinError::Part { part: index, error },
+            })?;
+            if let Some(byte) = difference {
+                return Err(JoinError::Part {
+                    part: index,
+                    error: KdumpError::invalid(
+                        KInvariant::K18,
+                        Some(offset + byte),
+                        None,
+                        "its bitmaps differ from part 0's",
+                    ),
+                });
             }
-        })
-        .map_err(|failure| failure.in_part(index))?;
+        }
     }
     Ok(())
 }

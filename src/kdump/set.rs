@@ -6,7 +6,7 @@
 //! `read` works on a set as on one file. A single file, split or not, is a set of one.
 
 use super::{
-    read_phys_from, KInvariant, KdumpError, KdumpFile, PageContent, PageReader, PageState,
+    read_phys_from, KInvariant, KdumpError, KdumpFile, PageContent, PageReader, PageState, Which,
 };
 use crate::readat::ReadAt;
 
@@ -86,6 +86,48 @@ pub fn split_set_problems<R: ReadAt>(
         ));
     }
     problems
+}
+
+/// Which file a bitmap comparison could not read: the reference or the other.
+#[derive(Debug)]
+pub enum BitmapReadError {
+    /// Reading the reference file's bitmap failed.
+    Reference(KdumpError),
+    /// Reading the other file's bitmap failed.
+    Other(KdumpError),
+}
+
+/// The first byte (index into the bitmap) at which bitmap `which` of `other` differs from that of
+/// `reference`, or `None` if they are equal (K18: the files of a split set carry the same bitmaps).
+/// Bitmaps of different lengths are compared over the shorter one (their headers differ, which
+/// [`split_set_problems`] reports). A tail of bitmap 2 missing from a file without pages reads as zeros
+/// (see [`super::Bitmaps::read`]). Memory: two chunks of at most 1 MiB.
+pub fn first_bitmap_difference<R: ReadAt>(
+    reference: &KdumpFile<R>,
+    other: &KdumpFile<R>,
+    which: Which,
+) -> Result<Option<u64>, BitmapReadError> {
+    const CHUNK: u64 = 1 << 20;
+    let len = reference.bitmaps().len.min(other.bitmaps().len);
+    let chunk = CHUNK.min(len) as usize;
+    let (mut ours, mut theirs) = (vec![0u8; chunk], vec![0u8; chunk]);
+    let mut at = 0u64;
+    while at < len {
+        let n = (len - at).min(CHUNK) as usize;
+        reference
+            .bitmaps()
+            .read(reference.reader(), which, at, &mut ours[..n])
+            .map_err(BitmapReadError::Reference)?;
+        other
+            .bitmaps()
+            .read(other.reader(), which, at, &mut theirs[..n])
+            .map_err(BitmapReadError::Other)?;
+        if let Some(i) = ours[..n].iter().zip(&theirs[..n]).position(|(a, b)| a != b) {
+            return Ok(Some(at + i as u64));
+        }
+        at += n as u64;
+    }
+    Ok(None)
 }
 
 /// The files of one dump, a split set or a single file, read as one dump.
