@@ -19,10 +19,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kdump_flat::compress::Compression;
-use kdump_flat::model::encode::StructAbi;
 use kdump_flat::model::makedumpfile::{
     automatic_cyclic_buffer, split_ranges, write_makedumpfile_kdump_from, MakedumpfileOptions,
-    DEFAULT_BLOCK_ORDER,
 };
 use kdump_flat::model::notes::{encode_note, NT_PRSTATUS};
 use kdump_flat::model::{Endian, GuestBlock};
@@ -30,7 +28,7 @@ use kdump_flat::sink::RawSink;
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{bench_dir, hash_file, measure, page_content, run_size, Timings};
+use support::{assert_same_output, bench_dir, hash_file, measure, page_content, run_size, Timings};
 
 const PAGE: u64 = 4096;
 const PARTS: usize = 4;
@@ -55,21 +53,12 @@ fn generate(dir: &Path, mib: u64) {
     let ranges = split_ranges(0..pages, pages, PARTS, PAGES_PER_SPLITBLOCK);
     ranges.iter().enumerate().for_each(|(i, &range)| {
         let options = MakedumpfileOptions {
-            abi: StructAbi::Lp64,
-            endian: Endian::Little,
             page_size: PAGE,
             compression: Compression::Lzo,
             dump_level: 1,
-            nr_cpus: 1,
-            phys_base: 0,
-            utsname: Default::default(),
-            timestamp: (0, 0),
-            eraseinfo: None,
-            max_mapnr: None,
             cyclic_buffer: automatic_cyclic_buffer(pages, PARTS as u64, u64::MAX),
             split: Some(range),
-            num_threads: 0,
-            block_order: DEFAULT_BLOCK_ORDER,
+            ..MakedumpfileOptions::default()
         };
         let path = dir.join(format!("vmcore.{}", i + 1));
         let file = File::create(&path).expect("create a part");
@@ -185,15 +174,7 @@ fn main() {
             };
             tool.timings.record(&measurement);
             if run == 0 && !tool.name.starts_with("cat") {
-                let hash = hash_file(&output);
-                match reference {
-                    None => reference = Some(hash),
-                    Some(expected) => assert_eq!(
-                        hash, expected,
-                        "{} output differs from kdump-flat's",
-                        tool.name
-                    ),
-                }
+                assert_same_output(&mut reference, &output, tool.name);
             }
         }
     }

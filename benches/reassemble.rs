@@ -21,7 +21,7 @@ use kdump_flat::sink::{DumpSink, FlatSink};
 
 #[path = "support/mod.rs"]
 mod support;
-use support::{bench_dir, hash_file, measure, run_size, Timings};
+use support::{assert_same_output, bench_dir, hash_file, measure, run_size, Timings};
 
 const PAGE: u64 = 4096;
 /// Descriptors per 4 KiB descriptor record (24 bytes each, as in QEMU's page descriptors).
@@ -208,15 +208,7 @@ fn main() {
             let measurement = measure((tool.command)(&input, &output));
             tool.timings.record(&measurement);
             if run == 0 && tool.name != "cp" {
-                let hash = hash_file(&output);
-                match reference {
-                    None => reference = Some(hash),
-                    Some(expected) => assert_eq!(
-                        hash, expected,
-                        "{} output differs from kdump-flat's",
-                        tool.name
-                    ),
-                }
+                assert_same_output(&mut reference, &output, tool.name);
             }
         }
     }

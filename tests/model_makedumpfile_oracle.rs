@@ -8,11 +8,10 @@
 //! tests. The ignored test runs makedumpfile 1.7.6 (scripts/fetch-extras.sh) with zstd.
 
 use kdump_flat::compress::Compression;
-use kdump_flat::model::encode::StructAbi;
 use kdump_flat::model::makedumpfile::{
     automatic_cyclic_buffer, split_ranges, write_makedumpfile_kdump_from, MakedumpfileOptions,
 };
-use kdump_flat::model::{Endian, GuestBlock};
+use kdump_flat::model::GuestBlock;
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
 use crate::elf_gz;
@@ -229,21 +228,9 @@ impl OracleElf {
 /// The options makedumpfile uses for the firmware ELF (no VMCOREINFO: no utsname, phys_base 0).
 fn fw_options(compression: Compression, dump_level: u8) -> MakedumpfileOptions {
     MakedumpfileOptions {
-        abi: StructAbi::Lp64,
-        endian: Endian::Little,
-        page_size: 4096,
         compression,
         dump_level,
-        nr_cpus: 1,
-        phys_base: 0,
-        utsname: Default::default(),
-        timestamp: (0, 0),
-        eraseinfo: None,
-        max_mapnr: None,
-        cyclic_buffer: None,
-        split: None,
-        num_threads: 0,
-        block_order: 4,
+        ..MakedumpfileOptions::default()
     }
 }
 

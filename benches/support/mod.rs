@@ -68,6 +68,16 @@ pub fn hash_file(path: &Path) -> (u64, u64) {
     (len, hasher.finish())
 }
 
+/// Checks that `tool` wrote the same file at `output` as the tools hashed before it (the first hash
+/// becomes the reference: length and hash).
+pub fn assert_same_output(reference: &mut Option<(u64, u64)>, output: &Path, tool: &str) {
+    let hash = hash_file(output);
+    match reference {
+        None => *reference = Some(hash),
+        Some(expected) => assert_eq!(hash, *expected, "{tool} output differs from kdump-flat's"),
+    }
+}
+
 /// The measurements of one tool over several runs.
 #[derive(Default)]
 pub struct Timings {

@@ -147,6 +147,31 @@ pub struct MakedumpfileOptions {
     pub block_order: u32,
 }
 
+impl Default for MakedumpfileOptions {
+    /// makedumpfile's defaults on a 64-bit little-endian machine with 4 KiB pages and an ELF without
+    /// VMCOREINFO (empty utsname, `phys_base` 0, timestamp 0): one CPU, no compression, `-d 0`,
+    /// non-cyclic, no `--split`, no threads, `-b 4`, `max_mapnr` from the last block.
+    fn default() -> Self {
+        MakedumpfileOptions {
+            abi: StructAbi::Lp64,
+            endian: Endian::Little,
+            page_size: 4096,
+            compression: Compression::None,
+            dump_level: 0,
+            nr_cpus: 1,
+            phys_base: 0,
+            utsname: Default::default(),
+            timestamp: (0, 0),
+            eraseinfo: None,
+            max_mapnr: None,
+            cyclic_buffer: None,
+            split: None,
+            num_threads: 0,
+            block_order: DEFAULT_BLOCK_ORDER,
+        }
+    }
+}
+
 /// The makedumpfile options a layout implies for the dump written as one file: its write mode
 /// ([`Layout::mode`]: bitmap mode, threads, block order), without `--split` (see
 /// [`makedumpfile_part_options`] for the files of a split layout).
