@@ -5,6 +5,8 @@
 mod common;
 #[path = "support/elf_gz.rs"]
 mod elf_gz;
+#[path = "../benches/support/flat_orders.rs"]
+mod flat_orders;
 mod kdump_common;
 #[path = "support/libkdumpfile.rs"]
 mod libkdumpfile;
@@ -20,6 +22,7 @@ mod flat_index_real;
 mod flat_invariants;
 mod flat_reader;
 mod flat_reassemble;
+mod flat_reassemble_orders;
 mod from_elf_real;
 mod fuzz_smoke;
 mod hostile;

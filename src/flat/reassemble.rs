@@ -73,7 +73,7 @@ pub enum ReassembleErrorKind {
     /// Writing a record's bytes failed: the first output offset that could not be written and the record
     /// whose bytes go there (or, for the zeros of a gap between records, the record after the gap).
     #[error(
-        "cannot write record {} (header at stream position {:#x}) at output offset {offset:#x}: {source}",
+        "cannot write the output at offset {offset:#x} (record {}, header at stream position {:#x}): {source}",
         record.index,
         record.position
     )]
