@@ -37,9 +37,9 @@ pub mod flags {
     Hash,
     Serialize,
     Deserialize,
-    arbitrary::Arbitrary,
     clap::ValueEnum,
 )]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// Pages stored as they are.

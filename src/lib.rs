@@ -30,7 +30,9 @@ pub mod compress;
 pub mod elf;
 pub mod flat;
 pub mod from_elf;
+#[cfg(feature = "harness")]
 pub mod fuzzing;
+#[cfg(feature = "harness")]
 pub mod harness;
 pub mod kdump;
 pub mod model;
@@ -39,5 +41,6 @@ pub mod readat;
 pub mod sink;
 pub mod source;
 
+#[cfg(feature = "harness")]
 #[doc(hidden)]
 pub mod cli;
