@@ -26,6 +26,8 @@
 //! assert_eq!(flat.into_inner().len(), 4096 + (16 + 5) * 2 + 16);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod compress;
 pub mod elf;
 pub mod flat;
