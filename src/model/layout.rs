@@ -61,7 +61,9 @@ pub enum Machine {
     Ppc,
 }
 
-/// Byte order of the dumped machine.
+/// Byte order of the dumped machine, as the model states it. Deliberately the model's own type, not the
+/// kdump reader's [`crate::kdump::ByteOrder`] (nor the ELF reader's [`crate::elf::ElfByteOrder`]): the model
+/// encodes independently of the readers it checks (see [`crate::model::encode`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Endian {
     /// Least significant byte first.
