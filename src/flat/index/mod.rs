@@ -19,7 +19,7 @@
 //! table behind the sweep; joining the scan's chunks into one table briefly adds 16 bytes per record, and
 //! the scan reads through one 1 MiB buffer. A lookup is a binary search.
 //!
-//! `scan.rs` reads the headers into a [`RecordTable`](table::RecordTable) (`table.rs`), `resolve.rs`
+//! `scan.rs` reads the headers into a `RecordTable` (`table.rs`), `resolve.rs`
 //! sorts and sweeps it into extents; this file holds the index and its reads.
 
 mod resolve;
