@@ -2,9 +2,8 @@
 //! under an insta snapshot. Expected ids come from FORMATS.md §1 (which checks are warnings, and what
 //! `makedumpfile -R` accepts, which the lenient mode must accept too).
 
-use crate::common;
+use crate::support::flat::StreamBuilder;
 
-use common::StreamBuilder;
 use kdump_flat::flat::{
     scan_records, FlatInvariant, FlatInvariant::*, OverlapTracker, ParseMode, ReadError,
 };

@@ -6,7 +6,7 @@
 //!
 //! Big offsets stay sparse: outputs are temp files, compared by their data extents, never 4 GiB buffers.
 
-use crate::common;
+use crate::support::flat::{ShortReads, StreamBuilder};
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -14,7 +14,6 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::process::{Command, Stdio};
 
-use common::StreamBuilder;
 use kdump_flat::flat::{
     reassemble, reassemble_file, ParseMode, ReassembleErrorKind, ReassembleOptions,
 };
@@ -121,7 +120,7 @@ proptest! {
 
         // the same stream arriving in short reads (as from a pipe)
         let mut piped = read_write_file(dir.path().join("piped"));
-        let short_reads = common::ShortReads::new(&flat, 3000, writes.len() as u64);
+        let short_reads = ShortReads::new(&flat, 3000, writes.len() as u64);
         reassemble(short_reads, &mut piped, ReassembleOptions::default()).unwrap();
         prop_assert!(same_content(&piped, &reassembled));
 

@@ -9,9 +9,7 @@ use kdump_flat::compress::Compression;
 use kdump_flat::model::{write_qemu_kdump, Endian, GuestBlock, QemuDumpOptions};
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
-use crate::elf_gz;
-
-use elf_gz::{read_elf, ElfDump};
+use crate::support::elf_gz::{read_elf, ElfDump};
 
 fn options(uts_machine: &str) -> QemuDumpOptions {
     QemuDumpOptions {
