@@ -1,7 +1,7 @@
 //! The hostile-input catalogue: inputs built to break each invariant, cut-off real dumps, absurd size and
 //! offset fields, a full disk, a read-only target directory, directories and devices as input.
 //!
-//! Every case asserts the outcome the format definition (FORMATS.md) or the CLI contract (exit 1 for bad
+//! Every case asserts the outcome the format definition (docs/FORMATS.md) or the CLI contract (exit 1 for bad
 //! input, 2 for I/O, nothing left behind) requires, and snapshots the human-facing error text.
 //!
 //! Flattened-format invariants already have one breaking input each elsewhere, and are not repeated here:

@@ -1,5 +1,5 @@
 //! Every invariant F1–F17 broken by at least one input, in strict and lenient mode, with the messages
-//! under an insta snapshot. Expected ids come from FORMATS.md §1 (which checks are warnings, and what
+//! under an insta snapshot. Expected ids come from docs/FORMATS.md §1 (which checks are warnings, and what
 //! `makedumpfile -R` accepts, which the lenient mode must accept too).
 
 use crate::support::flat::StreamBuilder;

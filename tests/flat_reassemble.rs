@@ -277,7 +277,7 @@ fn byte_identical_to_makedumpfile_r_on_overlapping_backward_streams() {
 }
 
 /// What `makedumpfile -R` accepts, the lenient mode accepts with the same output; what it rejects, the
-/// strict mode rejects (FORMATS.md §1: lenient = what makedumpfile -R accepts).
+/// strict mode rejects (docs/FORMATS.md §1: lenient = what makedumpfile -R accepts).
 #[test]
 fn lenient_mode_accepts_exactly_what_makedumpfile_r_accepts_on_edge_cases() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,5 @@
 //! Corruption suite: each structure of a real and a synthetic dump corrupted in turn; `check` must name
-//! the invariant the format definition (FORMATS.md §2) says is broken, and nothing may panic.
+//! the invariant the format definition (docs/FORMATS.md §2) says is broken, and nothing may panic.
 //! Offsets come from the format definition (64-bit header: status @424, block_size @428, …) and from the
 //! independent synthetic writer, not from the reader under test.
 

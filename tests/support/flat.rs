@@ -1,5 +1,5 @@
 //! Builders of flattened streams for the tests of the flattened format, written from the format definition
-//! (FORMATS.md §1).
+//! (docs/FORMATS.md §1).
 #![allow(dead_code)]
 
 use kdump_flat::sink::flat_header_bytes;

@@ -1,5 +1,5 @@
 //! Test support: a small, independent writer of kdump-compressed files (from the format definition in
-//! FORMATS.md §2, not from the reader under test), and the corpus file list.
+//! docs/FORMATS.md §2, not from the reader under test), and the corpus file list.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
