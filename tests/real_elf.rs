@@ -2,10 +2,9 @@
 //! against what libkdumpfile reads from QEMU's and makedumpfile's kdump files of the same guest state.
 //! Needs makedumpfile and python3-libkdumpfile (scripts/install-test-tools.sh); fails without them.
 
-use crate::real_support;
+use crate::support::real::*;
 
 use kdump_flat::elf::{guest_phys_read, ElfByteOrder, ElfClass, ElfDump, ElfError, EM_386};
-use real_support::*;
 
 /// The program headers readelf (binutils 2.40) prints for both firmware ELFs: (p_paddr, p_offset, p_filesz).
 const FW_BLOCKS: [(u64, u64, u64); 5] = [

@@ -314,18 +314,19 @@ fn anonymous_file() -> std::io::Result<File> {
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng};
+    use crate::fuzzing::smoke::{behind_flat_header, random_bytes, SmokeLoop};
 
     #[test]
     fn smoke() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        for _ in 0..100 {
-            let len = rng.gen_range(0..1024);
-            let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-            super::run(&data);
-            let mut flat = crate::sink::flat_header_bytes().to_vec();
-            flat.extend_from_slice(&data);
-            super::run(&flat);
-        }
+        let smoke = SmokeLoop {
+            target: "reassemble",
+            seed: 7,
+            rounds: 100,
+        };
+        smoke.run(super::run, |rng, _| {
+            let data = random_bytes(rng, 1024);
+            let flat = behind_flat_header(&data);
+            vec![data, flat]
+        });
     }
 }
