@@ -7,8 +7,8 @@
 //!   sizes that still cross the 4 MiB input buffer or the gathering's bound of 32,768 pieces: identical bytes;
 //! - a record the file system cannot hold (offset 2^62) is named with the offset it could not write.
 
-use crate::common;
-use crate::flat_orders::Order;
+use crate::support::flat as common;
+use crate::support::flat_orders::Order;
 
 use std::fs::File;
 use std::io::{Read, Write};
