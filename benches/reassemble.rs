@@ -99,8 +99,11 @@ fn env_u64(name: &str) -> Option<u64> {
 
 fn main() {
     let (benchmark, mib) = run_size("KDUMP_FLAT_BENCH_MIB", 1024, 16);
-    let tiny_records =
-        env_u64("KDUMP_FLAT_BENCH_TINY_RECORDS").unwrap_or(if benchmark { 1 << 20 } else { 50_000 });
+    let tiny_records = env_u64("KDUMP_FLAT_BENCH_TINY_RECORDS").unwrap_or(if benchmark {
+        1 << 20
+    } else {
+        50_000
+    });
     let runs = env_u64("KDUMP_FLAT_BENCH_RUNS").unwrap_or(if benchmark { 5 } else { 1 }) as usize;
     let selected = std::env::var("KDUMP_FLAT_BENCH_ORDERS").ok();
     let orders: Vec<Order> = Order::ALL
@@ -116,7 +119,9 @@ fn main() {
     let output = dir.path().join("output");
     println!(
         "reassembly benchmark: {runs} runs per tool, interleaved; load average at start: {}",
-        fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     let mut summary = Vec::new();
     for order in orders {
@@ -194,6 +199,8 @@ fn main() {
     }
     println!(
         "load average at the end: {}",
-        fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
 }

@@ -73,7 +73,7 @@ pub enum ReassembleErrorKind {
     /// Writing a record's bytes failed: the first output offset that could not be written and the record
     /// whose bytes go there (or, for the zeros of a gap between records, the record after the gap).
     #[error(
-        "cannot write the output at offset {offset:#x} (record {}, header at stream position {:#x}): {source}",
+        "cannot write the output at offset {offset:#x} (record {}, header at stream position {:#x}): {error}",
         record.index,
         record.position
     )]
@@ -82,8 +82,8 @@ pub enum ReassembleErrorKind {
         record: RecordHeader,
         /// The output offset.
         offset: u64,
-        /// The error of the system call.
-        source: io::Error,
+        /// The error of the system call (not a `source`: the message includes it).
+        error: io::Error,
     },
 }
 
@@ -264,7 +264,7 @@ impl<'f> BatchWriter<'f> {
             ReassembleErrorKind::WriteRecord {
                 record: records[segments[index].record as usize],
                 offset: failure.offset,
-                source: failure.error,
+                error: failure.error,
             }
         });
         self.batch.clear();

@@ -2,8 +2,8 @@
 //! with as few system calls as possible, keeping holes sparse and never changing a byte that no record
 //! writes.
 //!
-//! Segments are grouped into *spans*, each written with one `pwritev` (or a few: at most [`MAX_IOVECS`]
-//! pieces per call, short writes continued):
+//! Segments are grouped into *spans*, each written with one `pwritev` per [`MAX_WRITE`] bytes (at most
+//! [`MAX_IOVECS`] pieces per call, short writes continued):
 //! - segments that continue each other join a span;
 //! - a gap shorter than a file-system block (so it holds no whole block that would otherwise stay a hole)
 //!   joins too, filled with zeros, when no earlier batch wrote that far: those bytes are still unwritten,
@@ -27,11 +27,16 @@ use super::gather::Segment;
 
 /// Most pieces in one `pwritev` (IOV_MAX on Linux).
 pub(super) const MAX_IOVECS: usize = 1024;
+/// Most bytes in one `pwritev`. Measured on this project's VM (Linux 6.18, ext4): writing 1 GiB into a
+/// fresh file takes 0.7–1.3 s in 128–256 KiB writes, 1.9–3.9 s in 512 KiB writes, 8.6–10.3 s in 1–4 MiB
+/// writes (`dd if=/dev/zero bs=…`), the kernel's copy into the page cache being what slows down.
+pub(super) const MAX_WRITE: usize = 256 << 10;
 /// Segments (and zero gaps) shorter than this are copied into the scratch buffer instead of getting
 /// their own iovec.
 pub(super) const COPY_BELOW: usize = 512;
-/// Size of the scratch buffer: the copies of small segments and the longest read-back span.
-pub(super) const SCRATCH_SIZE: usize = 1 << 20;
+/// Size of the scratch buffer: the copies of small segments and the longest read-back span (one
+/// `pwrite`).
+pub(super) const SCRATCH_SIZE: usize = MAX_WRITE;
 /// Spans at least this long are allocated with `fallocate` before they are written.
 pub(super) const ALLOCATE_FROM: u64 = 1 << 20;
 /// The largest file-system block assumed when deciding which gaps may be filled.
@@ -336,16 +341,27 @@ impl SegmentWriter {
     }
 }
 
-/// Writes the concatenation of `slices` at `offset`, [`MAX_IOVECS`] at a time, continuing after short
-/// writes and interruptions; returns the offset after the last byte.
+/// Writes the concatenation of `slices` at `offset`, at most [`MAX_IOVECS`] pieces and [`MAX_WRITE`] bytes
+/// per call, continuing after short writes and interruptions; returns the offset after the last byte.
 fn write_all_vectored_at(
     file: &impl OutputFile,
     mut slices: &mut [IoSlice<'_>],
     mut offset: u64,
 ) -> Result<u64, WriteFailure> {
     while !slices.is_empty() {
-        let call = &slices[..slices.len().min(MAX_IOVECS)];
-        match file.write_vectored_at(call, offset) {
+        let mut call: Vec<IoSlice<'_>> = Vec::with_capacity(slices.len().min(MAX_IOVECS));
+        let mut len = 0;
+        for slice in slices.iter().take(MAX_IOVECS) {
+            let n = slice.len().min(MAX_WRITE - len);
+            call.push(IoSlice::new(&slice[..n]));
+            len += n;
+            if len == MAX_WRITE {
+                break;
+            }
+        }
+        let result = file.write_vectored_at(&call, offset);
+        drop(call);
+        match result {
             Ok(0) => {
                 return Err(WriteFailure {
                     offset,

@@ -294,11 +294,14 @@ fn tiny_records_cost_a_fraction_of_a_system_call_each() {
     assert_eq!(syscalls_for(order(1, N, 1), &[]).0, 1);
     // 4 KiB apart past everything written: zero-filled gaps, 2 iovecs per record
     let (calls, file) = syscalls_for(order(0, N, 4096), &[]);
-    assert_eq!(calls, (2 * N as usize).div_ceil(MAX_IOVECS));
+    assert_eq!(
+        calls,
+        ((N - 1) * 4096 + 1).div_ceil(MAX_WRITE as u64) as usize
+    );
     assert_eq!(file.reads.get(), 0);
     // one large span: its blocks allocated at once
     assert_eq!(file.allocations.borrow().len(), 1);
-    // 4 KiB apart below what an earlier batch wrote: read back and written back 1 MiB at a time
+    // 4 KiB apart below what an earlier batch wrote: read back and written back 256 KiB at a time
     let earlier = [((N - 1) * 4096 + 100, vec![9u8])];
     let (calls, file) = syscalls_for(order(1, N, 4096), &earlier);
     assert_eq!(calls, 2 * (N * 4096).div_ceil(SCRATCH_SIZE as u64) as usize);
@@ -308,7 +311,7 @@ fn tiny_records_cost_a_fraction_of_a_system_call_each() {
 }
 
 #[test]
-fn large_records_in_any_order_within_a_batch_cost_one_pwritev_per_iovec_limit() {
+fn large_records_in_any_order_within_a_batch_cost_one_pwritev_per_256_kib() {
     // 4 KiB records shuffled: after ordering, one contiguous span
     let mut writes: Vec<Write> = (0..1000u64)
         .map(|i| (i * 4096, vec![(i % 200) as u8 + 1; 4096]))
@@ -318,7 +321,7 @@ fn large_records_in_any_order_within_a_batch_cost_one_pwritev_per_iovec_limit() 
     let file = MemoryFile::new(usize::MAX);
     reassemble_into(&file, &writes, usize::MAX).unwrap();
     assert_matches_model(&file, &writes);
-    assert_eq!(file.writes.get(), 1);
+    assert_eq!(file.writes.get(), (1000 * 4096usize).div_ceil(MAX_WRITE));
     assert_eq!(*file.allocations.borrow(), vec![(0, 1000 * 4096)]);
     // small spans are never allocated
     let file = MemoryFile::new(usize::MAX);
@@ -334,4 +337,17 @@ fn a_failed_write_names_the_first_offset_not_written() {
     let failure = reassemble_into(&file, &writes, 10).unwrap_err();
     assert_eq!(failure.offset, 10_000);
     assert_eq!(failure.error.raw_os_error(), Some(libc::EFBIG));
+}
+
+#[test]
+fn a_record_longer_than_one_write_goes_out_in_cuts_of_max_write() {
+    let writes: Vec<Write> = vec![
+        (0, vec![3; 5]),
+        (5, (0..600_000).map(|i| (i % 253) as u8 + 1).collect()),
+        (600_005, vec![4; 7]),
+    ];
+    let file = MemoryFile::new(usize::MAX);
+    reassemble_into(&file, &writes, 10).unwrap();
+    assert_matches_model(&file, &writes);
+    assert_eq!(file.writes.get(), 600_012usize.div_ceil(MAX_WRITE));
 }
