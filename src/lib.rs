@@ -38,6 +38,7 @@ pub mod output;
 pub mod readat;
 pub mod sink;
 pub mod source;
+pub mod to_elf;
 
 #[doc(hidden)]
 pub mod cli;

@@ -43,6 +43,7 @@ pub mod layout;
 pub mod makedumpfile;
 pub mod notes;
 pub mod qemu;
+pub mod qemu_elf;
 
 use std::borrow::Cow;
 use std::io;

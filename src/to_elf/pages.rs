@@ -1,0 +1,151 @@
+//! Streaming the pages of a dump into the `PT_LOAD` segments of its ELF file: descriptors in windows,
+//! pages decompressed on every core (rayon), written in file order; zero pages and excluded pages are not
+//! written at all (holes in a file, zeros on a stream).
+
+use rayon::prelude::*;
+
+use crate::kdump::walk::{is_zero_page_reference, shared_zero_page, walk_descriptors_in_windows};
+use crate::kdump::{KdumpError, KdumpFile, KdumpSet};
+use crate::model::qemu_elf::ElfSegment;
+use crate::readat::ReadAt;
+use crate::sink::DumpSink;
+
+use super::plan::ElfPlan;
+use super::ToElfError;
+
+/// Decompressed bytes held at once (one window of pages).
+const WINDOW_BYTES: u64 = 16 << 20;
+/// Pages one rayon task decompresses.
+const BATCH: usize = 64;
+
+/// Page counts of a conversion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PageTotals {
+    /// Dumped pages (descriptors) read.
+    pub dumped: u64,
+    /// Of those, pages holding data, written to the file.
+    pub written: u64,
+    /// Of those, all-zero pages: left as holes.
+    pub zero: u64,
+}
+
+/// One page of a window: `None` when it is all zeros.
+type Decoded = (u64, Option<Vec<u8>>);
+
+/// Where the pages of the segments go in the file, looked up in ascending pfn order.
+struct SegmentCursor<'a> {
+    segments: &'a [ElfSegment],
+    offsets: Vec<u64>,
+    next: usize,
+}
+
+impl SegmentCursor<'_> {
+    /// The file range that the page at `addr` (`len` bytes) fills: (file offset, bytes of the page to
+    /// write), or `None` if no segment stores it.
+    fn locate(&mut self, addr: u64, len: u64) -> Option<(u64, u64)> {
+        while let Some(s) = self.segments.get(self.next) {
+            if addr >= s.phys_addr + s.file_size && addr >= s.phys_addr {
+                self.next += 1;
+                continue;
+            }
+            if addr < s.phys_addr {
+                return None;
+            }
+            let within = addr - s.phys_addr;
+            let n = len.min(s.file_size - within);
+            return Some((self.offsets[self.next] + within, n));
+        }
+        None
+    }
+}
+
+fn decode_window<R: ReadAt>(
+    part: &KdumpFile<R>,
+    entries: &[crate::kdump::walk::DescriptorEntry],
+    zero_page: Option<u64>,
+    page_size: u64,
+) -> Result<Vec<Decoded>, KdumpError> {
+    let batches: Vec<Result<Vec<Decoded>, KdumpError>> = entries
+        .par_chunks(BATCH)
+        .map(|batch| {
+            let mut out = Vec::with_capacity(batch.len());
+            for entry in batch {
+                if is_zero_page_reference(&entry.desc, zero_page, page_size) {
+                    out.push((entry.pfn, None));
+                    continue;
+                }
+                let mut page = vec![0u8; page_size as usize];
+                part.load_page(entry.pfn, &entry.desc, &mut page)?;
+                let data = page.iter().any(|&b| b != 0).then_some(page);
+                out.push((entry.pfn, data));
+            }
+            Ok(out)
+        })
+        .collect();
+    let mut pages = Vec::with_capacity(entries.len());
+    for batch in batches {
+        pages.extend(batch?);
+    }
+    Ok(pages)
+}
+
+/// Writes every dumped page of `set` into its place in the file `plan` describes, through `sink`;
+/// `progress` gets the guest-physical address reached.
+pub fn write_pages<R: ReadAt>(
+    set: &KdumpSet<R>,
+    plan: &ElfPlan,
+    sink: &mut dyn DumpSink,
+    progress: &dyn Fn(u64),
+) -> Result<PageTotals, ToElfError> {
+    let ps = plan.page_size;
+    let window = (WINDOW_BYTES / ps).max(1) as usize;
+    let mut cursor = SegmentCursor {
+        segments: &plan.layout.segments,
+        offsets: plan.layout.segment_offsets(),
+        next: 0,
+    };
+    let mut totals = PageTotals::default();
+    for part in set.parts() {
+        let zero_page = shared_zero_page(part)?;
+        let mut failure: Option<ToElfError> = None;
+        walk_descriptors_in_windows(part, window, |entries| {
+            let pages = decode_window(part, entries, zero_page, ps)?;
+            for (pfn, data) in pages {
+                totals.dumped += 1;
+                let addr = pfn * ps;
+                let Some((offset, len)) = cursor.locate(addr, ps) else {
+                    failure = Some(ToElfError::Input(format!(
+                        "pfn {pfn:#x} (address {addr:#x}) is dumped but no segment holds it"
+                    )));
+                    return Err(KdumpError::NoData {
+                        pfn,
+                        excluded: false,
+                    });
+                };
+                match data {
+                    Some(page) => {
+                        totals.written += 1;
+                        sink.write_at(offset, &page[..len as usize])
+                            .map_err(|source| {
+                                failure = Some(ToElfError::Io {
+                                    what: format!("writing pfn {pfn:#x} at offset {offset:#x}"),
+                                    source,
+                                });
+                                KdumpError::NoData {
+                                    pfn,
+                                    excluded: false,
+                                }
+                            })?;
+                    }
+                    None => totals.zero += 1,
+                }
+            }
+            if let Some(last) = entries.last() {
+                progress(last.pfn * ps);
+            }
+            Ok(())
+        })
+        .map_err(|e| failure.take().unwrap_or(ToElfError::Kdump(e)))?;
+    }
+    Ok(totals)
+}
