@@ -27,6 +27,13 @@
 //!   structure (some bytes, such as utsname bytes after the terminating NUL or header padding, can change
 //!   without any reader noticing, so P5 is a measurement, not a pass/fail). On a split set each trial
 //!   changes one file and the set is checked and read as a whole; its rates are counted apart ("split …").
+//! - **P6** [`p6_elf_agrees_with_raw_and_flat`] ("elf-raw-flat-agree", in [`elf`]): QEMU's ELF form of the
+//!   layout holds the same memory and notes; `from-elf` of it gives the raw file, `to-elf` of the raw file
+//!   gives it back (with excluded pages: as `makedumpfile -E` leaves them out).
+
+pub mod elf;
+
+pub use elf::p6_elf_agrees_with_raw_and_flat;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -72,17 +79,33 @@ pub enum Property {
     P4,
     /// Single-byte corruption is detected (a rate).
     P5,
+    /// QEMU's ELF form of the layout holds the same memory and notes; from-elf and to-elf convert between
+    /// it and the raw file byte for byte ([`elf`]).
+    P6,
 }
 
 impl Property {
     /// Every property, in order.
-    pub const ALL: [Property; 5] = [
+    pub const ALL: [Property; 6] = [
         Property::P1,
         Property::P2,
         Property::P3,
         Property::P4,
         Property::P5,
+        Property::P6,
     ];
+
+    /// A short name that says what the property is about (selftest's JSON carries it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Property::P1 => "flat-reassembles-to-raw",
+            Property::P2 => "raw-extents-match-layout",
+            Property::P3 => "pages-read-back",
+            Property::P4 => "check-passes",
+            Property::P5 => "corruption-detected",
+            Property::P6 => "elf-raw-flat-agree",
+        }
+    }
 
     /// One-line description.
     pub fn description(self) -> &'static str {
@@ -92,6 +115,9 @@ impl Property {
             Property::P3 => "headers, notes and every pfn read back as the model says",
             Property::P4 => "check finds the dump valid",
             Property::P5 => "single-byte corruption detected by check or read-back",
+            Property::P6 => {
+                "QEMU's ELF form holds the same memory and notes; from-elf(ELF) == raw; to-elf(raw) == ELF"
+            }
         }
     }
 }
@@ -690,6 +716,10 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
     );
     outcomes.insert(Property::P3, judge(p3_pages_read_back(layout, &output)));
     outcomes.insert(Property::P4, judge(p4_check_passes(&output)));
+    outcomes.insert(
+        Property::P6,
+        judge(p6_elf_agrees_with_raw_and_flat(layout, &output)),
+    );
     if options.corruption_trials > 0 {
         match p5_corruption_is_detected(
             layout,

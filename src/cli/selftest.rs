@@ -47,8 +47,12 @@ pub struct Args {
 }
 
 /// Counts of one property over all cases.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct PropertyTally {
+    /// What the property is about, in a few words (`Property::name`).
+    name: &'static str,
+    /// What it checks (`Property::description`).
+    description: &'static str,
     pass: u64,
     fail: u64,
     not_wired: u64,
@@ -214,7 +218,16 @@ pub fn run(args: Args) -> CliResult {
             }
         }
         for (property, outcome) in &report.outcomes {
-            let tally = properties.entry(*property).or_default();
+            let tally = properties
+                .entry(*property)
+                .or_insert_with(|| PropertyTally {
+                    name: property.name(),
+                    description: property.description(),
+                    pass: 0,
+                    fail: 0,
+                    not_wired: 0,
+                    not_wired_reason: None,
+                });
             match outcome {
                 Outcome::Pass => tally.pass += 1,
                 Outcome::Fail(detail) => {

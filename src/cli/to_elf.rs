@@ -33,7 +33,7 @@ one PT_NOTE, PT_LOADs with p_vaddr = p_paddr). Zero pages are holes (sparse file
 out are not stored, as makedumpfile -E does it: a run of 256 or more ends a PT_LOAD whose p_memsz still
 covers it; shorter runs are zeros in the file. ELF readers read excluded pages as zeros.
 
-Exit status: 0 ok, 1 invalid dump, 2 usage or I/O error.")]
+Exit status: 0 ok, 1 invalid dump, 2 usage (options that do not fit the dump) or I/O error.")]
 pub struct Args {
     /// The dump (raw or flattened; `-` for standard input) or every file of a split set, then the output
     /// ELF file (`-` for standard output; must not exist unless --force).
@@ -163,7 +163,7 @@ fn convert<R: ReadAt>(
 fn failure(error: ToElfError) -> Failure {
     match error {
         ToElfError::Kdump(e) => Failure::from(e),
-        ToElfError::Io { .. } => Failure::Io(anyhow!(error)),
+        ToElfError::Io { .. } | ToElfError::Options(_) => Failure::Io(anyhow!(error)),
         ToElfError::Input(_) => Failure::Invalid(anyhow!(error)),
     }
 }

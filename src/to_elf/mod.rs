@@ -54,10 +54,13 @@ pub enum ToElfError {
     /// The dump is invalid where the conversion needs it (with its K invariant, offset and pfn).
     #[error(transparent)]
     Kdump(#[from] KdumpError),
-    /// The dump or the options do not allow an ELF file (no memory, unknown machine, blocks that do not
-    /// fit the dump).
+    /// The dump does not allow an ELF file (no page in memory, a dumped page no segment holds).
     #[error("{0}")]
     Input(String),
+    /// The options do not fit the dump (blocks that do not cover its pages), or the dump does not say
+    /// what an option must then say (`e_machine`).
+    #[error("{0}")]
+    Options(String),
     /// Reading or writing failed.
     #[error("I/O error {what}: {source}")]
     Io {

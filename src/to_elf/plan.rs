@@ -251,7 +251,7 @@ fn check_blocks(blocks: &[(u64, u64)], page_size: u64, limit: u64) -> Result<(),
             None
         };
         if let Some(problem) = problem {
-            return Err(ToElfError::Input(format!("block {index}: {problem}")));
+            return Err(ToElfError::Options(format!("block {index}: {problem}")));
         }
         previous_end = end;
     }
@@ -268,11 +268,13 @@ pub fn plan<R: ReadAt>(set: &KdumpSet<R>, options: &ToElfOptions) -> Result<ElfP
     let limit = max_pfn.saturating_mul(ps);
     let machine = match options.machine.or_else(|| infer_machine(first)) {
         Some(machine) => machine,
-        None => return Err(ToElfError::Input(format!(
+        None => {
+            return Err(ToElfError::Input(format!(
             "cannot tell e_machine: utsname.machine is {:?} and the NT_PRSTATUS notes do not say \
                  (give --elf-machine)",
             first.header().utsname.machine
-        ))),
+        )))
+        }
     };
     let mut builder = SegmentBuilder::new();
     let mut cursor = BitmapCursor::new(first);
@@ -307,7 +309,7 @@ pub fn plan<R: ReadAt>(set: &KdumpSet<R>, options: &ToElfOptions) -> Result<ElfP
                         }
                         let (in_memory, dumped) = cursor.bits(pfn)?;
                         if in_memory || dumped {
-                            return Err(ToElfError::Input(format!(
+                            return Err(ToElfError::Options(format!(
                                 "pfn {pfn:#x} (address {addr:#x}) is {} but outside every given block",
                                 if dumped { "dumped" } else { "in memory" }
                             )));
