@@ -45,3 +45,4 @@ mod real_dumps;
 mod real_elf;
 mod real_info;
 mod real_regenerate;
+mod real_to_elf;

@@ -269,7 +269,7 @@ pub fn plan<R: ReadAt>(set: &KdumpSet<R>, options: &ToElfOptions) -> Result<ElfP
     let machine = match options.machine.or_else(|| infer_machine(first)) {
         Some(machine) => machine,
         None => {
-            return Err(ToElfError::Input(format!(
+            return Err(ToElfError::Options(format!(
             "cannot tell e_machine: utsname.machine is {:?} and the NT_PRSTATUS notes do not say \
                  (give --elf-machine)",
             first.header().utsname.machine
