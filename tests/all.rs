@@ -33,6 +33,7 @@ mod kdump_oracle;
 mod kdump_reader;
 mod kdump_set;
 mod model_cli;
+mod model_elf;
 mod model_harness_modes;
 mod model_kernel_oracle;
 mod model_makedumpfile_modes;

@@ -13,7 +13,9 @@ use std::process::{Command, Stdio};
 
 use kdump_flat::kdump::{KdumpFile, PageContent};
 use kdump_flat::model::gen::{layout_from_seed, SizeClass};
-use kdump_flat::model::{write_layout, Layout, Machine, PageClass, PageContent as Content, PageRun, WriterKind};
+use kdump_flat::model::{
+    write_layout, Layout, Machine, PageClass, PageContent as Content, PageRun, WriterKind,
+};
 use kdump_flat::sink::RawSink;
 
 /// The Python of the drgn virtual environment made by scripts/install-test-tools.sh.
@@ -111,7 +113,11 @@ fn assert_drgn_reads_like_the_reader(kdump: &[u8], elf: &Path) -> (u64, u64) {
     let got = drgn_pages(elf, &pfns);
     let mut counts = (0, 0);
     for ((pfn, want, excluded), got) in expected.iter().zip(got) {
-        assert_eq!(got.as_deref(), Some(want.as_str()), "pfn {pfn:#x} (excluded: {excluded})");
+        assert_eq!(
+            got.as_deref(),
+            Some(want.as_str()),
+            "pfn {pfn:#x} (excluded: {excluded})"
+        );
         if *excluded {
             counts.1 += 1;
         } else {
@@ -123,7 +129,12 @@ fn assert_drgn_reads_like_the_reader(kdump: &[u8], elf: &Path) -> (u64, u64) {
 
 /// `readelf -l -n FILE`: exit 0, nothing on standard error, the notes listed.
 fn assert_readelf_is_silent(path: &Path) {
-    let out = Command::new("readelf").arg("-l").arg("-n").arg(path).output().unwrap();
+    let out = Command::new("readelf")
+        .arg("-l")
+        .arg("-n")
+        .arg(path)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "readelf fails on {}", path.display());
     assert!(
         out.stderr.is_empty(),
@@ -139,8 +150,16 @@ fn assert_readelf_is_silent(path: &Path) {
 fn readelf_reads_every_output_without_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    to_elf(&[&corpus("fw-q10.kdump-raw-zlib")], &d.join("q10.elf"), &["--blocks", FW_BLOCKS]);
-    to_elf(&[&corpus("fw-q72.kdump-zlib.flat")], &d.join("q72.elf"), &[]);
+    to_elf(
+        &[&corpus("fw-q10.kdump-raw-zlib")],
+        &d.join("q10.elf"),
+        &["--blocks", FW_BLOCKS],
+    );
+    to_elf(
+        &[&corpus("fw-q72.kdump-zlib.flat")],
+        &d.join("q72.elf"),
+        &[],
+    );
     to_elf(
         &[&corpus("fw-mdf-split-d1.1"), &corpus("fw-mdf-split-d1.2")],
         &d.join("split.elf"),
@@ -225,7 +244,13 @@ fn drgn_reads_the_same_pages_as_the_reader() {
     let segments: Vec<(u64, u64, u64)> = parsed
         .blocks
         .iter()
-        .map(|b| (b.phys_addr / PAGE_SIZE, b.mem_size / PAGE_SIZE, b.file_size / PAGE_SIZE))
+        .map(|b| {
+            (
+                b.phys_addr / PAGE_SIZE,
+                b.mem_size / PAGE_SIZE,
+                b.file_size / PAGE_SIZE,
+            )
+        })
         .collect();
     assert_eq!(segments, [(0x100, 310, 10), (0x100 + 310, 6, 4)]);
     let (dumped, excluded) = assert_drgn_reads_like_the_reader(&kdump, &elf);
@@ -323,7 +348,9 @@ fn makedumpfile_d31_of_our_elf() {
     let again = makedumpfile_d31(&d.join("d31.elf"), &d.join("again-d31"));
     let original = std::fs::read(generated("mdf-lzo-d31")).unwrap();
     assert_eq!(again.len(), original.len());
-    let differ: Vec<usize> = (0..again.len()).filter(|&i| again[i] != original[i]).collect();
+    let differ: Vec<usize> = (0..again.len())
+        .filter(|&i| again[i] != original[i])
+        .collect();
     assert_eq!(differ, [441, 4096 + 97]);
     assert_eq!((again[441], original[441]), (0x60, 0x80));
 }
