@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use crate::kdump::walk::{is_zero_page_reference, shared_zero_page, walk_descriptors_in_windows};
-use crate::kdump::{KdumpError, KdumpFile, KdumpSet};
+use crate::kdump::{KInvariant, KdumpError, KdumpFile, KdumpSet};
 use crate::model::qemu_elf::ElfSegment;
 use crate::readat::ReadAt;
 use crate::sink::DumpSink;
@@ -89,6 +89,37 @@ fn decode_window<R: ReadAt>(
     Ok(pages)
 }
 
+/// Writes the data pages of one decoded window at their file offsets; counts zero pages (left as holes).
+fn place_pages(
+    pages: &[Decoded],
+    page_size: u64,
+    cursor: &mut SegmentCursor<'_>,
+    sink: &mut dyn DumpSink,
+    totals: &mut PageTotals,
+) -> Result<(), ToElfError> {
+    for (pfn, data) in pages {
+        totals.dumped += 1;
+        let addr = pfn * page_size;
+        let (offset, len) = cursor.locate(addr, page_size).ok_or_else(|| {
+            ToElfError::Input(format!(
+                "pfn {pfn:#x} (address {addr:#x}) is dumped but no segment holds it"
+            ))
+        })?;
+        match data {
+            Some(page) => {
+                totals.written += 1;
+                sink.write_at(offset, &page[..len as usize])
+                    .map_err(|source| ToElfError::Io {
+                        what: format!("writing pfn {pfn:#x} at offset {offset:#x}"),
+                        source,
+                    })?;
+            }
+            None => totals.zero += 1,
+        }
+    }
+    Ok(())
+}
+
 /// Writes every dumped page of `set` into its place in the file `plan` describes, through `sink`;
 /// `progress` gets the guest-physical address reached.
 pub fn write_pages<R: ReadAt>(
@@ -107,38 +138,14 @@ pub fn write_pages<R: ReadAt>(
     let mut totals = PageTotals::default();
     for part in set.parts() {
         let zero_page = shared_zero_page(part)?;
+        // The walk's callback can only fail with a KdumpError; a conversion error is kept here and the
+        // walk stopped with a placeholder, which is then replaced by it.
         let mut failure: Option<ToElfError> = None;
-        walk_descriptors_in_windows(part, window, |entries| {
+        let end = walk_descriptors_in_windows(part, window, |entries| {
             let pages = decode_window(part, entries, zero_page, ps)?;
-            for (pfn, data) in pages {
-                totals.dumped += 1;
-                let addr = pfn * ps;
-                let Some((offset, len)) = cursor.locate(addr, ps) else {
-                    failure = Some(ToElfError::Input(format!(
-                        "pfn {pfn:#x} (address {addr:#x}) is dumped but no segment holds it"
-                    )));
-                    return Err(KdumpError::NoData {
-                        pfn,
-                        excluded: false,
-                    });
-                };
-                match data {
-                    Some(page) => {
-                        totals.written += 1;
-                        sink.write_at(offset, &page[..len as usize])
-                            .map_err(|source| {
-                                failure = Some(ToElfError::Io {
-                                    what: format!("writing pfn {pfn:#x} at offset {offset:#x}"),
-                                    source,
-                                });
-                                KdumpError::NoData {
-                                    pfn,
-                                    excluded: false,
-                                }
-                            })?;
-                    }
-                    None => totals.zero += 1,
-                }
+            if let Err(e) = place_pages(&pages, ps, &mut cursor, sink, &mut totals) {
+                failure = Some(e);
+                return Err(KdumpError::invalid(KInvariant::K12, None, None, "stopped"));
             }
             if let Some(last) = entries.last() {
                 progress(last.pfn * ps);
@@ -146,6 +153,14 @@ pub fn write_pages<R: ReadAt>(
             Ok(())
         })
         .map_err(|e| failure.take().unwrap_or(ToElfError::Kdump(e)))?;
+        if let Some((pfn, offset, missing)) = end.truncated {
+            return Err(ToElfError::Kdump(KdumpError::invalid(
+                KInvariant::K12,
+                Some(offset),
+                Some(pfn),
+                format!("the file ends before this descriptor; {missing} descriptors are missing"),
+            )));
+        }
     }
     Ok(totals)
 }

@@ -18,6 +18,9 @@ const EM_LOONGARCH: u16 = 258;
 /// makedumpfile's `PFN_EXCLUDED`: a run of at least this many excluded pages ends a `PT_LOAD` (its
 /// `p_memsz` covers the run, its `p_filesz` stops before it); shorter runs stay inside `p_filesz`.
 pub const PFN_EXCLUDED: u64 = 256;
+/// Most `PT_LOAD` segments written (56 bytes of program header each): a dump whose bitmap alternates
+/// page by page would otherwise grow the headers with its size.
+pub const MAX_SEGMENTS: usize = 1 << 20;
 /// Largest VMCOREINFO text copied into a note.
 const MAX_VMCOREINFO: u64 = 16 << 20;
 
@@ -166,6 +169,17 @@ impl SegmentBuilder {
         self.file_size = self.mem_size;
     }
 
+    /// Fails once more than [`MAX_SEGMENTS`] segments were cut.
+    fn check_count(&self, pfn: u64) -> Result<(), ToElfError> {
+        if self.segments.len() > MAX_SEGMENTS {
+            return Err(ToElfError::Input(format!(
+                "more than {MAX_SEGMENTS} PT_LOAD segments by pfn {pfn:#x}: memory too fragmented for \
+                 one ELF file"
+            )));
+        }
+        Ok(())
+    }
+
     fn end_block(&mut self) {
         if self.open && self.mem_size > 0 {
             self.segments.push(ElfSegment {
@@ -285,6 +299,7 @@ pub fn plan<R: ReadAt>(set: &KdumpSet<R>, options: &ToElfOptions) -> Result<ElfP
             let mut next = 0usize;
             let mut pfn = 0u64;
             while pfn < max_pfn {
+                builder.check_count(pfn)?;
                 let addr = pfn * ps;
                 let block = given.get(next).copied();
                 match block {
@@ -328,6 +343,7 @@ pub fn plan<R: ReadAt>(set: &KdumpSet<R>, options: &ToElfOptions) -> Result<ElfP
                     pfn += 8;
                     continue;
                 }
+                builder.check_count(pfn)?;
                 let (in_memory, dumped) = cursor.bits(pfn)?;
                 let present = in_memory || dumped;
                 match (present, block_start) {
