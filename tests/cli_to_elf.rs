@@ -269,3 +269,33 @@ fn refusals_are_clear_and_leave_no_output() {
     );
     assert!(std::fs::read(dir.path().join("old.elf")).unwrap() == gunzip_corpus("fw-q10.elf.gz"));
 }
+
+#[test]
+fn cut_off_dumps_give_an_error_never_a_panic() {
+    use kdump_flat::kdump::KdumpSet;
+    use kdump_flat::sink::RawSink;
+    use kdump_flat::to_elf::{convert, ToElfOptions};
+    let whole = read_corpus("fw-q10.kdump-raw-zlib");
+    let mut errors = 0;
+    let mut cuts: Vec<usize> = (0..whole.len()).step_by(997).collect();
+    cuts.extend([0x1d0, 0x1000, 0x1068, 0x2000, 0x42000, whole.len() - 1]);
+    for cut in cuts {
+        let bytes = &whole[..cut];
+        let Ok(file) = KdumpFile::open(bytes) else {
+            errors += 1;
+            continue;
+        };
+        let set = KdumpSet::new(vec![file]).unwrap();
+        let mut sink = RawSink::in_memory();
+        match convert(&set, &ToElfOptions::default(), &mut sink) {
+            Ok(_) => {
+                ElfDump::parse(&sink.into_bytes()[..]).unwrap();
+            }
+            Err(e) => {
+                errors += 1;
+                assert!(!e.to_string().is_empty());
+            }
+        }
+    }
+    assert!(errors > 500, "{errors} cut-off dumps refused");
+}
