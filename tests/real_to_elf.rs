@@ -87,7 +87,7 @@ fn to_elf(inputs: &[&Path], out: &Path, extra: &[&str]) {
     let mut args: Vec<&std::ffi::OsStr> = vec!["to-elf".as_ref()];
     args.extend(inputs.iter().map(|p| p.as_os_str()));
     args.push(out.as_os_str());
-    args.extend(extra.iter().map(|a| std::ffi::OsStr::new(a)));
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
     kdump_flat(&args);
 }
 

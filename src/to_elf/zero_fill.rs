@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use crate::sink::DumpSink;
 
 /// Zeros written at once to fill a gap.
-const ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
 
 /// Sequential output that fills holes with zeros.
 pub struct ZeroFillSink<W: Write> {
