@@ -20,8 +20,9 @@
 //! page as zeros, where a kdump reader reports it as excluded. All-zero pages are not written: holes in a
 //! file, zeros on a stream.
 //!
-//! Memory is bounded: one window of decompressed pages (16 MiB), the bitmaps in 64 KiB chunks, the segment
-//! list.
+//! Memory is bounded: two windows of decompressed pages (8 MiB each: one being written while the next is
+//! decompressed on every core), the bitmaps in 64 KiB chunks, the segment list (at most
+//! [`plan::MAX_SEGMENTS`]).
 
 pub mod pages;
 pub mod plan;

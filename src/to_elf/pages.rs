@@ -1,5 +1,5 @@
 //! Streaming the pages of a dump into the `PT_LOAD` segments of its ELF file: descriptors in windows,
-//! pages decompressed on every core (rayon), written in file order; zero pages and excluded pages are not
+//! pages decompressed on every core (rayon) while the previous window is written, in file order; zero pages and excluded pages are not
 //! written at all (holes in a file, zeros on a stream).
 
 use rayon::prelude::*;
@@ -13,8 +13,8 @@ use crate::sink::DumpSink;
 use super::plan::ElfPlan;
 use super::ToElfError;
 
-/// Decompressed bytes held at once (one window of pages).
-const WINDOW_BYTES: u64 = 16 << 20;
+/// Decompressed bytes of one window of pages (two are held: one being written, one being decompressed).
+const WINDOW_BYTES: u64 = 8 << 20;
 /// Pages one rayon task decompresses.
 const BATCH: usize = 64;
 
@@ -136,20 +136,31 @@ pub fn write_pages<R: ReadAt>(
         next: 0,
     };
     let mut totals = PageTotals::default();
+    // Pipelined: while a helper thread decompresses window n+1 (on the rayon pool), this thread writes
+    // window n.
+    let mut pending: Vec<Decoded> = Vec::new();
     for part in set.parts() {
         let zero_page = shared_zero_page(part)?;
         // The walk's callback can only fail with a KdumpError; a conversion error is kept here and the
         // walk stopped with a placeholder, which is then replaced by it.
         let mut failure: Option<ToElfError> = None;
         let end = walk_descriptors_in_windows(part, window, |entries| {
-            let pages = decode_window(part, entries, zero_page, ps)?;
-            if let Err(e) = place_pages(&pages, ps, &mut cursor, sink, &mut totals) {
+            let (decoded, placed) = std::thread::scope(|scope| {
+                let decoder = scope.spawn(|| decode_window(part, entries, zero_page, ps));
+                let placed = place_pages(&pending, ps, &mut cursor, sink, &mut totals);
+                let decoded = decoder
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (decoded, placed)
+            });
+            if let Err(e) = placed {
                 failure = Some(e);
                 return Err(KdumpError::invalid(KInvariant::K12, None, None, "stopped"));
             }
-            if let Some(last) = entries.last() {
-                progress(last.pfn * ps);
+            if let Some(&(pfn, _)) = pending.last() {
+                progress(pfn * ps);
             }
+            pending = decoded?;
             Ok(())
         })
         .map_err(|e| failure.take().unwrap_or(ToElfError::Kdump(e)))?;
@@ -162,5 +173,6 @@ pub fn write_pages<R: ReadAt>(
             )));
         }
     }
+    place_pages(&pending, ps, &mut cursor, sink, &mut totals)?;
     Ok(totals)
 }
