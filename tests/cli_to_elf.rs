@@ -230,6 +230,7 @@ fn refusals_are_clear_and_leave_no_output() {
             vec!["fw-mdf-split-d1.1", "fw-q10.kdump-raw-zlib", "out.elf"],
             1,
         ),
+        (vec!["fw-mdf-split-d1.2", "out.elf"], 1),
     ] {
         let output = kdump_flat(dir.path())
             .arg("to-elf")

@@ -277,6 +277,15 @@ fn check_blocks(blocks: &[(u64, u64)], page_size: u64, limit: u64) -> Result<(),
 /// [`infer_machine`]; notes from [`elf_notes`].
 pub fn plan<R: ReadAt>(set: &KdumpSet<R>, options: &ToElfOptions) -> Result<ElfPlan, ToElfError> {
     let first = set.first();
+    if let [only] = set.parts() {
+        if only.sub_header().is_some_and(|s| s.is_split()) {
+            let (start, end) = only.pfn_range();
+            return Err(ToElfError::Input(format!(
+                "K18: the file is one part of a makedumpfile --split set (pfns [{start:#x}, {end:#x})): \
+                 give every file of the set"
+            )));
+        }
+    }
     let ps = set.page_size();
     let max_pfn = set.max_pfn();
     let limit = max_pfn.saturating_mul(ps);
