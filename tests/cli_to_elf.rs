@@ -3,7 +3,7 @@
 //! standard output, sparse output, from-elf of the output gives QEMU's kdump file back, split sets, and
 //! the CLI's refusals (exit codes, messages, no partial output).
 
-use crate::real_support::*;
+use crate::support::real::*;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;

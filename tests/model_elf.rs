@@ -2,8 +2,8 @@
 //! `gen --elf`. (P6, which ties the model's ELF to its raw and flattened files through from-elf and
 //! to-elf, runs in every `run_case` of tests/model_properties.rs.)
 
-use crate::elf_gz::read_elf;
-use crate::real_support::corpus;
+use crate::support::elf_gz::read_elf;
+use crate::support::real::corpus;
 
 use assert_cmd::Command;
 use kdump_flat::elf::{ElfClass, ElfDump};

@@ -5,7 +5,7 @@
 //! makedumpfile -d 31 of our ELF.
 
 use crate::cli_to_elf::FW_BLOCKS;
-use crate::real_support::*;
+use crate::support::real::*;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
