@@ -47,15 +47,16 @@ use crate::kdump::{
     SubHeaderLayout, Utsname,
 };
 use crate::model::encode::{StructAbi, PAGE_DESC_SIZE, UTS_FIELD};
-use crate::model::layout::{Endian, PageRef};
 use crate::model::makedumpfile::{
-    makedumpfile_default_options, makedumpfile_options, write_makedumpfile_kdump_with,
+    layout_cyclic_buffer, layout_split_ranges, makedumpfile_default_options, makedumpfile_options,
+    write_makedumpfile_kdump_with,
 };
 use crate::model::notes::{note_section, NT_PRSTATUS};
 use crate::model::{
     store_page, struct_abi, write_layout, write_layout_part, Layout, WriteError, WriteSummary,
     WriterKind,
 };
+use crate::model::{Endian, PageRef};
 use crate::readat::ReadAt;
 use crate::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
@@ -185,8 +186,7 @@ pub fn write_case(layout: &Layout) -> Result<CaseOutput, PropertyFailure> {
     let (raw, flat, writes, summary) =
         write_all_paths(|sink| write_layout(layout, sink)).map_err(writer_failed)?;
     let mut parts = Vec::new();
-    for (index, range) in layout
-        .split_ranges()
+    for (index, range) in layout_split_ranges(layout)
         .unwrap_or_default()
         .into_iter()
         .enumerate()
@@ -416,7 +416,7 @@ pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<
         // QEMU: whole PS-byte chunks, chunk 0 up to the chunk of the last pfn.
         WriterKind::Qemu => (m - 1) / (ps * 8) * ps + ps,
         // makedumpfile: the whole bitmap (non-cyclic), or the bytes of pfns below max_mapnr (cyclic).
-        WriterKind::Makedumpfile if layout.cyclic_buffer().is_some() => m.div_ceil(8),
+        WriterKind::Makedumpfile if layout_cyclic_buffer(layout).is_some() => m.div_ceil(8),
         WriterKind::Makedumpfile => l,
     };
     let mut extents = vec![

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::harness::{run_case, CaseOptions, CaseReport, Outcome, Property};
 use crate::model::gen::{layout_from_seed, shrink_layout, SizeClass};
+use crate::model::makedumpfile::{layout_cyclic_buffer, layout_split_ranges};
 use crate::model::{CyclicMode, Layout, MakedumpfileMode, WriterKind};
 use crate::output::AtomicOutput;
 
@@ -99,7 +100,7 @@ impl ModeCounts {
             return;
         }
         self.makedumpfile += 1;
-        match layout.cyclic_buffer() {
+        match layout_cyclic_buffer(layout) {
             None => self.non_cyclic += 1,
             Some(bytes) if layout.max_mapnr() <= bytes.saturating_mul(8) => {
                 self.cyclic_one_cycle += 1
@@ -114,7 +115,7 @@ impl ModeCounts {
         self.num_threads += u64::from(layout.mode.num_threads > 0);
         self.block_order +=
             u64::from(layout.mode.block_order != MakedumpfileMode::default().block_order);
-        if let Some(ranges) = layout.split_ranges() {
+        if let Some(ranges) = layout_split_ranges(layout) {
             self.split_sets += 1;
             self.split_files += ranges.len() as u64;
             self.split_files_without_pages += ranges

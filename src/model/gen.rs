@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::compress::{Compression, ALL_COMPRESSIONS};
 
-use super::layout::{
+use super::makedumpfile::layout_cyclic_buffer;
+use super::{
     CyclicMode, Layout, Machine, MakedumpfileMode, MemoryBlock, NoteSpec, PageClass, PageContent,
     PageRun, PageSize, SplitSpec, Utsname, WriterKind, ALL_MACHINES, MAX_CYCLES,
     PLENTY_OF_FREE_MEMORY,
@@ -346,9 +347,8 @@ fn makedumpfile_mode(u: &mut Unstructured<'_>, layout: &Layout) -> ArbResult<Mak
         mode,
         ..layout.clone()
     };
-    if probe.cyclic_buffer() == Some(0)
-        || probe
-            .cyclic_buffer()
+    if layout_cyclic_buffer(&probe) == Some(0)
+        || layout_cyclic_buffer(&probe)
             .is_some_and(|b| layout.max_mapnr().div_ceil(b * 8) > MAX_CYCLES)
     {
         mode.cyclic = CyclicMode::Buffer {
