@@ -68,6 +68,16 @@ pub enum LayoutError {
 impl Layout {
     /// Checks that the layout is well formed, within bounds and producible by its writer.
     pub fn validate(&self) -> Result<(), LayoutError> {
+        self.validate_blocks()?;
+        self.validate_bounds()?;
+        match self.writer {
+            WriterKind::Qemu => self.validate_for_qemu(),
+            WriterKind::Makedumpfile => self.validate_for_makedumpfile(),
+        }
+    }
+
+    /// Checks the memory blocks: some, none empty, ascending, tails below the page size, in bounds.
+    fn validate_blocks(&self) -> Result<(), LayoutError> {
         if self.blocks.is_empty() {
             return Err(LayoutError::NoMemory);
         }
@@ -98,6 +108,12 @@ impl Layout {
             }
             previous_end = block.end_pfn();
         }
+        Ok(())
+    }
+
+    /// Checks the model's bounds on the whole layout: pfns, pages, notes, eraseinfo, dump level,
+    /// utsname.
+    fn validate_bounds(&self) -> Result<(), LayoutError> {
         if self.max_mapnr() > MAX_LAYOUT_PFN {
             return Err(LayoutError::TooBig {
                 what: format!("max_mapnr {:#x} > {MAX_LAYOUT_PFN:#x}", self.max_mapnr()),
@@ -142,56 +158,61 @@ impl Layout {
                 });
             }
         }
-        match self.writer {
-            WriterKind::Qemu => {
-                if self.dump_level != 1 {
-                    return Err(LayoutError::NotProducible {
-                        writer: self.writer,
-                        what: format!("dump level {} (QEMU always writes 1)", self.dump_level),
-                    });
-                }
-                if self.eraseinfo.is_some() {
-                    return Err(LayoutError::NotProducible {
-                        writer: self.writer,
-                        what: "eraseinfo".into(),
-                    });
-                }
-                if self.max_mapnr_beyond_memory != 0 {
-                    return Err(LayoutError::NotProducible {
-                        writer: self.writer,
-                        what: "max_mapnr beyond the last memory block".into(),
-                    });
-                }
-                if !self.mode.is_default() {
-                    return Err(LayoutError::NotProducible {
-                        writer: self.writer,
-                        what: format!("makedumpfile's write mode {}", self.mode),
-                    });
-                }
-                if self.note_bytes() == 0 {
-                    return Err(LayoutError::NotProducible {
-                        writer: self.writer,
-                        what: "a dump without notes (QEMU always writes CPU notes)".into(),
-                    });
-                }
-            }
-            WriterKind::Makedumpfile => {
-                if self.dumped_pages() == 0 {
-                    return Err(LayoutError::NotProducible {
-                        writer: self.writer,
-                        what: "a dump in which the dump level leaves out every page".into(),
-                    });
-                }
-                if self.notes.qemu_cpu_state_size.is_some() {
-                    return Err(LayoutError::NotProducible {
-                        writer: self.writer,
-                        what: "QEMU CPU-state notes".into(),
-                    });
-                }
-                self.validate_mode()?;
-            }
+        Ok(())
+    }
+
+    /// Checks what QEMU never writes: a dump level other than 1, eraseinfo, `max_mapnr` beyond memory,
+    /// a makedumpfile write mode, no notes.
+    fn validate_for_qemu(&self) -> Result<(), LayoutError> {
+        if self.dump_level != 1 {
+            return Err(LayoutError::NotProducible {
+                writer: self.writer,
+                what: format!("dump level {} (QEMU always writes 1)", self.dump_level),
+            });
+        }
+        if self.eraseinfo.is_some() {
+            return Err(LayoutError::NotProducible {
+                writer: self.writer,
+                what: "eraseinfo".into(),
+            });
+        }
+        if self.max_mapnr_beyond_memory != 0 {
+            return Err(LayoutError::NotProducible {
+                writer: self.writer,
+                what: "max_mapnr beyond the last memory block".into(),
+            });
+        }
+        if !self.mode.is_default() {
+            return Err(LayoutError::NotProducible {
+                writer: self.writer,
+                what: format!("makedumpfile's write mode {}", self.mode),
+            });
+        }
+        if self.note_bytes() == 0 {
+            return Err(LayoutError::NotProducible {
+                writer: self.writer,
+                what: "a dump without notes (QEMU always writes CPU notes)".into(),
+            });
         }
         Ok(())
+    }
+
+    /// Checks what makedumpfile never writes: no page at all, QEMU's CPU-state notes, an impossible
+    /// write mode.
+    fn validate_for_makedumpfile(&self) -> Result<(), LayoutError> {
+        if self.dumped_pages() == 0 {
+            return Err(LayoutError::NotProducible {
+                writer: self.writer,
+                what: "a dump in which the dump level leaves out every page".into(),
+            });
+        }
+        if self.notes.qemu_cpu_state_size.is_some() {
+            return Err(LayoutError::NotProducible {
+                writer: self.writer,
+                what: "QEMU CPU-state notes".into(),
+            });
+        }
+        self.validate_mode()
     }
 
     /// Checks [`Layout::mode`] (makedumpfile only: QEMU has none of these options).
