@@ -1,5 +1,5 @@
 //! One case: a layout's write sequence sent down the raw path, the flattened path and a recorder in one
-//! run ([`write_case`]), and the files a property looks at ([`dump_files`]).
+//! run ([`write_case`]), and the files a property looks at (`dump_files`).
 
 use crate::model::makedumpfile::layout_split_ranges;
 use crate::model::{write_layout, write_layout_part, Layout, WriteError, WriteSummary};
@@ -26,7 +26,7 @@ pub struct CaseOutput {
 /// One file of a `--split` set, written once down every path.
 #[derive(Debug, Clone)]
 pub struct PartOutput {
-    /// Its pfn range `[start, end)` (from [`Layout::split_ranges`]).
+    /// Its pfn range `[start, end)` (from [`crate::model::makedumpfile::layout_split_ranges`]).
     pub range: (u64, u64),
     /// The raw file.
     pub raw: Vec<u8>,

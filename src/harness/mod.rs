@@ -1,11 +1,11 @@
 //! The properties the project exists to check, as named functions usable from tests, fuzz targets and
 //! `kdump-flat selftest`.
 //!
-//! A case is one [`Layout`]: [`write_case`] sends its write sequence down the raw path, the flattened path
-//! and a recorder in one run, then each property judges the result. makedumpfile layouts come in its
-//! write modes ([`Layout::mode`]): non-cyclic or cyclic (one or many cycles), `--num-threads`, `-b`, and
-//! `--split`, for which the case is the dump written as one file *and* each file of the set
-//! ([`CaseOutput::parts`]):
+//! A case is one [`Layout`](crate::model::Layout): [`write_case`] sends its write sequence down the raw path,
+//! the flattened path and a recorder in one run, then each property judges the result. makedumpfile layouts
+//! come in its write modes ([`Layout::mode`](crate::model::Layout::mode)): non-cyclic or cyclic (one or many
+//! cycles), `--num-threads`, `-b`, and `--split`, for which the case is the dump written as one file *and*
+//! each file of the set ([`CaseOutput::parts`]):
 //!
 //! - **P1** [`p1_flat_reassembles_to_raw`]: reassembling the flattened output (`flat::reassemble`, the real
 //!   one) gives exactly the raw output (each file of a split set too); [`p1_set_joins_to_one_file`]:

@@ -1,9 +1,9 @@
 //! The structural comparison of P3: every header and sub-header field the reader decodes, the note
 //! section, VMCOREINFO and eraseinfo against what the layout implies for its writer (FORMATS.md §2–3).
 //!
-//! Table-driven: [`ModelFacts`] derives what the layout implies once; [`header_rows`] and
-//! [`sub_header_rows`] are tables of (field, value read, value the model says), one row per field in
-//! file order; [`note_rows`] reads the note section, VMCOREINFO and eraseinfo in order. The first row
+//! Table-driven: `ModelFacts` derives what the layout implies once; `header_rows` and
+//! `sub_header_rows` are tables of (field, value read, value the model says), one row per field in
+//! file order; `note_rows` reads the note section, VMCOREINFO and eraseinfo in order. The first row
 //! that differs is the answer.
 
 use std::fmt;

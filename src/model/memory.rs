@@ -1,5 +1,5 @@
 //! A layout's memory as the writers read it: [`BlockMemory`] generates one block's bytes on demand
-//! (a [`ReadAt`]), [`guest_blocks`] hands the blocks to a writer as [`GuestBlock`]s.
+//! (a [`ReadAt`]), `guest_blocks` hands the blocks to a writer as [`GuestBlock`]s.
 
 use std::io;
 

@@ -4,13 +4,14 @@
 //! gaps and partial last pages, what every page contains and what it was used for, compression, CPUs and
 //! notes, VMCOREINFO, dump level, eraseinfo, and whose write sequence produces it. From a layout the model
 //!
-//! - writes the dump through a [`DumpSink`] with QEMU's sequence ([`qemu::write_qemu_kdump`]) or
-//!   makedumpfile's ([`makedumpfile::write_makedumpfile_kdump`]) — [`write_layout`] picks by
-//!   [`Layout::writer`] — so one sequence goes down the flattened and the raw path in the same run;
+//! - writes the dump through a [`DumpSink`](crate::sink::DumpSink) with QEMU's sequence
+//!   ([`qemu::write_qemu_kdump`]) or makedumpfile's ([`makedumpfile::write_makedumpfile_kdump`]) —
+//!   [`write_layout()`] picks by [`Layout::writer`] — so one sequence goes down the flattened and the raw
+//!   path in the same run;
 //! - writes makedumpfile's dumps in the write mode the layout asks for ([`Layout::mode`]: non-cyclic or
 //!   cyclic bitmaps, `--num-threads`, `-b`; the file is the same whatever the mode) and, for a `--split`
 //!   layout, each file of the set ([`write_layout_part`], ranges from [`makedumpfile::layout_split_ranges`];
-//!   [`write_layout`] writes such a layout's dump as one file);
+//!   [`write_layout()`] writes such a layout's dump as one file);
 //! - knows what every pfn must read back as ([`Layout::expected_page`]).
 //!
 //! **Independence.** The structures are encoded by this module's own encoder ([`encode`]), written from
@@ -19,14 +20,13 @@
 //! field misplaced in a shared definition would be misplaced on both sides and never caught. Only the
 //! compression codecs (`crate::compress`) and the sinks are shared.
 //!
-//! **Rooms.** The description: [`layout`] (the [`Layout`], its memory blocks and notes), [`machine`]
-//! (writer, machine, page size), [`page_content`] (what a page contains and its bytes), [`mode`]
-//! (makedumpfile's write mode), [`validate`] (well formed, in bounds, producible). The writers:
-//! [`qemu`] and [`makedumpfile`] (each with its own policies), sharing only [`write`] (blocks, counting
-//! sink, summary, errors, page storage, geometry) and the encoder [`encode`] and [`notes`]; neither
-//! imports the other, and the description imports only makedumpfile's pure policies
-//! ([`makedumpfile::policy`]) to validate a mode. [`memory`] and [`write_layout`] connect a layout to
-//! the writers.
+//! **Rooms.** The description: [`layout`] (the [`Layout`], its memory blocks and notes), [`machine`] (writer,
+//! machine, page size), [`page_content`] (what a page contains and its bytes), [`mode`] (makedumpfile's write
+//! mode), [`validate`] (well formed, in bounds, producible). The writers: [`qemu`] and [`makedumpfile`] (each
+//! with its own policies), sharing only [`write`](mod@write) (blocks, counting sink, summary, errors, page
+//! storage, geometry) and the encoder [`encode`] and [`notes`]; neither imports the other, and the
+//! description imports only makedumpfile's pure policies ([`makedumpfile::policy`]) to validate a mode.
+//! [`memory`] and [`write_layout`](mod@write_layout) connect a layout to the writers.
 //!
 //! Random layouts come from [`arbitrary`] ([`gen::arbitrary_layout`], for fuzzing) and from proptest
 //! strategies that shrink towards small layouts ([`gen::layout_strategy`]).

@@ -1,7 +1,7 @@
 //! What both writers ([`super::qemu`], [`super::makedumpfile`]) share: the memory blocks they read
-//! ([`GuestBlock`]), the sink wrapper that counts their writes ([`Counting`]), their result
+//! ([`GuestBlock`]), the sink wrapper that counts their writes (`Counting`), their result
 //! ([`WriteSummary`]) and error ([`WriteError`]), how they store one page ([`store_page`]) and where
-//! the structures of a dump lie ([`DumpGeometry`], FORMATS.md §2).
+//! the structures of a dump lie (`DumpGeometry`, FORMATS.md §2).
 
 use std::borrow::Cow;
 use std::io;

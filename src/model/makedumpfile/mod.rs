@@ -26,12 +26,12 @@
 //!
 //! [`split_ranges`] gives the files' pfn ranges as `--split` computes them (splitblocks). Checked byte for
 //! byte against makedumpfile 1.7.2 and 1.7.6 (identical outputs) by tests/model_makedumpfile_oracle.rs:
-//! non-cyclic, cyclic with 1 to 200 KiB buffers (up to 128 cycles, cycles ending inside a bitmap byte),
-//! split sets of 2 and 3 files, `--num-threads` and `-b`, flattened and raw; by
-//! tests/model_kernel_oracle.rs (ignored: needs a booted guest's dumps) at dump level 31, cyclic and split. With `--num-threads`
+//! non-cyclic, cyclic with 1 to 200 KiB buffers (up to 128 cycles, cycles ending inside a bitmap byte), split
+//! sets of 2 and 3 files, `--num-threads` and `-b`, flattened and raw; by tests/model_kernel_oracle.rs
+//! (ignored: needs a booted guest's dumps) at dump level 31, cyclic and split. With `--num-threads`
 //! ([`MakedumpfileOptions::num_threads`]) step 4 puts descriptors and data through plain `write_cache`
-//! (`write_kdump_pages_parallel_cyclic`), without `write_kdump_page`'s early flush. Not modelled: `-E`
-//! (ELF output), a size limit (`-L`) and ENOSPC handling.
+//! (`write_kdump_pages_parallel_cyclic`), without `write_kdump_page`'s early flush. Not modelled: `-E` (ELF
+//! output), a size limit (`-L`) and ENOSPC handling.
 //!
 //! The module's rooms: [`policy`] (how makedumpfile resolves its command line: the automatic cyclic
 //! buffer, the `--split` ranges), [`options`] (the options a layout implies), [`sequence`] (the write

@@ -46,11 +46,11 @@ pub struct MakedumpfileOptions {
     /// `max_mapnr` from the kernel's memory model, when it reaches beyond the last block (`None`: the
     /// end of the last block). Blocks must end at or below it.
     pub max_mapnr: Option<u64>,
-    /// Bitmap bytes per cycle in makedumpfile's cyclic mode: `--cyclic-buffer K` gives `K·1024`, taken
-    /// as is (no rounding; makedumpfile only lowers it to the free memory, divided by the number of
-    /// `--split` files), so each cycle covers `K·1024·8` pfns. `None`: the non-cyclic mode makedumpfile
-    /// picks without `--cyclic-buffer` when its automatic buffer holds twice `max_mapnr` bits (bitmaps
-    /// kept in a temporary file and copied whole in [`BUFSIZE_BITMAP`] pieces). With `--split` (and
+    /// Bitmap bytes per cycle in makedumpfile's cyclic mode: `--cyclic-buffer K` gives `K·1024`, taken as is
+    /// (no rounding; makedumpfile only lowers it to the free memory, divided by the number of `--split`
+    /// files), so each cycle covers `K·1024·8` pfns. `None`: the non-cyclic mode makedumpfile picks without
+    /// `--cyclic-buffer` when its automatic buffer holds twice `max_mapnr` bits (bitmaps kept in a temporary
+    /// file and copied whole in [`BUFSIZE_BITMAP`](super::BUFSIZE_BITMAP) pieces). With `--split` (and
     /// without `--cyclic-buffer`) makedumpfile runs cyclic with its automatic buffer size.
     pub cyclic_buffer: Option<u64>,
     /// `--split`: the pfn range `[start, end)` of this file of the set (see [`split_ranges`]); `None`
@@ -102,7 +102,7 @@ pub fn makedumpfile_options(layout: &Layout) -> MakedumpfileOptions {
 }
 
 /// The options of the file of a split layout's set that holds the pfn range `range` (one of
-/// [`Layout::split_ranges`]): the layout's write mode and the range.
+/// [`layout_split_ranges`]): the layout's write mode and the range.
 pub fn makedumpfile_part_options(layout: &Layout, range: (u64, u64)) -> MakedumpfileOptions {
     MakedumpfileOptions {
         split: Some(range),

@@ -8,14 +8,15 @@ use crate::model::CyclicMode;
 /// makedumpfile's cap on its automatic cyclic buffer (`calculate_cyclic_buffer_size`): 4 MiB.
 pub const MAX_AUTOMATIC_CYCLIC_BUFFER: u64 = 4 << 20;
 
-/// The [`MakedumpfileOptions::cyclic_buffer`] makedumpfile picks itself when run without
-/// `--cyclic-buffer` (`initial`, `calculate_cyclic_buffer_size`) for `files` output files (1, or the
-/// number of `--split` files), with `free_memory` bytes of MemFree: the buffer is the smallest of 60 % of
-/// the free memory, 4 MiB and `max_mapnr·2/8` bytes (both bitmaps at once, integer division; divided by
-/// the number of files with `--split`); when that holds `2·max_mapnr` bits, the non-cyclic mode (`None`).
-/// So with enough memory a single file is written non-cyclic exactly when `max_mapnr` is a multiple of 4
-/// and at most 16 Mi pfns; otherwise cyclic, usually in one cycle (bitmaps written at once), with
-/// several cycles beyond 16 Mi pfns (64 GiB of 4 KiB pages), and with `--split` always cyclic.
+/// The [`MakedumpfileOptions::cyclic_buffer`](super::MakedumpfileOptions::cyclic_buffer) makedumpfile picks
+/// itself when run without `--cyclic-buffer` (`initial`, `calculate_cyclic_buffer_size`) for `files` output
+/// files (1, or the number of `--split` files), with `free_memory` bytes of MemFree: the buffer is the
+/// smallest of 60 % of the free memory, 4 MiB and `max_mapnr·2/8` bytes (both bitmaps at once, integer
+/// division; divided by the number of files with `--split`); when that holds `2·max_mapnr` bits, the
+/// non-cyclic mode (`None`). So with enough memory a single file is written non-cyclic exactly when
+/// `max_mapnr` is a multiple of 4 and at most 16 Mi pfns; otherwise cyclic, usually in one cycle (bitmaps
+/// written at once), with several cycles beyond 16 Mi pfns (64 GiB of 4 KiB pages), and with `--split` always
+/// cyclic.
 pub fn automatic_cyclic_buffer(max_mapnr: u64, files: u64, free_memory: u64) -> Option<u64> {
     let limit = (free_memory as f64 * 0.6) as u64;
     let mut bitmap_size = max_mapnr.saturating_mul(2) / 8;
@@ -30,9 +31,10 @@ pub fn automatic_cyclic_buffer(max_mapnr: u64, files: u64, free_memory: u64) -> 
     }
 }
 
-/// The bitmap bytes per cycle makedumpfile uses in the bitmap mode `mode` for a dump of `max_mapnr`
-/// pfns written as `files` files ([`MakedumpfileOptions::cyclic_buffer`](super::MakedumpfileOptions::cyclic_buffer)):
-/// `None` for the non-cyclic mode (and for an automatic buffer that holds both bitmaps).
+/// The bitmap bytes per cycle makedumpfile uses in the bitmap mode `mode` for a dump of `max_mapnr` pfns
+/// written as `files` files
+/// ([`MakedumpfileOptions::cyclic_buffer`](super::MakedumpfileOptions::cyclic_buffer)): `None` for the
+/// non-cyclic mode (and for an automatic buffer that holds both bitmaps).
 pub fn cyclic_buffer(mode: CyclicMode, max_mapnr: u64, files: u64) -> Option<u64> {
     match mode {
         CyclicMode::NonCyclic => None,

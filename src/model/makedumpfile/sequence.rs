@@ -1,5 +1,5 @@
 //! makedumpfile's write sequence, step by step (the steps are listed in the [module
-//! documentation](super)): [`plan_sequence`] checks the input and places the structures, then one
+//! documentation](super)): `plan_sequence` checks the input and places the structures, then one
 //! function per step writes.
 
 use std::io;
