@@ -6,7 +6,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Which program's write sequence produces the dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, arbitrary::Arbitrary)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "lowercase")]
 pub enum WriterKind {
     /// QEMU's `create_kdump_vmcore` (`dump-guest-memory -z`, `kdump-zlib`, `kdump-raw-zlib`, …).
@@ -26,7 +27,8 @@ impl fmt::Display for WriterKind {
 
 /// The dumped machine: fixes the ELF class (32/64-bit `long`), the byte order, the `utsname.machine`
 /// string and, for 32-bit machines, the layout of `kdump_sub_header`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, arbitrary::Arbitrary)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "lowercase")]
 pub enum Machine {
     /// 64-bit little-endian x86.
@@ -47,7 +49,9 @@ pub enum Machine {
     Ppc,
 }
 
-/// Byte order of the dumped machine.
+/// Byte order of the dumped machine, as the model states it. Deliberately the model's own type, not the
+/// kdump reader's [`crate::kdump::ByteOrder`] (nor the ELF reader's [`crate::elf::ElfByteOrder`]): the model
+/// encodes independently of the readers it checks (see [`crate::model::encode`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Endian {
     /// Least significant byte first.
@@ -110,7 +114,8 @@ impl fmt::Display for Machine {
 }
 
 /// A page (= block) size the model covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, arbitrary::Arbitrary)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 pub enum PageSize {
     /// 4 KiB (x86, most others).
     #[serde(rename = "4k")]

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 /// What a page (or a run of pages) contains. Contents are generated deterministically from the variant,
 /// its seed and the pfn, so a layout file stays small.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, arbitrary::Arbitrary)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum PageContent {
     /// All zero bytes (writers point these at the shared zero page).
@@ -43,9 +44,8 @@ pub enum PageContent {
 }
 
 /// What the kernel used a page for, as makedumpfile's dump levels see it.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, arbitrary::Arbitrary,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum PageClass {
     /// Kernel data: always dumped.
