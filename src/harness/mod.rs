@@ -11,7 +11,7 @@
 //!   one) gives exactly the raw output (each file of a split set too); [`p1_set_joins_to_one_file`]:
 //!   `kdump::join` of a split set gives the model's one-file dump byte for byte (eraseinfo once per file).
 //! - **P2** [`p2_raw_extent_matches_layout`]: the raw file's length, the ranges written and the holes are
-//!   what the layout implies by the formulas of FORMATS.md (computed here, not taken from the writer), for
+//!   what the layout implies by the formulas of docs/FORMATS.md (computed here, not taken from the writer), for
 //!   each file of a split set its own ([`expected_file_extents`]); and whatever the mode, the file is the
 //!   one makedumpfile's default sequence writes (a split file without pages may stop inside its bitmaps).
 //! - **P3** [`p3_pages_read_back`]: every header and sub-header field the kdump reader decodes (utsname,
