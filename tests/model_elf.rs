@@ -7,7 +7,7 @@ use crate::support::real::corpus;
 
 use assert_cmd::Command;
 use kdump_flat::elf::{ElfClass, ElfDump};
-use kdump_flat::harness::elf::model_elf;
+use kdump_flat::harness::p6_elf::model_elf;
 use kdump_flat::model::gen::{layout_from_seed, SizeClass};
 use kdump_flat::model::qemu_elf::{write_qemu_elf, QemuElfOptions};
 use kdump_flat::model::{write_layout, Endian, WriterKind};

@@ -19,8 +19,8 @@
 use crate::sink::DumpSink;
 
 use super::encode::Encoder;
-use super::layout::{Endian, Layout, Machine};
-use super::qemu::{GuestBlock, WriteError};
+use super::{Endian, Layout, Machine};
+use super::{GuestBlock, WriteError};
 
 /// `e_machine` of i386.
 pub const EM_386: u16 = 3;

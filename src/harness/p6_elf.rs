@@ -18,7 +18,9 @@ use crate::model::{Layout, WriterKind};
 use crate::sink::RawSink;
 use crate::to_elf::{convert, ToElfOptions, PFN_EXCLUDED};
 
-use super::{compare_bytes, fail, CaseOutput, Property, PropertyFailure};
+use super::bytes::compare_bytes;
+use super::case::CaseOutput;
+use super::property::{fail, Property, PropertyFailure};
 
 fn elf_fail(detail: impl Into<String>) -> PropertyFailure {
     fail(Property::P6, detail)
