@@ -27,6 +27,7 @@
 //! ```
 
 pub mod compress;
+pub mod diff;
 pub mod elf;
 pub mod flat;
 pub mod from_elf;
