@@ -456,12 +456,13 @@ fn explain_bytes(
     let found = first_byte_difference(ra, rb, first.offset, 1, 1).map_err(read_error("A or B"))?;
     let (x, y) = found.map_or((None, None), |(_, x, y)| (x, y));
     out.push(
-        Difference::field(Structure::File, "bytes", byte_value(x), byte_value(y))
-            .with_detail(format!(
+        Difference::field(Structure::File, "bytes", byte_value(x), byte_value(y)).with_detail(
+            format!(
             "file {} byte {:#x} ({}) differs; every structure compared is equal (a byte no reader \
                  looks at: padding, an unused page, a hole)",
             first.part, first.offset, first.region
-        )),
+        ),
+        ),
     );
     Ok(())
 }

@@ -149,10 +149,14 @@ impl Side {
             match KdumpFile::open(reader.clone()) {
                 Ok(part) => parts.push(part),
                 Err(e) => {
+                    let found = check_findings(&readers)
+                        .into_iter()
+                        .filter(|finding| *finding != e.to_string())
+                        .collect();
                     return Err(trouble(
                         format!("{name}: not a readable kdump-compressed dump: {e}"),
-                        check_findings(&readers),
-                    ))
+                        found,
+                    ));
                 }
             }
         }
