@@ -26,6 +26,7 @@ mod fuzz_smoke;
 mod hostile;
 mod kdump_cli;
 mod kdump_corruption;
+mod kdump_diff;
 mod kdump_diff_real;
 mod kdump_join;
 mod kdump_join_cli;

@@ -11,9 +11,7 @@ use std::process::Command;
 use kdump_flat::diff::{diff, DiffMode, DiffOptions, DiffReport, Side, Structure};
 use kdump_flat::source::open_dump;
 
-use crate::real_support::{
-    corpus, makedumpfile_reassemble, try_libkdumpfile_report, OraclePfns,
-};
+use crate::real_support::{corpus, makedumpfile_reassemble, try_libkdumpfile_report, OraclePfns};
 
 /// The kdump dumps of corpus/real (the split parts are compared as a set elsewhere).
 const DUMPS: [&str; 6] = [
@@ -67,7 +65,10 @@ fn cmp_equal(a: &Path, b: &Path) -> bool {
         .arg(b)
         .status()
         .expect("cmp (diffutils) must be installed");
-    assert!(status.code() == Some(0) || status.code() == Some(1), "cmp failed: {status}");
+    assert!(
+        status.code() == Some(0) || status.code() == Some(1),
+        "cmp failed: {status}"
+    );
     status.success()
 }
 
@@ -82,7 +83,12 @@ fn same_bytes_exactly_where_cmp_of_the_reassembled_files_says_equal() {
             let report = diff_paths(&corpus(a), &corpus(b), DiffMode::Structure);
             assert_eq!(report.same_bytes, cmp_says_equal, "{a} vs {b}");
             // no difference found exactly when the bytes are the same
-            assert_eq!(report.is_same(), cmp_says_equal, "{a} vs {b}: {:?}", report.differences);
+            assert_eq!(
+                report.is_same(),
+                cmp_says_equal,
+                "{a} vs {b}: {:?}",
+                report.differences
+            );
             equal_pairs += cmp_says_equal as usize;
         }
     }
@@ -110,7 +116,9 @@ fn reported_pfns(report: &DiffReport, fields: &[&str]) -> Vec<[u64; 2]> {
 }
 
 fn inside(ranges: &[[u64; 2]], pfn: u64) -> bool {
-    ranges.iter().any(|[first, last]| (*first..=*last).contains(&pfn))
+    ranges
+        .iter()
+        .any(|[first, last]| (*first..=*last).contains(&pfn))
 }
 
 #[test]
@@ -118,7 +126,11 @@ fn memory_differences_are_where_libkdumpfile_reads_different_pages() {
     let dir = tempfile::tempdir().unwrap();
     let raw = raw_files(dir.path());
     // libkdumpfile 0.5.1 reads raw files only; zstd is not compared (Debian's 0.5.1 may lack it)
-    let names = ["fw-q72.kdump-zlib.flat", "fw-q10.kdump-raw-zlib", "fw-mdf-lzo-d1"];
+    let names = [
+        "fw-q72.kdump-zlib.flat",
+        "fw-q10.kdump-raw-zlib",
+        "fw-mdf-lzo-d1",
+    ];
     let oracle: BTreeMap<&str, BTreeMap<u64, Option<String>>> = names
         .iter()
         .map(|&name| (name, libkdumpfile_pages(&raw[name])))
@@ -138,11 +150,17 @@ fn memory_differences_are_where_libkdumpfile_reads_different_pages() {
                 match (hash_a, pages_b.get(pfn)) {
                     (Some(x), Some(Some(y))) if x == y => {
                         checked_same += 1;
-                        assert!(!inside(&differing, *pfn), "{a} vs {b}: pfn {pfn:#x} reported");
+                        assert!(
+                            !inside(&differing, *pfn),
+                            "{a} vs {b}: pfn {pfn:#x} reported"
+                        );
                     }
                     (Some(_), Some(Some(_))) => {
                         checked_different += 1;
-                        assert!(inside(&differing, *pfn), "{a} vs {b}: pfn {pfn:#x} not reported");
+                        assert!(
+                            inside(&differing, *pfn),
+                            "{a} vs {b}: pfn {pfn:#x} not reported"
+                        );
                     }
                     (Some(_), _) => only_a += 1,
                     (None, _) => {}
