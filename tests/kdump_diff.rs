@@ -176,3 +176,27 @@ fn another_compression_is_the_same_memory_stored_differently() {
     }
     assert!(reencoded > 0);
 }
+
+#[test]
+fn a_cut_real_dump_is_a_difference_or_trouble_never_a_panic() {
+    let whole = crate::real_support::read_corpus("fw-q10.kdump-raw-zlib");
+    let original = || side("A", whole.clone(), DumpForm::Raw);
+    let (mut differences, mut trouble) = (0, 0);
+    for cut in (0..whole.len()).step_by(4093).chain([whole.len() - 1]) {
+        let source = DumpSource {
+            reader: Box::new(whole[..cut].to_vec()),
+            form: DumpForm::Raw,
+        };
+        let Ok(b) = Side::open("B", vec![("cut".into(), source)]) else {
+            trouble += 1;
+            continue;
+        };
+        for mode in [DiffMode::Structure, DiffMode::Memory] {
+            let report = compare(&original(), &b, mode);
+            assert!(!report.is_same() && !report.same_bytes, "cut at {cut}");
+            differences += 1;
+        }
+    }
+    // cut in the headers or bitmaps: trouble; in the descriptors or data: named differences
+    assert!(differences > 0 && trouble > 0, "{differences} {trouble}");
+}

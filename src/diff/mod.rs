@@ -466,3 +466,39 @@ fn explain_bytes(
     );
     Ok(())
 }
+
+/// The structural diff of two dumps held in memory (raw or flattened bytes, detected by their signature),
+/// as text: what a failing harness property prints beside the first differing offset. A side that cannot
+/// be read as a dump gives the trouble instead.
+pub fn describe_in_memory(
+    (name_a, a): (&str, &[u8]),
+    (name_b, b): (&str, &[u8]),
+    limit: usize,
+) -> String {
+    let open = |label: &'static str, name: &str, bytes: &[u8]| {
+        let flattened = bytes.starts_with(b"makedumpfile");
+        let (reader, form): (Box<dyn ReadAt + Send>, _) = if flattened {
+            match crate::flat::index::FlatIndex::open(bytes.to_vec()) {
+                Ok(index) => (Box::new(index), crate::source::DumpForm::Flattened),
+                Err(e) => {
+                    return Err(format!(
+                        "side {label} ({name}) cannot be compared: invalid flattened dump: {e}"
+                    ))
+                }
+            }
+        } else {
+            (Box::new(bytes.to_vec()), crate::source::DumpForm::Raw)
+        };
+        let source = crate::source::DumpSource { reader, form };
+        Side::open(label, vec![(name.to_string(), source)]).map_err(|e| e.to_string())
+    };
+    let sides = open("A", name_a, a).and_then(|a| Ok((a, open("B", name_b, b)?)));
+    let options = DiffOptions {
+        mode: DiffMode::Structure,
+        limit,
+    };
+    match sides.and_then(|(a, b)| diff(&a, &b, &options, &|_, _| {}).map_err(|e| e.to_string())) {
+        Ok(report) => render_text(&report),
+        Err(trouble) => format!("{trouble}\n"),
+    }
+}

@@ -85,11 +85,7 @@ pub fn compare_pages(
 ) -> Result<DataEnds, PageWalkError> {
     let mut ends = DataEnds::default();
     let mut mergers = Mergers::new();
-    let total = [a.next_candidate(0), b.next_candidate(0)]
-        .into_iter()
-        .flatten()
-        .max()
-        .map_or(0, |_| end_hint(a, b));
+    let total = end_hint(a, b);
     let mut start = 0u64;
     let (mut refs_a, mut refs_b) = (Vec::new(), Vec::new());
     while let Some(next) = [a.next_candidate(start), b.next_candidate(start)]
