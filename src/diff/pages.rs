@@ -388,6 +388,9 @@ fn compare_batch(
             }
             let pa = &pages_a[i * page_size..(i + 1) * page_size];
             let pb = &pages_b[i * page_size..(i + 1) * page_size];
+            if pa == pb {
+                return Outcome::Same;
+            }
             match pa.iter().zip(pb).position(|(x, y)| x != y) {
                 None => Outcome::Same,
                 Some(at) => Outcome::Differs {
