@@ -26,12 +26,16 @@
 //! assert_eq!(flat.into_inner().len(), 4096 + (16 + 5) * 2 + 16);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod compress;
 pub mod diff;
 pub mod elf;
 pub mod flat;
 pub mod from_elf;
+#[cfg(feature = "harness")]
 pub mod fuzzing;
+#[cfg(feature = "harness")]
 pub mod harness;
 pub mod kdump;
 pub mod model;
@@ -40,5 +44,6 @@ pub mod readat;
 pub mod sink;
 pub mod source;
 
+#[cfg(feature = "harness")]
 #[doc(hidden)]
 pub mod cli;

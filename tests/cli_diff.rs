@@ -355,7 +355,7 @@ fn the_json_shape() {
 #[test]
 fn memory_of_qemu_elf_and_kdump_of_one_state_is_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let elf = crate::real_support::gunzip_corpus("fw-q72.elf.gz");
+    let elf = crate::support::real::gunzip_corpus("fw-q72.elf.gz");
     std::fs::write(dir.path().join("fw-q72.elf"), elf).unwrap();
     std::fs::copy(
         corpus().join("fw-q72.kdump-zlib.flat"),

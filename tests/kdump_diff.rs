@@ -179,7 +179,7 @@ fn another_compression_is_the_same_memory_stored_differently() {
 
 #[test]
 fn a_cut_real_dump_is_a_difference_or_trouble_never_a_panic() {
-    let whole = crate::real_support::read_corpus("fw-q10.kdump-raw-zlib");
+    let whole = crate::support::real::read_corpus("fw-q10.kdump-raw-zlib");
     let original = || side("A", whole.clone(), DumpForm::Raw);
     let (mut differences, mut trouble) = (0, 0);
     for cut in (0..whole.len()).step_by(4093).chain([whole.len() - 1]) {

@@ -11,7 +11,7 @@ use std::process::Command;
 use kdump_flat::diff::{diff, DiffMode, DiffOptions, DiffReport, Side, Structure};
 use kdump_flat::source::open_dump;
 
-use crate::real_support::{corpus, makedumpfile_reassemble, try_libkdumpfile_report, OraclePfns};
+use crate::support::real::{corpus, makedumpfile_reassemble, try_libkdumpfile_report, OraclePfns};
 
 /// The kdump dumps of corpus/real (the split parts are compared as a set elsewhere).
 const DUMPS: [&str; 6] = [

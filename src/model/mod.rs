@@ -38,6 +38,7 @@
 //! ```
 
 pub mod encode;
+#[cfg(feature = "harness")]
 pub mod gen;
 pub mod layout;
 pub mod makedumpfile;
