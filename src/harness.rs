@@ -256,14 +256,15 @@ fn dump_files(output: &CaseOutput) -> Vec<FileView<'_>> {
 /// a `--split` layout: the one-file form and every file of the set).
 pub fn p1_flat_reassembles_to_raw(output: &CaseOutput) -> Result<(), PropertyFailure> {
     let reassembled = reassemble_bytes(&output.flat).map_err(|e| fail(Property::P1, e))?;
-    compare_bytes(&reassembled, &output.raw).map_err(|d| fail(Property::P1, d))?;
+    compare_dumps(("reassembled", &reassembled), ("raw", &output.raw))
+        .map_err(|d| fail(Property::P1, d))?;
     if output.parts.is_empty() {
         return Ok(());
     }
     for file in dump_files(output) {
         let reassembled = reassemble_bytes(file.flat)
             .map_err(|e| fail(Property::P1, format!("{}: {e}", file.name)))?;
-        compare_bytes(&reassembled, file.raw)
+        compare_dumps(("reassembled", &reassembled), ("raw", file.raw))
             .map_err(|d| fail(Property::P1, format!("{}: {d}", file.name)))?;
     }
     Ok(())
@@ -316,7 +317,7 @@ pub fn p1_set_joins_to_one_file(
             std::borrow::Cow::Owned(sink.into_bytes())
         }
     };
-    compare_bytes(&joined, &expected).map_err(|d| {
+    compare_dumps(("joined", &joined), ("model", &expected)).map_err(|d| {
         fail(
             Property::P1,
             format!("the joined set differs from the model's one-file dump: {d}"),
@@ -335,6 +336,23 @@ pub fn reassemble_bytes(flat: &[u8]) -> Result<Vec<u8>, String> {
         .and_then(|_| file.read_to_end(&mut out))
         .map_err(|e| format!("cannot read the reassembled file: {e}"))?;
     Ok(out)
+}
+
+/// Differences per structure a failing property lists from the structural diff.
+const DIFF_LIMIT: usize = 5;
+
+/// [`compare_bytes`] for two dumps (each named): when they differ, the first differing offset and then
+/// the structural diff of the two (`kdump-flat diff`: which header field, bitmap range, descriptor or page
+/// differs), so that a failing property explains the difference.
+pub fn compare_dumps(actual: (&str, &[u8]), expected: (&str, &[u8])) -> Result<(), String> {
+    compare_bytes(actual.1, expected.1).map_err(|detail| {
+        let diff = crate::diff::describe_in_memory(actual, expected, DIFF_LIMIT);
+        let indented: String = diff.lines().map(|line| format!("\n    {line}")).collect();
+        format!(
+            "{detail}; structural diff (kdump-flat diff {} {}):{indented}",
+            actual.0, expected.0
+        )
+    })
 }
 
 /// Describes the first difference between `actual` and `expected`, if any.
@@ -581,7 +599,7 @@ fn check_file_extents(layout: &Layout, file: &FileView<'_>) -> Result<(), String
         } else {
             &reference[..]
         };
-        compare_bytes(file.raw, compared).map_err(|d| {
+        compare_dumps(("this mode", file.raw), ("default mode", compared)).map_err(|d| {
             format!(
                 "the file written in mode {} differs from the default mode's: {d}",
                 layout.mode

@@ -6,6 +6,7 @@
 use kdump_flat::compress::ALL_COMPRESSIONS;
 use kdump_flat::diff::{diff, DiffMode, DiffOptions, DiffReport, Side, Structure};
 use kdump_flat::flat::index::FlatIndex;
+use kdump_flat::kdump::KdumpFile;
 use kdump_flat::model::gen::{layout_from_seed, SizeClass};
 use kdump_flat::model::layout::{ExpectedPage, Layout, PageContent};
 use kdump_flat::model::write_layout;
@@ -199,4 +200,31 @@ fn a_cut_real_dump_is_a_difference_or_trouble_never_a_panic() {
     }
     // cut in the headers or bitmaps: trouble; in the descriptors or data: named differences
     assert!(differences > 0 && trouble > 0, "{differences} {trouble}");
+}
+
+#[test]
+fn a_failing_harness_property_prints_the_structural_diff() {
+    use kdump_flat::harness::{p1_flat_reassembles_to_raw, write_case};
+    let (seed, layout) = layouts().next().unwrap();
+    let mut output = write_case(&layout).unwrap();
+    assert!(p1_flat_reassembles_to_raw(&output).is_ok(), "seed {seed}");
+    // nr_cpus, the header's last field (4 bytes before its end, 32- or 64-bit), changed in the raw file
+    let header_size = KdumpFile::open(output.raw.as_slice())
+        .unwrap()
+        .header()
+        .size();
+    for byte in &mut output.raw[header_size - 4..header_size] {
+        *byte ^= 0x01;
+    }
+    let failure = p1_flat_reassembles_to_raw(&output).unwrap_err();
+    let detail = failure.detail;
+    assert!(detail.contains("first difference at offset"), "{detail}");
+    assert!(
+        detail.contains("structural diff (kdump-flat diff reassembled raw)"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("\n    header: 1 difference\n      nr_cpus: A "),
+        "{detail}"
+    );
 }
