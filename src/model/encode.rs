@@ -7,7 +7,7 @@
 //! two, so a misplaced field must be misplaced in two independent statements of the format to go
 //! unnoticed.
 
-use super::layout::Endian;
+use super::Endian;
 
 /// Size of `page_desc` in every ABI.
 pub const PAGE_DESC_SIZE: u64 = 24;
