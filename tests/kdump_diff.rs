@@ -8,8 +8,8 @@ use kdump_flat::diff::{diff, DiffMode, DiffOptions, DiffReport, Side, Structure}
 use kdump_flat::flat::index::FlatIndex;
 use kdump_flat::kdump::KdumpFile;
 use kdump_flat::model::gen::{layout_from_seed, SizeClass};
-use kdump_flat::model::{ExpectedPage, Layout, PageContent};
 use kdump_flat::model::write_layout;
+use kdump_flat::model::{ExpectedPage, Layout, PageContent};
 use kdump_flat::sink::{FlatSink, RawSink};
 use kdump_flat::source::{DumpForm, DumpSource};
 

@@ -186,6 +186,38 @@ impl<'a> MemoryView<'a> {
         results
     }
 
+    /// The stored (compressed) bytes of each item of a kdump side whose descriptor is valid, with its
+    /// flags; `None` for the others (zero-page references, ELF pages, invalid descriptors, failed reads).
+    /// Two pages stored with the same flags and the same bytes decompress to the same page.
+    pub fn stored_bytes(&self, items: &[(u64, &PageRef)]) -> Vec<Option<(u32, Vec<u8>)>> {
+        let mut out = vec![None; items.len()];
+        let MemoryView::Kdump {
+            set, zero_pages, ..
+        } = self
+        else {
+            return out;
+        };
+        for (i, (_, page_ref)) in items.iter().enumerate() {
+            let PageRef::Stored { part, desc } = page_ref else {
+                continue;
+            };
+            let file = &set.parts()[*part];
+            let page_size = file.page_size();
+            let offset = desc.offset as u64;
+            let usable = !is_zero_page_reference(desc, zero_pages[*part], page_size)
+                && validate_descriptor(desc, page_size, file.header().status).is_ok()
+                && offset >= file.data_offset()
+                && offset.saturating_add(desc.size as u64) <= file.file_size();
+            if usable {
+                let mut bytes = vec![0u8; desc.size as usize];
+                if file.reader().read_exact_at(offset, &mut bytes).is_ok() {
+                    out[i] = Some((desc.flags, bytes));
+                }
+            }
+        }
+        out
+    }
+
     fn load_elf(&self, pfn: u64, page: &mut [u8]) -> Result<(), String> {
         let MemoryView::Elf {
             dump,

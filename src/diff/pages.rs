@@ -362,6 +362,16 @@ fn hex_from(page: &[u8], at: usize) -> Value {
         .into()
 }
 
+/// The items not marked `same`.
+fn to_decode<'r>(items: &[(u64, &'r PageRef)], same: &[bool]) -> Vec<(u64, &'r PageRef)> {
+    items
+        .iter()
+        .zip(same)
+        .filter(|(_, same)| !**same)
+        .map(|(item, _)| *item)
+        .collect()
+}
+
 /// Loads a batch of pairs on both sides and compares them.
 fn compare_batch(
     a: &MemoryView<'_>,
@@ -371,15 +381,34 @@ fn compare_batch(
 ) -> Vec<Outcome> {
     let items_a: Vec<(u64, &PageRef)> = pairs.iter().map(|(pfn, ra, _)| (*pfn, *ra)).collect();
     let items_b: Vec<(u64, &PageRef)> = pairs.iter().map(|(pfn, _, rb)| (*pfn, *rb)).collect();
-    let mut pages_a = vec![0u8; pairs.len() * page_size];
-    let mut pages_b = vec![0u8; pairs.len() * page_size];
-    let results_a = a.load(&items_a, &mut pages_a);
-    let results_b = b.load(&items_b, &mut pages_b);
-    results_a
-        .into_iter()
-        .zip(results_b)
-        .enumerate()
-        .map(|(i, (ra, rb))| {
+    // Pages stored with the same flags and bytes on both sides are the same page: not decompressed.
+    let (stored_a, stored_b) = (a.stored_bytes(&items_a), b.stored_bytes(&items_b));
+    let same_stored: Vec<bool> = stored_a
+        .iter()
+        .zip(&stored_b)
+        .map(|(x, y)| x.is_some() && x == y)
+        .collect();
+    let (decode_a, decode_b) = (
+        to_decode(&items_a, &same_stored),
+        to_decode(&items_b, &same_stored),
+    );
+    let mut pages_a = vec![0u8; decode_a.len() * page_size];
+    let mut pages_b = vec![0u8; decode_b.len() * page_size];
+    let mut results_a = a.load(&decode_a, &mut pages_a).into_iter();
+    let mut results_b = b.load(&decode_b, &mut pages_b).into_iter();
+    let mut decoded = 0;
+    same_stored
+        .iter()
+        .map(|&same| {
+            if same {
+                return Outcome::Same;
+            }
+            let i = decoded;
+            decoded += 1;
+            let (ra, rb) = (
+                results_a.next().unwrap_or(Ok(())),
+                results_b.next().unwrap_or(Ok(())),
+            );
             if ra.is_err() || rb.is_err() {
                 return Outcome::Undecodable {
                     a: ra.err(),
