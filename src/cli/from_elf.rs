@@ -13,7 +13,7 @@ use crate::compress::Compression;
 use crate::elf::ElfDump;
 use crate::from_elf::{write_kdump_from_elf, FromElfError, FromElfOptions, QEMU_UNKNOWN_MACHINE};
 use crate::model::{WriteError, WriteSummary};
-use crate::output::AtomicOutput;
+use crate::output::{AtomicOutput, NamedWriter};
 use crate::sink::{DumpSink, FlatSink, RawSink};
 
 /// Arguments of `from-elf`.
@@ -78,6 +78,17 @@ pub fn run(args: Args) -> CliResult {
     let source = File::open(&args.input)
         .with_context(|| format!("cannot open {}", args.input.display()))
         .map_err(Failure::Io)?;
+    let is_file = source
+        .metadata()
+        .with_context(|| format!("cannot inspect {}", args.input.display()))
+        .map_err(Failure::Io)?
+        .is_file();
+    if !is_file {
+        return Err(Failure::Io(anyhow!(
+            "{} is not a regular file: from-elf reads the ELF dump at random offsets",
+            args.input.display()
+        )));
+    }
     let dump = ElfDump::parse(&source)
         .with_context(|| format!("{} is not a usable ELF dump", args.input.display()))
         .map_err(Failure::Invalid)?;
@@ -89,20 +100,24 @@ pub fn run(args: Args) -> CliResult {
     };
 
     let summary = if to_stdout {
-        let stdout = io::stdout().lock();
+        let stdout = NamedWriter::new(io::stdout().lock(), "standard output");
         let mut sink = FlatSink::new(BufWriter::with_capacity(1 << 20, stdout));
         let summary = convert(&source, &dump, &options, &mut sink)?;
         sink.into_inner().flush()?;
         summary
     } else {
-        let mut output = AtomicOutput::create(&args.output, args.force)?;
+        let mut output = if args.flat {
+            AtomicOutput::create_stream(&args.output, args.force)?
+        } else {
+            AtomicOutput::create(&args.output, args.force)?
+        };
         let summary = if args.flat {
-            let mut sink = FlatSink::new(BufWriter::with_capacity(1 << 20, output.file()));
+            let mut sink = FlatSink::new(BufWriter::with_capacity(1 << 20, output.named_file()));
             let summary = convert(&source, &dump, &options, &mut sink)?;
             sink.into_inner().flush()?;
             summary
         } else {
-            let mut sink = RawSink::new(BufWriter::with_capacity(1 << 20, output.file()));
+            let mut sink = RawSink::new(BufWriter::with_capacity(1 << 20, output.named_file()));
             let summary = convert(&source, &dump, &options, &mut sink)?;
             sink.into_inner().flush()?;
             summary
@@ -110,8 +125,7 @@ pub fn run(args: Args) -> CliResult {
         output.commit()?;
         summary
     };
-    report(&args, &dump, &summary);
-    Ok(())
+    report(&args, &dump, &summary)
 }
 
 fn convert(
@@ -126,7 +140,7 @@ fn convert(
     })
 }
 
-fn report(args: &Args, dump: &ElfDump, summary: &WriteSummary) {
+fn report(args: &Args, dump: &ElfDump, summary: &WriteSummary) -> CliResult {
     if args.json {
         let value = serde_json::json!({
             "input": args.input,
@@ -143,7 +157,8 @@ fn report(args: &Args, dump: &ElfDump, summary: &WriteSummary) {
             "raw_size": summary.end,
             "writes": summary.writes,
         });
-        println!("{value:#}");
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "{value:#}").map_err(|e| Failure::Io(e.into()))?;
     } else {
         eprintln!(
             "from-elf: {} memory blocks, {} pages ({} zero, {} compressed with {}), {} writes; raw size {} bytes",
@@ -156,4 +171,5 @@ fn report(args: &Args, dump: &ElfDump, summary: &WriteSummary) {
             summary.end
         );
     }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use anyhow::anyhow;
 use super::dump_input::open_inputs;
 use super::{CliResult, Failure};
 use crate::kdump::{KdumpError, KdumpFile, KdumpSet};
-use crate::output::AtomicOutput;
+use crate::output::{AtomicOutput, NamedWriter};
 use crate::readat::ReadAt;
 
 /// Bytes produced per step (bounded memory whatever `--len` says).
@@ -78,15 +78,20 @@ pub fn run(args: Args) -> CliResult {
     }
     let inputs = open_inputs(&args.files)?;
     let mut output = match &args.output {
-        Some(path) if path.as_os_str() != "-" => Some(AtomicOutput::create(path, args.force)?),
+        Some(path) if path.as_os_str() != "-" => {
+            Some(AtomicOutput::create_stream(path, args.force)?)
+        }
         _ => None,
     };
-    let mut stdout = std::io::stdout().lock();
     {
-        let sink: &mut dyn Write = match output.as_mut() {
-            Some(out) => out.file(),
-            None => &mut stdout,
+        let mut sink: Box<dyn Write + '_> = match output.as_mut() {
+            Some(out) => Box::new(out.named_file()),
+            None => Box::new(NamedWriter::new(
+                std::io::stdout().lock(),
+                "standard output",
+            )),
         };
+        let sink = &mut *sink;
         if let Some(offset) = args.offset {
             let reader: &dyn ReadAt = &*inputs[0].source.reader;
             copy_file_bytes(reader, offset, args.len.unwrap_or(0), sink)?;

@@ -62,7 +62,15 @@ pub fn run(args: Args) -> CliResult {
     } else {
         let file = File::open(&args.input)
             .map_err(|e| Failure::Io(anyhow!("cannot open {}: {e}", args.input.display())))?;
-        let metadata = file.metadata()?;
+        let metadata = file
+            .metadata()
+            .map_err(|e| Failure::Io(anyhow!("cannot inspect {}: {e}", args.input.display())))?;
+        if metadata.is_dir() {
+            return Err(Failure::Io(anyhow!(
+                "{} is a directory, not a flattened dump",
+                args.input.display()
+            )));
+        }
         if metadata.is_file() {
             (Input::RegularFile(file), Some(metadata.len()))
         } else {
@@ -86,6 +94,7 @@ pub fn run(args: Args) -> CliResult {
         Input::Stream(stream) => reassemble(stream, output.file(), options),
     };
     progress.finish();
+    let output_name = output.describe();
     match result {
         Ok(summary) => {
             for warning in &summary.warnings {
@@ -119,9 +128,18 @@ pub fn run(args: Args) -> CliResult {
                     error.partial.output_len
                 );
             }
+            let input_name = match args.input.as_os_str() == "-" {
+                true => "standard input".to_string(),
+                false => args.input.display().to_string(),
+            };
             Err(match error.kind {
                 ReassembleErrorKind::Invalid(e) => Failure::Invalid(e.into()),
-                other => Failure::Io(other.into()),
+                ReassembleErrorKind::Read(e) => Failure::Io(anyhow!(
+                    "cannot read the flattened stream {input_name}: {e}"
+                )),
+                ReassembleErrorKind::Write(e) => Failure::Io(
+                    io::Error::new(e.kind(), format!("cannot write {output_name}: {e}")).into(),
+                ),
             })
         }
     }
