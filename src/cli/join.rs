@@ -16,6 +16,7 @@ use crate::sink::{DumpSink, FlatSink, RawSink};
 
 /// Arguments of `join`.
 #[derive(clap::Args, Debug)]
+#[command(override_usage = "kdump-flat join [OPTIONS] PART... OUT")]
 #[command(after_help = "\
 Examples:
   kdump-flat join vmcore.1 vmcore.2 vmcore.3 vmcore       like makedumpfile --reassemble

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 
 use super::progress::Progress;
-use super::{CliResult, Failure};
+use super::{count, CliResult, Failure};
 use crate::flat::{reassemble, reassemble_file, ParseMode, ReassembleErrorKind, ReassembleOptions};
 use crate::output::AtomicOutput;
 
@@ -106,8 +106,8 @@ pub fn run(args: Args) -> CliResult {
                 output.commit_unsynced()?;
             }
             eprintln!(
-                "kdump-flat: {} records, {} payload bytes -> {} ({} bytes)",
-                summary.records,
+                "kdump-flat: {}, {} payload bytes -> {} ({} bytes)",
+                count(summary.records, "record"),
                 summary.payload_bytes,
                 args.output.display(),
                 summary.output_len
@@ -122,9 +122,9 @@ pub fn run(args: Args) -> CliResult {
             if args.keep_partial && input_error {
                 output.commit()?;
                 eprintln!(
-                    "kdump-flat: kept INCOMPLETE output {}: {} records, {} bytes (the input failed)",
+                    "kdump-flat: kept INCOMPLETE output {}: {}, {} bytes (the input failed)",
                     args.output.display(),
-                    error.partial.records,
+                    count(error.partial.records, "record"),
                     error.partial.output_len
                 );
             }
