@@ -14,6 +14,7 @@ mod real_support;
 
 mod cli_flat;
 mod cli_from_elf;
+mod cli_operator_faults;
 mod flat_corpus;
 mod flat_index;
 mod flat_index_real;
