@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::count;
 use crate::harness::{run_case, CaseOptions, CaseReport, Outcome, Property};
 use crate::model::gen::{layout_from_seed, shrink_layout, SizeClass};
+use crate::model::makedumpfile::{layout_cyclic_buffer, layout_split_ranges};
 use crate::model::{CyclicMode, Layout, MakedumpfileMode, WriterKind};
 use crate::output::AtomicOutput;
 
@@ -102,7 +103,7 @@ impl ModeCounts {
             return;
         }
         self.makedumpfile += 1;
-        match layout.cyclic_buffer() {
+        match layout_cyclic_buffer(layout) {
             None => self.non_cyclic += 1,
             Some(bytes) if layout.max_mapnr() <= bytes.saturating_mul(8) => {
                 self.cyclic_one_cycle += 1
@@ -117,7 +118,7 @@ impl ModeCounts {
         self.num_threads += u64::from(layout.mode.num_threads > 0);
         self.block_order +=
             u64::from(layout.mode.block_order != MakedumpfileMode::default().block_order);
-        if let Some(ranges) = layout.split_ranges() {
+        if let Some(ranges) = layout_split_ranges(layout) {
             self.split_sets += 1;
             self.split_files += ranges.len() as u64;
             self.split_files_without_pages += ranges
@@ -154,23 +155,7 @@ pub fn run(args: Args) -> CliResult {
         corruption_seed: 0,
         corruption_trials: args.corruptions,
     };
-    let (cases, base_seed): (Vec<(Option<u64>, Layout)>, Option<u64>) = match &args.layout {
-        Some(path) => (vec![(None, super::gen::read_layout(path)?)], None),
-        None => {
-            let base = args
-                .seed
-                .unwrap_or_else(|| u64::from(rand::random::<u32>()));
-            (
-                (0..args.cases)
-                    .map(|i| {
-                        let seed = base.wrapping_add(i);
-                        (Some(seed), layout_from_seed(seed, args.size))
-                    })
-                    .collect(),
-                Some(base),
-            )
-        }
-    };
+    let (cases, base_seed) = choose_cases(&args)?;
     let mut stdout = io::stdout();
     if !args.json {
         writeln!(
@@ -186,94 +171,19 @@ pub fn run(args: Args) -> CliResult {
             }
         )?;
     }
-    let progress = ProgressBar::new(cases.len() as u64);
-    progress.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let failed = AtomicU64::new(0);
-    let reports: Vec<(Option<u64>, CaseReport)> = cases
-        .par_iter()
-        .map(|(seed, layout)| {
-            let case_options = CaseOptions {
-                corruption_seed: seed.unwrap_or(0) ^ 0x5eed,
-                ..options
-            };
-            let report = run_case(layout, &case_options);
-            if report.first_failure().is_some() {
-                let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
-                progress.set_message(format!("{n} failing"));
-            }
-            progress.inc(1);
-            (*seed, report)
-        })
-        .collect();
-    progress.finish_and_clear();
-
-    let mut properties: BTreeMap<Property, PropertyTally> = BTreeMap::new();
-    let mut corruption: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut failures = Vec::new();
-    let mut undetected = Vec::new();
-    for (seed, report) in &reports {
-        for (structure, at) in &report.undetected {
-            if undetected.len() < 50 {
-                undetected.push((*seed, structure.clone(), *at));
-            }
-        }
-        for (property, outcome) in &report.outcomes {
-            let tally = properties.entry(*property).or_default();
-            match outcome {
-                Outcome::Pass => tally.pass += 1,
-                Outcome::Fail(detail) => {
-                    tally.fail += 1;
-                    failures.push(CaseFailure {
-                        seed: *seed,
-                        property: *property,
-                        detail: detail.clone(),
-                    });
-                }
-                Outcome::NotWired(reason) => {
-                    tally.not_wired += 1;
-                    tally.not_wired_reason = Some(reason);
-                }
-            }
-        }
-        for (structure, (detected, tried)) in &report.corruption {
-            let entry = corruption.entry(structure.clone()).or_default();
-            entry.0 += detected;
-            entry.1 += tried;
-        }
-    }
-
-    let mut shrunk_layout = None;
-    let mut reproducer = None;
-    if let Some(first) = failures.first() {
-        let original = cases
-            .iter()
-            .find(|(seed, _)| *seed == first.seed)
-            .map(|(_, l)| l.clone())
-            .expect("the failing case is one of the cases");
-        let property = first.property;
-        let shrunk = shrink_layout(&original, 400, |candidate| {
-            run_case(candidate, &options)
-                .outcomes
-                .get(&property)
-                .is_some_and(|o| matches!(o, Outcome::Fail(_)))
-        });
-        let name = match first.seed {
-            Some(seed) => format!("selftest-failure-seed-{seed}.json"),
-            None => "selftest-failure-layout.json".into(),
-        };
-        let path = args.reproducer_dir.join(name);
-        let json = serde_json::to_string_pretty(&shrunk).map_err(|e| Failure::Io(e.into()))?;
-        let mut out = AtomicOutput::create(&path, true).map_err(|e| Failure::Io(e.into()))?;
-        std::io::Write::write_all(out.file(), json.as_bytes())?;
-        out.commit().map_err(|e| Failure::Io(e.into()))?;
-        shrunk_layout = Some(shrunk);
-        reproducer = Some(path);
-    }
-
-    let ok = failures.is_empty();
+    let reports = run_cases(&cases, &options);
+    let tally = Tally::of(&reports);
+    let shrunk = match tally.failures.first() {
+        Some(first) => Some(shrink_and_save(
+            &cases,
+            first,
+            &options,
+            &args.reproducer_dir,
+        )?),
+        None => None,
+    };
+    let (shrunk_layout, reproducer) = shrunk.unzip();
+    let ok = tally.failures.is_empty();
     let mut modes = ModeCounts::default();
     for (_, layout) in &cases {
         modes.add(layout);
@@ -283,10 +193,10 @@ pub fn run(args: Args) -> CliResult {
         size: args.size,
         seed: base_seed,
         modes,
-        properties,
-        corruption,
-        undetected,
-        failures,
+        properties: tally.properties,
+        corruption: tally.corruption,
+        undetected: tally.undetected,
+        failures: tally.failures,
         shrunk_layout,
         reproducer,
         ok,
@@ -309,6 +219,141 @@ pub fn run(args: Args) -> CliResult {
                 .map_or("-".into(), |p| p.display().to_string())
         )))
     }
+}
+
+/// One case to run: its seed (`None` for a layout from a file) and its layout.
+type Case = (Option<u64>, Layout);
+
+/// The cases the arguments ask for and the base seed (`None` for a layout from a file).
+fn choose_cases(args: &Args) -> Result<(Vec<Case>, Option<u64>), Failure> {
+    Ok(match &args.layout {
+        Some(path) => (vec![(None, super::gen::read_layout(path)?)], None),
+        None => {
+            let base = args
+                .seed
+                .unwrap_or_else(|| u64::from(rand::random::<u32>()));
+            (
+                (0..args.cases)
+                    .map(|i| {
+                        let seed = base.wrapping_add(i);
+                        (Some(seed), layout_from_seed(seed, args.size))
+                    })
+                    .collect(),
+                Some(base),
+            )
+        }
+    })
+}
+
+/// Runs every case in parallel with a progress bar (P5 seeded by the case's seed).
+fn run_cases(cases: &[Case], options: &CaseOptions) -> Vec<(Option<u64>, CaseReport)> {
+    let progress = ProgressBar::new(cases.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let failed = AtomicU64::new(0);
+    let reports = cases
+        .par_iter()
+        .map(|(seed, layout)| {
+            let case_options = CaseOptions {
+                corruption_seed: seed.unwrap_or(0) ^ 0x5eed,
+                ..*options
+            };
+            let report = run_case(layout, &case_options);
+            if report.first_failure().is_some() {
+                let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
+                progress.set_message(format!("{n} failing"));
+            }
+            progress.inc(1);
+            (*seed, report)
+        })
+        .collect();
+    progress.finish_and_clear();
+    reports
+}
+
+/// The cases' outcomes added up.
+#[derive(Default)]
+struct Tally {
+    properties: BTreeMap<Property, PropertyTally>,
+    corruption: BTreeMap<String, (u64, u64)>,
+    /// Up to 50 undetected corruptions: (seed, structure, byte offset).
+    undetected: Vec<(Option<u64>, String, u64)>,
+    failures: Vec<CaseFailure>,
+}
+
+impl Tally {
+    fn of(reports: &[(Option<u64>, CaseReport)]) -> Self {
+        let mut tally = Tally::default();
+        for (seed, report) in reports {
+            for (structure, at) in &report.undetected {
+                if tally.undetected.len() < 50 {
+                    tally.undetected.push((*seed, structure.clone(), *at));
+                }
+            }
+            for (property, outcome) in &report.outcomes {
+                tally.add_outcome(*seed, *property, outcome);
+            }
+            for (structure, (detected, tried)) in &report.corruption {
+                let entry = tally.corruption.entry(structure.clone()).or_default();
+                entry.0 += detected;
+                entry.1 += tried;
+            }
+        }
+        tally
+    }
+
+    fn add_outcome(&mut self, seed: Option<u64>, property: Property, outcome: &Outcome) {
+        let counts = self.properties.entry(property).or_default();
+        match outcome {
+            Outcome::Pass => counts.pass += 1,
+            Outcome::Fail(detail) => {
+                counts.fail += 1;
+                self.failures.push(CaseFailure {
+                    seed,
+                    property,
+                    detail: detail.clone(),
+                });
+            }
+            Outcome::NotWired(reason) => {
+                counts.not_wired += 1;
+                counts.not_wired_reason = Some(reason);
+            }
+        }
+    }
+}
+
+/// Shrinks the layout of the first failing case while the same property still fails and writes it
+/// to a reproducer file in `dir`; returns the shrunk layout and the file.
+fn shrink_and_save(
+    cases: &[Case],
+    first: &CaseFailure,
+    options: &CaseOptions,
+    dir: &Path,
+) -> Result<(Layout, PathBuf), Failure> {
+    let original = cases
+        .iter()
+        .find(|(seed, _)| *seed == first.seed)
+        .map(|(_, l)| l.clone())
+        .expect("the failing case is one of the cases");
+    let property = first.property;
+    let shrunk = shrink_layout(&original, 400, |candidate| {
+        run_case(candidate, options)
+            .outcomes
+            .get(&property)
+            .is_some_and(|o| matches!(o, Outcome::Fail(_)))
+    });
+    let name = match first.seed {
+        Some(seed) => format!("selftest-failure-seed-{seed}.json"),
+        None => "selftest-failure-layout.json".into(),
+    };
+    let path = dir.join(name);
+    let json = serde_json::to_string_pretty(&shrunk).map_err(|e| Failure::Io(e.into()))?;
+    let mut out = AtomicOutput::create(&path, true).map_err(|e| Failure::Io(e.into()))?;
+    std::io::Write::write_all(out.file(), json.as_bytes())?;
+    out.commit().map_err(|e| Failure::Io(e.into()))?;
+    Ok((shrunk, path))
 }
 
 fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Result<()> {
@@ -354,7 +399,7 @@ fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Re
         writeln!(out, "  P5 detection rate per structure (detected/tried):")?;
         for (structure, (detected, tried)) in &summary.corruption {
             writeln!(
-                out,
+        out,
                 "     {structure:<26} {detected:>6}/{tried:<6} {:>5.1}%",
                 100.0 * *detected as f64 / (*tried).max(1) as f64
             )?;
@@ -362,7 +407,7 @@ fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Re
     }
     for failure in summary.failures.iter().take(10) {
         writeln!(
-            out,
+        out,
             "  FAIL {} seed {}: {}",
             failure.property,
             failure.seed.map_or("-".into(), |s| s.to_string()),

@@ -1,0 +1,122 @@
+//! Running every property on one layout ([`run_case`]) and the case's report.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::Layout;
+
+use super::case::write_case;
+use super::p1_reassembly::{p1_flat_reassembles_to_raw, p1_set_joins_to_one_file};
+use super::p2_extents::p2_raw_extent_matches_layout;
+use super::p3_read_back::p3_pages_read_back;
+use super::p4_check::p4_check_passes;
+use super::p5_corruption::p5_corruption_is_detected;
+use super::property::{fail, Property, PropertyFailure};
+
+/// The outcome of one property on one case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    /// The property held.
+    Pass,
+    /// It did not.
+    Fail(String),
+    /// The property needs a part of the crate that is not there yet.
+    NotWired(&'static str),
+}
+
+/// The results of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseReport {
+    /// The outcome per property.
+    pub outcomes: BTreeMap<Property, Outcome>,
+    /// P5 trials per structure: (detected, tried).
+    pub corruption: BTreeMap<String, (u64, u64)>,
+    /// P5 corruptions nobody noticed: (structure, byte offset in the raw or flattened file).
+    pub undetected: Vec<(String, u64)>,
+}
+
+impl CaseReport {
+    /// The first failure, if any.
+    pub fn first_failure(&self) -> Option<PropertyFailure> {
+        self.outcomes.iter().find_map(|(p, o)| match o {
+            Outcome::Fail(detail) => Some(fail(*p, detail.clone())),
+            _ => None,
+        })
+    }
+}
+
+/// Options of [`run_case`].
+#[derive(Debug, Clone, Copy)]
+pub struct CaseOptions {
+    /// Seed for P5's choice of bytes.
+    pub corruption_seed: u64,
+    /// Corruption trials per structure (0 skips P5).
+    pub corruption_trials: u32,
+}
+
+impl Default for CaseOptions {
+    fn default() -> Self {
+        CaseOptions {
+            corruption_seed: 0,
+            corruption_trials: 2,
+        }
+    }
+}
+
+/// Runs every property on one layout.
+pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
+    let mut outcomes = BTreeMap::new();
+    let mut corruption = BTreeMap::new();
+    let mut undetected = Vec::new();
+    let output = match write_case(layout) {
+        Ok(o) => o,
+        Err(e) => {
+            outcomes.insert(Property::P1, Outcome::Fail(e.detail));
+            return CaseReport {
+                outcomes,
+                corruption,
+                undetected,
+            };
+        }
+    };
+    let judge = |r: Result<(), PropertyFailure>| match r {
+        Ok(()) => Outcome::Pass,
+        Err(e) => Outcome::Fail(e.detail),
+    };
+    outcomes.insert(
+        Property::P1,
+        judge(
+            p1_flat_reassembles_to_raw(&output)
+                .and_then(|()| p1_set_joins_to_one_file(layout, &output)),
+        ),
+    );
+    outcomes.insert(
+        Property::P2,
+        judge(p2_raw_extent_matches_layout(layout, &output)),
+    );
+    outcomes.insert(Property::P3, judge(p3_pages_read_back(layout, &output)));
+    outcomes.insert(Property::P4, judge(p4_check_passes(&output)));
+    if options.corruption_trials > 0 {
+        match p5_corruption_is_detected(
+            layout,
+            &output,
+            options.corruption_seed,
+            options.corruption_trials,
+        ) {
+            Ok(stats) => {
+                corruption = stats.per_structure;
+                undetected = stats.undetected;
+                outcomes.insert(Property::P5, Outcome::Pass);
+            }
+            Err(e) => {
+                outcomes.insert(Property::P5, Outcome::Fail(e.detail));
+            }
+        }
+    }
+    CaseReport {
+        outcomes,
+        corruption,
+        undetected,
+    }
+}
