@@ -18,6 +18,11 @@ use crate::sink::{DumpSink, FlatSink, RawSink};
 
 /// Arguments of `from-elf`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  kdump-flat from-elf vmcore.elf vmcore                   as QEMU 10 kdump-raw-zlib
+  kdump-flat from-elf vmcore.elf vmcore.flat --flat --uts-machine x86_64   as QEMU 7.2 kdump-zlib
+  kdump-flat from-elf vmcore.elf - --flat | ssh host 'cat > vmcore.flat'")]
 pub struct Args {
     /// QEMU ELF dump (`dump-guest-memory` with `format: elf`, or the `-f elf` default); must be a file.
     pub input: PathBuf,

@@ -26,6 +26,12 @@ pub fn parse_number(text: &str) -> Result<u64, String> {
 
 /// Arguments of `read`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  kdump-flat read vmcore --pfn 0x1234 -o page.bin
+  kdump-flat read vmcore --phys 0x100000 --len 4096 --zero-excluded | xxd | head
+  kdump-flat read vmcore.flat --offset 0 --len 464       bytes of the file as reassembled
+  kdump-flat read vmcore.2 vmcore.1 --phys 0x3ff00000 --len 0x200000")]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["pfn", "phys", "offset"])))]
 pub struct Args {
     /// The dump (raw or flattened), or every file of one split set in any order (`makedumpfile --split`).

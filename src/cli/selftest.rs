@@ -26,6 +26,13 @@ use super::{CliResult, Failure};
 
 /// Arguments of `selftest`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  kdump-flat selftest                               300 small random layouts
+  kdump-flat selftest --cases 2000 --size medium --seed 42
+  kdump-flat selftest --layout selftest-failure-seed-42.json   rerun a reproducer
+
+Exit status: 0 every property holds, 1 a property failed (a reproducer is written), 2 usage or I/O error.")]
 pub struct Args {
     /// Number of random layouts.
     #[arg(long, default_value_t = 300)]
