@@ -20,7 +20,10 @@ fn bin() -> PathBuf {
 }
 
 fn kdump_flat(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().expect("running kdump-flat")
+    Command::new(bin())
+        .args(args)
+        .output()
+        .expect("running kdump-flat")
 }
 
 fn stderr_of(output: &Output, dir: &Path) -> String {
@@ -84,7 +87,11 @@ fn a_signal_during_a_write_removes_the_temporary_file_and_exits_128_plus_it() {
     let dir = tempfile::tempdir().unwrap();
     let (_, flat) = model_dump(dir.path());
     let stream = fs::read(&flat).unwrap();
-    for (signal, status) in [(libc::SIGINT, 130), (libc::SIGTERM, 143), (libc::SIGHUP, 129)] {
+    for (signal, status) in [
+        (libc::SIGINT, 130),
+        (libc::SIGTERM, 143),
+        (libc::SIGHUP, 129),
+    ] {
         let out_dir = dir.path().join(format!("out-{signal}"));
         fs::create_dir(&out_dir).unwrap();
         let mut child = Command::new(bin())
@@ -172,7 +179,11 @@ fn force_writes_into_a_device_or_fifo_and_never_replaces_it() {
         ));
         let kind = fs::symlink_metadata(&mynull).unwrap().file_type();
         assert!(kind.is_char_device(), "{}: mynull was replaced", args[0]);
-        let expected = if matches!(args[0], "reassemble" | "join") { 2 } else { 0 };
+        let expected = if matches!(args[0], "reassemble" | "join") {
+            2
+        } else {
+            0
+        };
         assert_eq!(code, expected, "{args:?}");
     }
     insta::assert_snapshot!(text);
@@ -191,7 +202,11 @@ fn force_writes_into_a_device_or_fifo_and_never_replaces_it() {
         bytes
     });
     let output = kdump_flat(&["flatten", path_str(&raw), path_str(&fifo), "--force"]);
-    assert!(output.status.success(), "{}", stderr_of(&output, dir.path()));
+    assert!(
+        output.status.success(),
+        "{}",
+        stderr_of(&output, dir.path())
+    );
     assert_eq!(reader.join().unwrap(), fs::read(&flat).unwrap());
     assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     assert!(!names_in(dir.path()).iter().any(|n| n.ends_with(".tmp")));
@@ -207,11 +222,26 @@ fn dev_stdout_and_dev_null_are_written_into() {
         .arg("/dev/stdout")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output, dir.path()));
+    assert!(
+        output.status.success(),
+        "{}",
+        stderr_of(&output, dir.path())
+    );
     assert_eq!(output.stdout, fs::read(&raw).unwrap()[..64]);
-    let output = Command::new(bin()).args(args).arg("/dev/null").output().unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output, dir.path()));
-    assert!(fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    let output = Command::new(bin())
+        .args(args)
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        stderr_of(&output, dir.path())
+    );
+    assert!(fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
 }
 
 #[test]
@@ -225,8 +255,15 @@ fn force_through_a_symlink_replaces_the_file_and_keeps_the_link() {
     let refused = kdump_flat(&["flatten", path_str(&raw), path_str(&link)]);
     assert_eq!(refused.status.code(), Some(2));
     let output = kdump_flat(&["flatten", path_str(&raw), path_str(&link), "--force"]);
-    assert!(output.status.success(), "{}", stderr_of(&output, dir.path()));
-    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(
+        output.status.success(),
+        "{}",
+        stderr_of(&output, dir.path())
+    );
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(fs::read(&real).unwrap(), fs::read(&flat).unwrap());
 
     let dangling = dir.path().join("dangling");
@@ -269,10 +306,18 @@ fn a_closed_standard_output_is_exit_2_with_a_message() {
         .arg("-c")
         .arg("exec \"$0\" \"$@\" >&-")
         .arg(bin())
-        .args(["reassemble", path_str(&flat), path_str(&dir.path().join("out"))])
+        .args([
+            "reassemble",
+            path_str(&flat),
+            path_str(&dir.path().join("out")),
+        ])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output, dir.path()));
+    assert!(
+        output.status.success(),
+        "{}",
+        stderr_of(&output, dir.path())
+    );
 }
 
 #[test]
@@ -319,7 +364,11 @@ fn output_names_of_244_to_255_bytes_are_written() {
     for len in [243, 244, 255] {
         let out = dir.path().join("n".repeat(len));
         let output = kdump_flat(&["reassemble", path_str(&flat), path_str(&out)]);
-        assert!(output.status.success(), "{len}: {}", stderr_of(&output, dir.path()));
+        assert!(
+            output.status.success(),
+            "{len}: {}",
+            stderr_of(&output, dir.path())
+        );
         assert_eq!(fs::read(&out).unwrap(), fs::read(&raw).unwrap());
     }
 }
@@ -355,7 +404,16 @@ fn a_full_disk_names_the_output_in_every_command() {
     let mut text = String::new();
     let cases: Vec<Vec<&str>> = vec![
         vec!["flatten", path_str(&raw), path_str(&out)],
-        vec!["read", path_str(&raw), "--offset", "0", "--len", "2097152", "-o", path_str(&out)],
+        vec![
+            "read",
+            path_str(&raw),
+            "--offset",
+            "0",
+            "--len",
+            "2097152",
+            "-o",
+            path_str(&out),
+        ],
         vec!["gen", "--seed", "1", "--size", "large", path_str(&out)],
     ];
     let mut left = Vec::new();
@@ -381,7 +439,11 @@ fn a_full_disk_names_the_output_in_every_command() {
 fn inputs_that_are_not_files_are_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let out = dir.path().join("out");
     let d = path_str(dir.path());
     let mut text = String::new();

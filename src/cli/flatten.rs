@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
@@ -38,7 +39,11 @@ pub struct Args {
 
 /// Runs `flatten`.
 pub fn run(args: Args) -> CliResult {
-    let input = File::open(&args.input)
+    // O_NONBLOCK: a FIFO is refused below instead of waiting for a writer.
+    let input = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&args.input)
         .map_err(|e| Failure::Io(anyhow!("cannot open {}: {e}", args.input.display())))?;
     let metadata = input
         .metadata()

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
@@ -80,7 +81,11 @@ pub fn run(args: Args) -> CliResult {
             "--json prints on standard output, which already carries the dump: give an output file"
         )));
     }
-    let source = File::open(&args.input)
+    // O_NONBLOCK: a FIFO is refused below instead of waiting for a writer.
+    let source = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&args.input)
         .with_context(|| format!("cannot open {}", args.input.display()))
         .map_err(Failure::Io)?;
     let is_file = source

@@ -16,8 +16,7 @@ use super::{CliResult, Failure};
 
 /// Arguments of `gen`.
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Examples:
+#[command(after_help = "Examples:
   kdump-flat gen --seed 42 model.kdump
   kdump-flat gen --seed 42 --size large --flat model.flat --save-layout model.json
   kdump-flat gen --layout model.json - | kdump-flat info -
@@ -25,8 +24,7 @@ use super::{CliResult, Failure};
 A layout written with makedumpfile's --split (\"mode\": {\"split\": ...} in \
 the layout file; some seeds give one) is a set of N files: gen writes OUT.1 ... OUT.N (pfn order), \
 each refused if it exists unless --force; OUT cannot be - then. `kdump-flat join OUT.1 ... OUT.N \
-JOINED` joins them."
-)]
+JOINED` joins them.")]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["seed", "layout"])))]
 pub struct Args {
     /// Generate a random layout from this seed.

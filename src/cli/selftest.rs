@@ -406,7 +406,7 @@ fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Re
         writeln!(out, "  P5 detection rate per structure (detected/tried):")?;
         for (structure, (detected, tried)) in &summary.corruption {
             writeln!(
-        out,
+                out,
                 "     {structure:<26} {detected:>6}/{tried:<6} {:>5.1}%",
                 100.0 * *detected as f64 / (*tried).max(1) as f64
             )?;
@@ -414,7 +414,7 @@ fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Re
     }
     for failure in summary.failures.iter().take(10) {
         writeln!(
-        out,
+            out,
             "  FAIL {} seed {}: {}",
             failure.property,
             failure.seed.map_or("-".into(), |s| s.to_string()),
