@@ -17,6 +17,7 @@ mod read;
 mod reassemble;
 mod records;
 mod selftest;
+mod to_elf;
 
 /// A failed run: the exit code follows from the kind.
 #[derive(Debug)]
@@ -109,6 +110,8 @@ enum Command {
     Reassemble(reassemble::Args),
     /// Convert a QEMU ELF dump into a kdump-compressed dump, as QEMU's dump-guest-memory writes it.
     FromElf(from_elf::Args),
+    /// Convert a kdump-compressed dump (raw, flattened or a split set) into an ELF vmcore laid out as QEMU's.
+    ToElf(to_elf::Args),
     /// Flatten a raw dump file into makedumpfile's flattened format, skipping holes.
     Flatten(flatten::Args),
     /// List the records of a flattened dump and which earlier records each one overwrites.
@@ -147,6 +150,7 @@ pub fn main(stdout_closed_at_start: bool) -> ExitCode {
     let result = match cli.command {
         Command::Reassemble(args) => reassemble::run(args),
         Command::FromElf(args) => from_elf::run(args),
+        Command::ToElf(args) => to_elf::run(args),
         Command::Flatten(args) => flatten::run(args),
         Command::Records(args) => records::run(args),
         Command::Check(args) => check::run(args),
@@ -194,6 +198,10 @@ impl Command {
             Command::Reassemble(_) => None,
             Command::FromElf(args) if dash(&args.output) => Some("the dump"),
             Command::FromElf(args) => args.json.then_some("the JSON summary"),
+            Command::ToElf(args) if args.paths.last().is_some_and(|p| dash(p)) => {
+                Some("the ELF dump")
+            }
+            Command::ToElf(args) => args.json.then_some("the JSON summary"),
             Command::Flatten(args) => dash(&args.output).then_some("the flattened dump"),
             Command::Records(_) => Some("the record list"),
             Command::Check(_) => Some("the report"),

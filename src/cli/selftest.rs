@@ -58,8 +58,12 @@ pub struct Args {
 }
 
 /// Counts of one property over all cases.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct PropertyTally {
+    /// What the property is about, in a few words (`Property::name`).
+    name: &'static str,
+    /// What it checks (`Property::description`).
+    description: &'static str,
     pass: u64,
     fail: u64,
     not_wired: u64,
@@ -312,7 +316,17 @@ impl Tally {
     }
 
     fn add_outcome(&mut self, seed: Option<u64>, property: Property, outcome: &Outcome) {
-        let counts = self.properties.entry(property).or_default();
+        let counts = self
+            .properties
+            .entry(property)
+            .or_insert_with(|| PropertyTally {
+                name: property.name(),
+                description: property.description(),
+                pass: 0,
+                fail: 0,
+                not_wired: 0,
+                not_wired_reason: None,
+            });
         match outcome {
             Outcome::Pass => counts.pass += 1,
             Outcome::Fail(detail) => {
