@@ -18,6 +18,7 @@ mod cli_hostile;
 mod cli_join;
 mod cli_kdump;
 mod cli_model;
+mod cli_operator_faults;
 mod cli_to_elf;
 mod flat_corpus;
 mod flat_index;
