@@ -210,6 +210,7 @@ impl Command {
             Command::Records(_) => Some("the record list"),
             Command::Check(_) => Some("the report"),
             Command::Info(_) => Some("the report"),
+            Command::Diff(_) => Some("the report"),
             Command::Join(args) if args.paths.last().is_some_and(|p| dash(p)) => {
                 Some("the joined dump")
             }
