@@ -11,6 +11,7 @@ mod support;
 
 // The tests, one module per file.
 
+mod cli_diff;
 mod cli_flat;
 mod cli_from_elf;
 mod cli_hostile;
@@ -25,8 +26,11 @@ mod flat_index_real;
 mod flat_invariants;
 mod flat_reader;
 mod flat_reassemble;
+mod flat_reassemble_orders;
 mod fuzz_corpus;
 mod kdump_corruption;
+mod kdump_diff;
+mod kdump_diff_real;
 mod kdump_join;
 mod kdump_join_model;
 mod kdump_oracle;

@@ -15,6 +15,13 @@ pub struct DumpInput {
     _spool: Option<crate::output::SpoolFile>,
 }
 
+impl DumpInput {
+    /// The source, and the spooled copy of standard input that must live as long as the source is read.
+    pub fn into_parts(self) -> (DumpSource, Option<tempfile::NamedTempFile>) {
+        (self.source, self._spool)
+    }
+}
+
 /// Opens `path` (raw or flattened), or standard input for `-`.
 pub fn open_input(path: &Path) -> Result<DumpInput, Failure> {
     if path.as_os_str() != "-" {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod diff;
 mod dump_input;
 mod flatten;
 mod from_elf;
@@ -120,6 +121,8 @@ enum Command {
     Check(check::Args),
     /// Show the header fields, layout, page counts, notes and VMCOREINFO of a kdump-compressed file or split set.
     Info(info::Args),
+    /// Explain how two dumps differ, structure by structure (exit 0 same, 1 different, 2 trouble).
+    Diff(diff::Args),
     /// Join the files of a makedumpfile --split set into one dump (like `makedumpfile --reassemble`).
     Join(join::Args),
     /// Read guest-physical bytes (--pfn, --phys) or bytes of the reassembled file (--offset).
@@ -155,6 +158,7 @@ pub fn main(stdout_closed_at_start: bool) -> ExitCode {
         Command::Records(args) => records::run(args),
         Command::Check(args) => check::run(args),
         Command::Info(args) => info::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Join(args) => join::run(args),
         Command::Read(args) => read::run(args),
         Command::Selftest(args) => selftest::run(args),

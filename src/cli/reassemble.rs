@@ -118,7 +118,7 @@ pub fn run(args: Args) -> CliResult {
             for warning in &error.partial.warnings {
                 eprintln!("kdump-flat: warning: {warning}");
             }
-            let input_error = !matches!(error.kind, ReassembleErrorKind::Write(_));
+            let input_error = !error.kind.is_output_error();
             if args.keep_partial && input_error {
                 output.commit()?;
                 eprintln!(

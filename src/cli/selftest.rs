@@ -370,11 +370,38 @@ fn shrink_and_save(
         None => "selftest-failure-layout.json".into(),
     };
     let path = dir.join(name);
-    let json = serde_json::to_string_pretty(&shrunk).map_err(|e| Failure::Io(e.into()))?;
+    let shrunk_failure = run_case(&shrunk, options)
+        .outcomes
+        .get(&property)
+        .and_then(|outcome| match outcome {
+            Outcome::Fail(detail) => Some(detail.clone()),
+            _ => None,
+        });
+    let json = reproducer_json(&shrunk, property, shrunk_failure.as_deref())
+        .map_err(|e| Failure::Io(e.into()))?;
     let mut out = AtomicOutput::create(&path, true).map_err(|e| Failure::Io(e.into()))?;
     std::io::Write::write_all(out.file(), json.as_bytes())?;
     out.commit().map_err(|e| Failure::Io(e.into()))?;
     Ok((shrunk, path))
+}
+
+/// The reproducer file: the shrunk layout (what `selftest --layout` and `gen --layout` read), with a note
+/// of how it fails: the property and its detail, which for a comparison of two dumps holds their
+/// structural diff (`kdump-flat diff`). The note is ignored when the file is read back as a layout.
+fn reproducer_json(
+    layout: &Layout,
+    property: Property,
+    detail: Option<&str>,
+) -> Result<String, serde_json::Error> {
+    let mut value = serde_json::to_value(layout)?;
+    if let serde_json::Value::Object(fields) = &mut value {
+        let lines: Vec<&str> = detail.map_or(Vec::new(), |d| d.lines().collect());
+        fields.insert(
+            "failure".into(),
+            serde_json::json!({"property": property, "detail": lines}),
+        );
+    }
+    serde_json::to_string_pretty(&value)
 }
 
 fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Result<()> {
@@ -450,4 +477,21 @@ fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Re
         count(summary.cases, "case")
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reproducer_notes_the_failure_and_reads_back_as_the_layout() {
+        let layout = layout_from_seed(3, SizeClass::Small);
+        let detail = "first difference at offset 0x1cc; structural diff (kdump-flat diff reassembled raw):\n    header: 1 difference\n      nr_cpus: A 1 | B 2";
+        let json = reproducer_json(&layout, Property::P1, Some(detail)).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["failure"]["property"], "P1");
+        assert_eq!(value["failure"]["detail"][2], "      nr_cpus: A 1 | B 2");
+        let read_back: Layout = serde_json::from_str(&json).unwrap();
+        assert_eq!(read_back, layout);
+    }
 }
