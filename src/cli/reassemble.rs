@@ -140,6 +140,7 @@ pub fn run(args: Args) -> CliResult {
                 ReassembleErrorKind::Write(e) => Failure::Io(
                     io::Error::new(e.kind(), format!("cannot write {output_name}: {e}")).into(),
                 ),
+                other @ ReassembleErrorKind::WriteRecord { .. } => Failure::Io(other.into()),
             })
         }
     }
