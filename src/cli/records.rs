@@ -132,7 +132,7 @@ pub fn run(args: Args) -> CliResult {
         error: format_error.as_ref().map(|e| &e.0),
     };
     if args.json {
-        write!(out, "{}],\n", if count > 0 { "\n  " } else { "" })?;
+        writeln!(out, "{}],", if count > 0 { "\n  " } else { "" })?;
         let totals_json = serde_json::to_string_pretty(&totals).map_err(io::Error::other)?;
         writeln!(out, "{}", totals_json.trim_start_matches("{\n"))?;
     } else if format_error.is_some() || io_error.is_some() {

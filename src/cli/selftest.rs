@@ -474,7 +474,7 @@ fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Re
         out,
         "result: {} ({} in {seconds:.1} s)",
         if summary.ok { "ok" } else { "FAILED" },
-        count(summary.cases as u64, "case")
+        count(summary.cases, "case")
     )?;
     Ok(())
 }
