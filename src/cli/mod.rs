@@ -220,9 +220,7 @@ impl Command {
                 _ => Some("the bytes read"),
             },
             Command::Selftest(_) => Some("the report"),
-            Command::Diff(_) => Some("the report"),
             Command::Gen(args) => dash(&args.output).then_some("the dump"),
-            Command::Diff(_) => Some("the report"),
         }
     }
 }
