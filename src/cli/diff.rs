@@ -13,7 +13,7 @@ use super::{CliResult, Failure};
 use crate::diff::{diff, render_text, DiffMode, DiffOptions, Side};
 
 /// A spooled copy of standard input, kept while its side is read.
-type Spool = Option<tempfile::NamedTempFile>;
+type Spool = Option<crate::output::SpoolFile>;
 
 const EXAMPLES: &str = "\
 Examples:

@@ -17,7 +17,7 @@ pub struct DumpInput {
 
 impl DumpInput {
     /// The source, and the spooled copy of standard input that must live as long as the source is read.
-    pub fn into_parts(self) -> (DumpSource, Option<tempfile::NamedTempFile>) {
+    pub fn into_parts(self) -> (DumpSource, Option<crate::output::SpoolFile>) {
         (self.source, self._spool)
     }
 }

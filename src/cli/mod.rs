@@ -220,6 +220,7 @@ impl Command {
             },
             Command::Selftest(_) => Some("the report"),
             Command::Gen(args) => dash(&args.output).then_some("the dump"),
+            Command::Diff(_) => Some("the report"),
         }
     }
 }

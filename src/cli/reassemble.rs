@@ -140,6 +140,21 @@ pub fn run(args: Args) -> CliResult {
                 ReassembleErrorKind::Write(e) => Failure::Io(
                     io::Error::new(e.kind(), format!("cannot write {output_name}: {e}")).into(),
                 ),
+                ReassembleErrorKind::WriteRecord {
+                    record,
+                    offset,
+                    error,
+                } => Failure::Io(
+                    io::Error::new(
+                        error.kind(),
+                        format!(
+                            "cannot write {output_name} at offset {offset:#x} (record {}, header at \
+                             stream position {:#x}): {error}",
+                            record.index, record.position
+                        ),
+                    )
+                    .into(),
+                ),
             })
         }
     }
