@@ -28,6 +28,7 @@ mod kdump_corruption;
 mod kdump_join;
 mod kdump_join_model;
 mod kdump_oracle;
+mod kdump_other_writers;
 mod kdump_reader;
 mod kdump_set;
 mod model_harness_modes;
