@@ -20,7 +20,7 @@ const END_PFN: usize = 4096 + 24;
 const END_PFN_64: usize = 4096 + 88;
 
 /// The two parts written to `dir`, part `changed` (0 or 1) changed by `change`.
-fn parts_with(dir: &Path, changed: usize, change: impl Fn(&mut Vec<u8>)) -> [PathBuf; 2] {
+fn parts_with(dir: &Path, changed: usize, change: impl Fn(&mut [u8])) -> [PathBuf; 2] {
     let paths = [dir.join("part.1"), dir.join("part.2")];
     for (index, (path, name)) in paths
         .iter()
@@ -44,14 +44,14 @@ fn put_u64(bytes: &mut [u8], at: usize, value: u64) {
     bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
 }
 
-fn later_timestamp(bytes: &mut Vec<u8>) {
+fn later_timestamp(bytes: &mut [u8]) {
     let stamp = get_u64(bytes, TIMESTAMP_SEC);
     put_u64(bytes, TIMESTAMP_SEC, stamp + 1);
 }
 
 /// Part 1 ends at pfn 0x800 instead of 0x40000: pfns [0x800, 0x40000), some of them dumped memory, are
 /// in no part (part 1's descriptors still start at pfn 0, so the pfns it keeps read as before).
-fn gap_from_0x800(bytes: &mut Vec<u8>) {
+fn gap_from_0x800(bytes: &mut [u8]) {
     put_u64(bytes, END_PFN, 0x800);
     put_u64(bytes, END_PFN_64, 0x800);
 }

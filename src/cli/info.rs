@@ -239,7 +239,7 @@ fn push_dump_lines(t: &mut String, info: &Info, codecs: &CodecCounts, storage: &
             "{} (status {:#x}); {}",
             info.compression,
             h.status,
-            describe_codecs(&codecs)
+            describe_codecs(codecs)
         ),
     );
     push_line(t, "page size:", info.page_size.to_string());
