@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod compress;
+pub mod diff;
 pub mod elf;
 pub mod flat;
 pub mod from_elf;
@@ -42,6 +43,7 @@ pub mod output;
 pub mod readat;
 pub mod sink;
 pub mod source;
+pub mod to_elf;
 
 #[cfg(feature = "harness")]
 #[doc(hidden)]

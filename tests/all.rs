@@ -11,26 +11,33 @@ mod support;
 
 // The tests, one module per file.
 
+mod cli_diff;
 mod cli_flat;
 mod cli_from_elf;
 mod cli_hostile;
 mod cli_join;
 mod cli_kdump;
 mod cli_model;
+mod cli_operator_faults;
+mod cli_to_elf;
 mod flat_corpus;
 mod flat_index;
 mod flat_index_real;
 mod flat_invariants;
 mod flat_reader;
 mod flat_reassemble;
+mod flat_reassemble_orders;
 mod fuzz_corpus;
 mod kdump_corruption;
+mod kdump_diff;
+mod kdump_diff_real;
 mod kdump_join;
 mod kdump_join_model;
 mod kdump_oracle;
 mod kdump_other_writers;
 mod kdump_reader;
 mod kdump_set;
+mod model_elf;
 mod model_harness_modes;
 mod model_kernel_oracle;
 mod model_makedumpfile_modes;
@@ -44,3 +51,4 @@ mod real_elf;
 mod real_from_elf;
 mod real_info;
 mod real_regenerate;
+mod real_to_elf;

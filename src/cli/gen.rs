@@ -1,5 +1,5 @@
-//! `kdump-flat gen (--seed S | --layout FILE) OUT [--flat] [--force]`: writes a model dump, raw or
-//! flattened, so other tools (crash, libkdumpfile, drgn) can be tried on it. A layout written with
+//! `kdump-flat gen (--seed S | --layout FILE) OUT [--flat | --elf] [--force]`: writes a model dump, raw,
+//! flattened or as QEMU's ELF dump of the same guest, so other tools (crash, libkdumpfile, drgn) can be tried on it. A layout written with
 //! makedumpfile's `--split` (its `mode.split`) gives a set: OUT.1 … OUT.N, in pfn order.
 
 use std::io::Write;
@@ -8,20 +8,24 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::model::gen::{layout_from_seed, SizeClass};
+use crate::model::qemu_elf::write_layout_elf;
 use crate::model::{write_layout, write_layout_part, Layout, WriteError, WriteSummary};
-use crate::output::AtomicOutput;
+use crate::output::{AtomicOutput, NamedWriter};
 use crate::sink::{DumpSink, FlatSink, RawSink};
 
 use super::{CliResult, Failure};
 
 /// Arguments of `gen`.
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "A layout written with makedumpfile's --split (\"mode\": {\"split\": ...} in \
+#[command(after_help = "Examples:
+  kdump-flat gen --seed 42 model.kdump
+  kdump-flat gen --seed 42 --size large --flat model.flat --save-layout model.json
+  kdump-flat gen --layout model.json - | kdump-flat info -
+
+A layout written with makedumpfile's --split (\"mode\": {\"split\": ...} in \
 the layout file; some seeds give one) is a set of N files: gen writes OUT.1 ... OUT.N (pfn order), \
 each refused if it exists unless --force; OUT cannot be - then. `kdump-flat join OUT.1 ... OUT.N \
-JOINED` joins them."
-)]
+JOINED` joins them.")]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["seed", "layout"])))]
 pub struct Args {
     /// Generate a random layout from this seed.
@@ -38,6 +42,10 @@ pub struct Args {
     /// Write the flattened form instead of the raw kdump-compressed file.
     #[arg(long)]
     pub flat: bool,
+    /// Write the ELF dump QEMU would write of the layout's guest (`dump-guest-memory` `format: elf`: every
+    /// page of every block, whatever the dump level; one file even for a --split layout) instead.
+    #[arg(long, conflicts_with = "flat")]
+    pub elf: bool,
     /// Overwrite OUT if it exists.
     #[arg(long)]
     pub force: bool,
@@ -94,14 +102,18 @@ pub fn run(args: Args) -> CliResult {
         (None, Some(seed)) => layout_from_seed(seed, args.size),
         (None, None) => unreachable!("clap requires --seed or --layout"),
     };
-    let files = layout.file_count();
+    let files = if args.elf { 1 } else { layout.file_count() };
     if files > 1 && args.output.as_os_str() == "-" {
         return Err(Failure::Io(anyhow::anyhow!(
             "the layout is written with --split as {files} files: give a file name (OUT.1 ... OUT.{files} \
              are written), not -"
         )));
     }
-    let contents: Vec<Vec<u8>> = if files > 1 {
+    let contents: Vec<Vec<u8>> = if args.elf {
+        let mut sink = RawSink::in_memory();
+        write_layout_elf(&layout, &mut sink).map_err(|e| Failure::Invalid(e.into()))?;
+        vec![sink.into_bytes()]
+    } else if files > 1 {
         (0..files)
             .map(|i| file_bytes(&layout, Some(i), args.flat))
             .collect::<Result<_, _>>()?
@@ -116,7 +128,7 @@ pub fn run(args: Args) -> CliResult {
         })?;
     }
     if args.output.as_os_str() == "-" {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = NamedWriter::new(std::io::stdout().lock(), "standard output");
         stdout.write_all(&contents[0])?;
         stdout.flush()?;
     } else if files == 1 {
@@ -126,9 +138,9 @@ pub fn run(args: Args) -> CliResult {
         // none of them.
         let mut outputs = Vec::with_capacity(files);
         for (i, bytes) in contents.iter().enumerate() {
-            let mut out = AtomicOutput::create(&part_path(&args.output, i), args.force)
+            let mut out = AtomicOutput::create_stream(&part_path(&args.output, i), args.force)
                 .map_err(|e| Failure::Io(e.into()))?;
-            out.file().write_all(bytes)?;
+            out.named_file().write_all(bytes)?;
             outputs.push(out);
         }
         for out in outputs {
@@ -140,7 +152,13 @@ pub fn run(args: Args) -> CliResult {
         "kdump-flat gen: {} ({} bytes, {}{})",
         layout.summary(),
         total,
-        if args.flat { "flattened" } else { "raw" },
+        if args.elf {
+            "QEMU ELF"
+        } else if args.flat {
+            "flattened"
+        } else {
+            "raw"
+        },
         if files > 1 {
             format!(
                 ", {files} files {}.1 ... {0}.{files}",
@@ -156,9 +174,9 @@ pub fn run(args: Args) -> CliResult {
 fn write_file(
     path: &std::path::Path,
     force: bool,
-    fill: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
+    fill: impl FnOnce(&mut NamedWriter<&mut std::fs::File>) -> anyhow::Result<()>,
 ) -> CliResult {
-    let mut out = AtomicOutput::create(path, force).map_err(|e| Failure::Io(e.into()))?;
-    fill(out.file()).map_err(Failure::Io)?;
+    let mut out = AtomicOutput::create_stream(path, force).map_err(|e| Failure::Io(e.into()))?;
+    fill(&mut out.named_file()).map_err(Failure::Io)?;
     out.commit().map_err(|e| Failure::Io(e.into()))
 }

@@ -1,4 +1,4 @@
-//! Where each structure of a dump lies, from the formulas of FORMATS.md §2–3 (not from the writer):
+//! Where each structure of a dump lies, from the formulas of docs/FORMATS.md §2–3 (not from the writer):
 //! the byte ranges a writer must write ([`expected_file_extents`]).
 
 use serde::Serialize;
@@ -20,14 +20,14 @@ pub struct Extent {
     pub end: u64,
 }
 
-/// The ranges a writer must write for `layout` written as one file, from the formulas of FORMATS.md
+/// The ranges a writer must write for `layout` written as one file, from the formulas of docs/FORMATS.md
 /// §2–3 (sorted by start); everything else below the last end is a hole.
 pub fn expected_extents(layout: &Layout) -> Vec<Extent> {
     expected_file_extents(layout, None)
 }
 
 /// The ranges a writer must write for `layout` as one file (`split` = `None`) or as the file of a
-/// `--split` set holding the pfns of `split` (FORMATS.md §2–3, K18: every file has the header, notes and
+/// `--split` set holding the pfns of `split` (docs/FORMATS.md §2–3, K18: every file has the header, notes and
 /// both whole bitmaps and room for the descriptors of every dumpable page of the dump, but only its own
 /// descriptors, then its own data after that room). Sorted by start; everything else below the last end
 /// is a hole.

@@ -11,7 +11,7 @@
 //!   one) gives exactly the raw output (each file of a split set too); [`p1_set_joins_to_one_file`]:
 //!   `kdump::join` of a split set gives the model's one-file dump byte for byte (eraseinfo once per file).
 //! - **P2** [`p2_raw_extent_matches_layout`]: the raw file's length, the ranges written and the holes are
-//!   what the layout implies by the formulas of FORMATS.md (computed here, not taken from the writer), for
+//!   what the layout implies by the formulas of docs/FORMATS.md (computed here, not taken from the writer), for
 //!   each file of a split set its own ([`expected_file_extents`]); and whatever the mode, the file is the
 //!   one makedumpfile's default sequence writes (a split file without pages may stop inside its bitmaps).
 //! - **P3** [`p3_pages_read_back`]: every header and sub-header field the kdump reader decodes (utsname,
@@ -27,10 +27,13 @@
 //!   structure (some bytes, such as utsname bytes after the terminating NUL or header padding, can change
 //!   without any reader noticing, so P5 is a measurement, not a pass/fail). On a split set each trial
 //!   changes one file and the set is checked and read as a whole; its rates are counted apart ("split …").
+//! - **P6** [`p6_elf_agrees_with_raw_and_flat`] ("elf-raw-flat-agree"): QEMU's ELF form of the layout holds
+//!   the same memory and notes; `from-elf` of it gives the raw file, `to-elf` of the raw file gives it back
+//!   (with excluded pages: as `makedumpfile -E` leaves them out).
 //!
 //! Where things are: [`case`] (writing a case down every path), one file per property ([`p1_reassembly`],
 //! [`p2_extents`], [`p3_read_back`] with its structural comparison [`structures`], [`p4_check`],
-//! [`p5_corruption`]), [`extents`] (where each structure lies, by formula), [`run`] (every property on
+//! [`p5_corruption`], [`p6_elf`]), [`extents`] (where each structure lies, by formula), [`run`] (every property on
 //! one case, the report), [`property`] (ids and failures) and [`bytes`] (reassembly in memory, first
 //! difference).
 
@@ -42,11 +45,12 @@ pub mod p2_extents;
 pub mod p3_read_back;
 pub mod p4_check;
 pub mod p5_corruption;
+pub mod p6_elf;
 pub mod property;
 pub mod run;
 pub mod structures;
 
-pub use bytes::{compare_bytes, reassemble_bytes};
+pub use bytes::{compare_bytes, compare_dumps, reassemble_bytes};
 pub use case::{write_case, CaseOutput, PartOutput};
 pub use extents::{expected_extents, expected_file_extents, Extent};
 pub use p1_reassembly::{p1_flat_reassembles_to_raw, p1_set_joins_to_one_file};
@@ -54,5 +58,6 @@ pub use p2_extents::p2_raw_extent_matches_layout;
 pub use p3_read_back::p3_pages_read_back;
 pub use p4_check::p4_check_passes;
 pub use p5_corruption::{p5_corruption_is_detected, CorruptionStats};
+pub use p6_elf::p6_elf_agrees_with_raw_and_flat;
 pub use property::{Property, PropertyFailure};
 pub use run::{run_case, CaseOptions, CaseReport, Outcome};

@@ -17,17 +17,33 @@ pub enum Property {
     P4,
     /// Single-byte corruption is detected (a rate).
     P5,
+    /// QEMU's ELF form of the layout holds the same memory and notes; from-elf and to-elf convert between
+    /// it and the raw file byte for byte ([`super::p6_elf`]).
+    P6,
 }
 
 impl Property {
     /// Every property, in order.
-    pub const ALL: [Property; 5] = [
+    pub const ALL: [Property; 6] = [
         Property::P1,
         Property::P2,
         Property::P3,
         Property::P4,
         Property::P5,
+        Property::P6,
     ];
+
+    /// A short name that says what the property is about (selftest's JSON carries it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Property::P1 => "flat-reassembles-to-raw",
+            Property::P2 => "raw-extents-match-layout",
+            Property::P3 => "pages-read-back",
+            Property::P4 => "check-passes",
+            Property::P5 => "corruption-detected",
+            Property::P6 => "elf-raw-flat-agree",
+        }
+    }
 
     /// One-line description.
     pub fn description(self) -> &'static str {
@@ -37,6 +53,9 @@ impl Property {
             Property::P3 => "headers, notes and every pfn read back as the model says",
             Property::P4 => "check finds the dump valid",
             Property::P5 => "single-byte corruption detected by check or read-back",
+            Property::P6 => {
+                "QEMU's ELF form holds the same memory and notes; from-elf(ELF) == raw; to-elf(raw) == ELF"
+            }
         }
     }
 }

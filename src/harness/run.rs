@@ -12,6 +12,7 @@ use super::p2_extents::p2_raw_extent_matches_layout;
 use super::p3_read_back::p3_pages_read_back;
 use super::p4_check::p4_check_passes;
 use super::p5_corruption::p5_corruption_is_detected;
+use super::p6_elf::p6_elf_agrees_with_raw_and_flat;
 use super::property::{fail, Property, PropertyFailure};
 
 /// The outcome of one property on one case.
@@ -97,6 +98,10 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
     );
     outcomes.insert(Property::P3, judge(p3_pages_read_back(layout, &output)));
     outcomes.insert(Property::P4, judge(p4_check_passes(&output)));
+    outcomes.insert(
+        Property::P6,
+        judge(p6_elf_agrees_with_raw_and_flat(layout, &output)),
+    );
     if options.corruption_trials > 0 {
         match p5_corruption_is_detected(
             layout,

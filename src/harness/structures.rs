@@ -1,5 +1,5 @@
 //! The structural comparison of P3: every header and sub-header field the reader decodes, the note
-//! section, VMCOREINFO and eraseinfo against what the layout implies for its writer (FORMATS.md §2–3).
+//! section, VMCOREINFO and eraseinfo against what the layout implies for its writer (docs/FORMATS.md §2–3).
 //!
 //! Table-driven: `ModelFacts` derives what the layout implies once; `header_rows` and
 //! `sub_header_rows` are tables of (field, value read, value the model says), one row per field in
@@ -334,7 +334,7 @@ fn note_rows<R: ReadAt>(model: &ModelFacts<'_>, dump: &KdumpFile<R>) -> Row {
 }
 
 /// Compares every header and sub-header field the reader decodes, the note section (raw bytes and parsed
-/// notes), VMCOREINFO and eraseinfo with what the layout implies for its writer (FORMATS.md §2–3).
+/// notes), VMCOREINFO and eraseinfo with what the layout implies for its writer (docs/FORMATS.md §2–3).
 pub(super) fn compare_structures<R: ReadAt>(
     layout: &Layout,
     dump: &KdumpFile<R>,

@@ -15,7 +15,7 @@
 //! - knows what every pfn must read back as ([`Layout::expected_page`]).
 //!
 //! **Independence.** The structures are encoded by this module's own encoder ([`encode`]), written from
-//! the byte tables of FORMATS.md, not with the reader's decoding structs in `crate::kdump`. This is
+//! the byte tables of docs/FORMATS.md, not with the reader's decoding structs in `crate::kdump`. This is
 //! deliberate: the harness checks the reader against the model and the model against the reader, and a
 //! field misplaced in a shared definition would be misplaced on both sides and never caught. Only the
 //! compression codecs (`crate::compress`) and the sinks are shared.
@@ -57,6 +57,7 @@ pub mod mode;
 pub mod notes;
 pub mod page_content;
 pub mod qemu;
+pub mod qemu_elf;
 pub mod validate;
 pub mod write;
 pub mod write_layout;

@@ -3,7 +3,7 @@
 //! [`FlatSink`](crate::sink::FlatSink) it gives QEMU's `kdump-zlib` file, into a
 //! [`RawSink`](crate::sink::RawSink) its `kdump-raw-zlib` file.
 //!
-//! The sequence (FORMATS.md §3): header at 0, sub-header at PS, notes at PS + sizeof(sub-header); bitmap
+//! The sequence (docs/FORMATS.md §3): header at 0, sub-header at PS, notes at PS + sizeof(sub-header); bitmap
 //! chunks of PS bytes, each chunk written for bitmap 1 and then for bitmap 2, from chunk 0 to the chunk of
 //! the last pfn; then page descriptors (at P) and page data (at Q = P + 24·D) through two caches of 4·PS
 //! bytes, the shared zero page first in the data cache; descriptors flush, then data.

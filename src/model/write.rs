@@ -1,7 +1,7 @@
 //! What both writers ([`super::qemu`], [`super::makedumpfile`]) share: the memory blocks they read
 //! ([`GuestBlock`]), the sink wrapper that counts their writes (`Counting`), their result
 //! ([`WriteSummary`]) and error ([`WriteError`]), how they store one page ([`store_page`]) and where
-//! the structures of a dump lie (`DumpGeometry`, FORMATS.md §2).
+//! the structures of a dump lie (`DumpGeometry`, docs/FORMATS.md §2).
 
 use std::borrow::Cow;
 use std::io;
@@ -114,7 +114,7 @@ pub(crate) fn too_big_for_field(what: &str) -> WriteError {
     WriteError::Input(format!("{what} does not fit its 32-bit field"))
 }
 
-/// Where the structures of a kdump-compressed file lie (FORMATS.md §2), as both writers compute them.
+/// Where the structures of a kdump-compressed file lie (docs/FORMATS.md §2), as both writers compute them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct DumpGeometry {
     /// Page size = block size, PS.
