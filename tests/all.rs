@@ -34,6 +34,7 @@ mod kdump_diff_real;
 mod kdump_join;
 mod kdump_join_model;
 mod kdump_oracle;
+mod kdump_other_writers;
 mod kdump_reader;
 mod kdump_set;
 mod model_elf;

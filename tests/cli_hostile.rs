@@ -68,7 +68,7 @@ fn k_cases() -> Vec<KCase> {
         report_of(&valid).is_valid(),
         "the unbroken dump must be valid"
     );
-    let ps = built.page_size;
+
     let sub = built.sub_header_offset;
     let descriptor = |k: usize| built.descriptors[k];
     // A compressed page that is not the shared zero page (its data range is its own).
@@ -112,12 +112,9 @@ fn k_cases() -> Vec<KCase> {
         broken("K7 status names zlib and lzo", K7, false, &|b| {
             put_u32(b, 424, 0x3)
         }),
-        broken(
-            "K8 size_note larger than the sub-header blocks",
-            K8,
-            false,
-            &|b| put_u64(b, sub + 56, 3 * ps),
-        ),
+        broken("K8 the first note's namesz 0x7fffffff", K8, false, &|b| {
+            put_u32(b, sub + 104, 0x7fff_ffff)
+        }),
         broken("K9 bitmap_blocks 4 instead of 2", K9, false, &|b| {
             put_u32(b, 436, 4)
         }),
@@ -181,10 +178,16 @@ fn k_cases() -> Vec<KCase> {
             },
         ),
         KCase {
-            name: "K18 split set given without its second part (real makedumpfile --split files)",
+            name: "K18 split set given without its second part (a deviation: the rest is not in the dump)",
+            invariant: K18,
+            warning: true,
+            files: vec![real("fw-mdf-split-d1.1")],
+        },
+        KCase {
+            name: "K18 the first part of a split set given twice (real makedumpfile --split files)",
             invariant: K18,
             warning: false,
-            files: vec![real("fw-mdf-split-d1.1")],
+            files: vec![real("fw-mdf-split-d1.1"), real("fw-mdf-split-d1.1")],
         },
     ]
 }

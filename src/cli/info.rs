@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::dump_input::{open_inputs, DumpInput};
 use super::{CliResult, Failure};
-use crate::kdump::walk::{page_counts, PageCounts};
+use crate::kdump::walk::{page_counts, CodecCounts, PageCounts};
 use crate::kdump::{
     split_set_problems, ByteOrder, Class, DiskDumpHeader, KInvariant, KdumpError, KdumpFile,
     KdumpSet, KdumpSubHeader, Signature, SubHeaderLayout,
@@ -154,6 +154,9 @@ pub struct SetInfo {
     /// The whole set's page counts: memory and exclusions from the bitmaps (every part carries the full
     /// bitmaps), dumped pages summed over the parts.
     pub pages: PageCounts,
+    /// Why makedumpfile would not reassemble the set although it reads the same way (K18: headers
+    /// differing in the timestamp only, pfns no part covers, which are not in the dump).
+    pub warnings: Vec<String>,
 }
 
 /// The page counts of a whole set from those of its parts.
@@ -163,12 +166,14 @@ pub fn set_page_counts(parts: &[PartInfo]) -> PageCounts {
     total.zero = 0;
     total.compressed = 0;
     total.raw = 0;
+    total.by_codec = Default::default();
     for part in parts {
         let p = &part.info.pages;
         total.dumped += p.dumped;
         total.zero += p.zero;
         total.compressed += p.compressed;
         total.raw += p.raw;
+        total.by_codec.add_all(&p.by_codec);
     }
     total
 }
@@ -185,9 +190,19 @@ fn form_name(form: DumpForm) -> &'static str {
     }
 }
 
+/// What the descriptors say about compression: "pages: zlib 12, lzo 3" or "no page compressed".
+fn describe_codecs(codecs: &CodecCounts) -> String {
+    let used = codecs.used();
+    if used.is_empty() {
+        return "no page compressed".into();
+    }
+    let list: Vec<String> = used.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    format!("pages: {}", list.join(", "))
+}
+
 /// The lines every part of a dump shares: format (ending in `storage`), machine, compression, page size,
 /// max pfn and the sub-header.
-fn push_dump_lines(t: &mut String, info: &Info, storage: &str) {
+fn push_dump_lines(t: &mut String, info: &Info, codecs: &CodecCounts, storage: &str) {
     let h = &info.header;
     push_line(
         t,
@@ -225,7 +240,12 @@ fn push_dump_lines(t: &mut String, info: &Info, storage: &str) {
     push_line(
         t,
         "compression:",
-        format!("{} (status {:#x})", info.compression, h.status),
+        format!(
+            "{} (status {:#x}); {}",
+            info.compression,
+            h.status,
+            describe_codecs(codecs)
+        ),
     );
     push_line(t, "page size:", info.page_size.to_string());
     push_line(
@@ -331,7 +351,12 @@ fn push_notes_lines(t: &mut String, info: &Info) {
 /// Renders the information about one file as text.
 pub fn render_text(info: &Info) -> String {
     let mut t = String::new();
-    push_dump_lines(&mut t, info, &format!("{} file", form_name(info.form)));
+    push_dump_lines(
+        &mut t,
+        info,
+        &info.pages.by_codec,
+        &format!("{} file", form_name(info.form)),
+    );
     if let Some(sub) = info.sub_header.as_ref().filter(|s| s.is_split()) {
         let (s, e) = sub.pfn_range();
         push_line(
@@ -357,6 +382,7 @@ pub fn render_set_text(set: &SetInfo) -> String {
     push_dump_lines(
         &mut t,
         &first.info,
+        &set.pages.by_codec,
         &format!(
             "split set of {} files, pfns [0x0, {end:#x})",
             set.parts.len()
@@ -382,6 +408,9 @@ pub fn render_set_text(set: &SetInfo) -> String {
     }
     push_pages_line(&mut t, &set.pages);
     push_notes_lines(&mut t, &first.info);
+    for warning in &set.warnings {
+        push_line(&mut t, "warning:", warning.clone());
+    }
     t
 }
 
@@ -417,24 +446,33 @@ pub fn run(args: Args) -> CliResult {
 }
 
 /// Gathers the information about the opened files of one split set (`dumps[i]` opened from `paths[i]`);
-/// fails naming the file if they do not form a complete set (K18).
+/// fails naming the file if they do not form one set readers read the same way (K18), and notes what
+/// keeps makedumpfile from reassembling one they do.
 fn gather_set<R: ReadAt>(
     dumps: Vec<KdumpFile<R>>,
     inputs: &[DumpInput],
     paths: &[PathBuf],
 ) -> Result<SetInfo, Failure> {
     let numbered: Vec<(usize, &KdumpFile<R>)> = dumps.iter().enumerate().collect();
-    if let Some((index, problem)) = split_set_problems(&numbered, dumps.len())
+    if let Some(problem) = split_set_problems(&numbered, dumps.len())
         .into_iter()
-        .next()
+        .find(|problem| !problem.readable)
     {
+        let index = problem.file;
         let path = paths[index].display();
         return Err(Failure::Invalid(anyhow!(
             "file {index} ({path}): {}",
-            KdumpError::invalid(KInvariant::K18, None, None, problem)
+            KdumpError::invalid(KInvariant::K18, None, None, problem.message)
         )));
     }
-    let set = KdumpSet::new(dumps).map_err(Failure::from)?;
+    let (set, problems) = KdumpSet::new_readable(dumps).map_err(Failure::from)?;
+    let warnings = problems
+        .iter()
+        .map(|problem| {
+            let path = paths[problem.file].display();
+            format!("file {} ({path}): K18: {}", problem.file, problem.message)
+        })
+        .collect();
     let mut parts = Vec::with_capacity(set.parts().len());
     for (number, part) in set.parts().iter().enumerate() {
         let index = set.given_index(number);
@@ -447,5 +485,9 @@ fn gather_set<R: ReadAt>(
         });
     }
     let pages = set_page_counts(&parts);
-    Ok(SetInfo { parts, pages })
+    Ok(SetInfo {
+        parts,
+        pages,
+        warnings,
+    })
 }

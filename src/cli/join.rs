@@ -91,9 +91,10 @@ pub fn run(args: Args) -> CliResult {
     if !problems.is_empty() {
         let lines: Vec<String> = problems
             .iter()
-            .map(|(index, problem)| {
-                let path = part_paths[*index].display();
-                format!("  file {index} ({path}): K18: {problem}")
+            .map(|problem| {
+                let index = problem.file;
+                let path = part_paths[index].display();
+                format!("  file {index} ({path}): K18: {}", problem.message)
             })
             .collect();
         return Err(Failure::Invalid(anyhow!(

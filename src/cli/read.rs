@@ -110,7 +110,14 @@ pub fn run(args: Args) -> CliResult {
                         .map_err(|e| kdump_failure(e).in_file(path))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let dump = KdumpSet::new(files).map_err(kdump_failure)?;
+            let (dump, problems) = KdumpSet::new_readable(files).map_err(kdump_failure)?;
+            for problem in problems {
+                let path = args.files[problem.file].display();
+                eprintln!(
+                    "warning: file {} ({path}): K18: {}",
+                    problem.file, problem.message
+                );
+            }
             let (addr, len) = match (args.pfn, args.phys) {
                 (Some(pfn), _) => (
                     pfn.checked_mul(dump.page_size())

@@ -40,5 +40,5 @@ pub use self::join::{join, join_with_progress, JoinError, JoinSummary};
 pub use self::notes::{Note, Notes, Vmcoreinfo};
 pub use self::page::{decompress_page, PageContent, PageState};
 pub(crate) use self::page::{read_phys_from, with_pfn, PageReader};
-pub use self::set::{split_set_problems, KdumpSet};
+pub use self::set::{split_set_problems, KdumpSet, SetProblem};
 pub use self::subheader::{KdumpSubHeader, SubHeaderLayout};

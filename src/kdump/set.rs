@@ -6,13 +6,49 @@
 //! `read` works on a set as on one file. A single file, split or not, is a set of one.
 
 use super::{
-    read_phys_from, KInvariant, KdumpError, KdumpFile, PageContent, PageReader, PageState, Which,
+    read_phys_from, DiskDumpHeader, KInvariant, KdumpError, KdumpFile, PageContent, PageReader,
+    PageState, Which,
 };
 use crate::readat::ReadAt;
 
-/// What keeps files from forming one split set (K18): the index of the file concerned (in the order
-/// given) and the reason.
-pub type SetProblem = (usize, String);
+/// What keeps files from forming one split set as makedumpfile writes it (K18).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetProblem {
+    /// The index of the file concerned, in the order given.
+    pub file: usize,
+    /// What is wrong.
+    pub message: String,
+    /// True if readers still read the set the same way (headers differing only in the timestamp, pfns
+    /// that no part covers: those pages are not in the dump), as libkdumpfile does; `makedumpfile
+    /// --reassemble` and `join` refuse it all the same.
+    pub readable: bool,
+}
+
+impl SetProblem {
+    fn fatal(file: usize, message: impl Into<String>) -> Self {
+        SetProblem {
+            file,
+            message: message.into(),
+            readable: false,
+        }
+    }
+
+    fn readable(file: usize, message: impl Into<String>) -> Self {
+        SetProblem {
+            file,
+            message: message.into(),
+            readable: true,
+        }
+    }
+}
+
+/// True if `a` and `b` differ only in the timestamp.
+fn differ_only_in_timestamp(a: &DiskDumpHeader, b: &DiskDumpHeader) -> bool {
+    let mut b = b.clone();
+    b.timestamp_sec = a.timestamp_sec;
+    b.timestamp_usec = a.timestamp_usec;
+    *a == b
+}
 
 /// The K18 problems of the opened files `parts` (index in the order given, file), out of `files_given`
 /// files (more than `parts.len()` when some could not be opened). Empty when they form a complete set,
@@ -30,23 +66,30 @@ pub fn split_set_problems<R: ReadAt>(
         return problems;
     }
     if parts.len() < files_given {
-        problems.push((
+        problems.push(SetProblem::fatal(
             first_index,
-            "some files of the set could not be opened; the set cannot be complete".into(),
+            "some files of the set could not be opened; the set cannot be complete",
         ));
     }
     for &(index, dump) in parts {
         if !is_split(dump) {
-            problems.push((
+            problems.push(SetProblem::fatal(
                 index,
-                "given as part of a set of several files, but its split flag is not set".into(),
+                "given as part of a set of several files, but its split flag is not set",
             ));
         }
         if index != first_index && dump.header() != first.header() {
-            problems.push((
-                index,
-                format!("its disk_dump_header differs from file {first_index}'s"),
-            ));
+            if differ_only_in_timestamp(first.header(), dump.header()) {
+                problems.push(SetProblem::readable(
+                    index,
+                    format!("its disk_dump_header differs from file {first_index}'s in the timestamp only"),
+                ));
+            } else {
+                problems.push(SetProblem::fatal(
+                    index,
+                    format!("its disk_dump_header differs from file {first_index}'s"),
+                ));
+            }
         }
     }
     let max_mapnr = first.max_mapnr();
@@ -63,26 +106,43 @@ pub fn split_set_problems<R: ReadAt>(
     ranges.sort();
     let mut covered = 0u64;
     for &(start, end, index) in &ranges {
-        if start != covered {
-            problems.push((
+        if start > covered {
+            problems.push(SetProblem::readable(
                 index,
                 format!(
-                    "its pfn range [{start:#x}, {end:#x}) does not start where the previous part ends ({covered:#x})"
+                    "its pfn range [{start:#x}, {end:#x}) leaves a gap after the previous part's end \
+                     ({covered:#x}): pfns [{covered:#x}, {start:#x}) are in no part"
+                ),
+            ));
+        } else if start < covered {
+            problems.push(SetProblem::fatal(
+                index,
+                format!(
+                    "its pfn range [{start:#x}, {end:#x}) overlaps the previous part's (which ends at {covered:#x})"
                 ),
             ));
         }
         if end < start {
-            problems.push((
+            problems.push(SetProblem::fatal(
                 index,
                 format!("its pfn range [{start:#x}, {end:#x}) is reversed"),
             ));
         }
         covered = covered.max(end);
     }
-    if covered != max_mapnr {
-        problems.push((
-            ranges.last().map_or(first_index, |r| r.2),
-            format!("the set covers pfns up to {covered:#x}, expected max_mapnr {max_mapnr:#x}"),
+    let last = ranges.last().map_or(first_index, |r| r.2);
+    if covered < max_mapnr {
+        problems.push(SetProblem::readable(
+            last,
+            format!(
+                "the set covers pfns up to {covered:#x}, not max_mapnr {max_mapnr:#x}: pfns [{covered:#x}, \
+                 {max_mapnr:#x}) are in no part"
+            ),
+        ));
+    } else if covered > max_mapnr {
+        problems.push(SetProblem::fatal(
+            last,
+            format!("the set covers pfns up to {covered:#x}, beyond max_mapnr {max_mapnr:#x}"),
         ));
     }
     problems
@@ -144,6 +204,20 @@ impl<R: ReadAt> KdumpSet<R> {
     /// error names the first problem and the file (index in the order given). One file is taken as it is
     /// (a lone part of a split set reads its own range only).
     pub fn new(files: Vec<KdumpFile<R>>) -> Result<Self, KdumpError> {
+        Self::open_set(files, false).map(|(set, _)| set)
+    }
+
+    /// Like [`KdumpSet::new`], but also takes a set that readers still read the same way (see
+    /// [`SetProblem::readable`]: headers differing only in the timestamp, pfns no part covers, which read
+    /// as not in the dump). Returns the set and those problems, for warnings.
+    pub fn new_readable(files: Vec<KdumpFile<R>>) -> Result<(Self, Vec<SetProblem>), KdumpError> {
+        Self::open_set(files, true)
+    }
+
+    fn open_set(
+        files: Vec<KdumpFile<R>>,
+        take_readable: bool,
+    ) -> Result<(Self, Vec<SetProblem>), KdumpError> {
         if files.is_empty() {
             return Err(KdumpError::invalid(
                 KInvariant::K18,
@@ -152,23 +226,26 @@ impl<R: ReadAt> KdumpSet<R> {
                 "no file given",
             ));
         }
+        let mut problems = Vec::new();
         if files.len() > 1 {
             let parts: Vec<(usize, &KdumpFile<R>)> = files.iter().enumerate().collect();
-            if let Some((index, problem)) =
-                split_set_problems(&parts, files.len()).into_iter().next()
+            problems = split_set_problems(&parts, files.len());
+            if let Some(problem) = problems
+                .iter()
+                .find(|problem| !(take_readable && problem.readable))
             {
                 return Err(KdumpError::invalid(
                     KInvariant::K18,
                     None,
                     None,
-                    format!("file {index} of the set: {problem}"),
+                    format!("file {} of the set: {}", problem.file, problem.message),
                 ));
             }
         }
         let mut numbered: Vec<(usize, KdumpFile<R>)> = files.into_iter().enumerate().collect();
         numbered.sort_by_key(|(_, part)| part.pfn_range());
         let (given_index, parts) = numbered.into_iter().unzip();
-        Ok(KdumpSet { parts, given_index })
+        Ok((KdumpSet { parts, given_index }, problems))
     }
 
     /// The index, in the order the files were given to [`KdumpSet::new`], of part `part` (an index into
@@ -200,22 +277,42 @@ impl<R: ReadAt> KdumpSet<R> {
     /// The part whose pfn range holds `pfn` (the first part for a pfn no range holds, whose read then
     /// reports it).
     pub fn part_for(&self, pfn: u64) -> &KdumpFile<R> {
-        self.parts
-            .iter()
-            .find(|part| {
-                let (start, end) = part.pfn_range();
-                start <= pfn && pfn < end
-            })
-            .unwrap_or_else(|| self.first())
+        self.part_holding(pfn).unwrap_or_else(|| self.first())
     }
 
-    /// Where `pfn` stands according to the bitmaps.
+    /// The part whose pfn range holds `pfn`, if any.
+    fn part_holding(&self, pfn: u64) -> Option<&KdumpFile<R>> {
+        self.parts.iter().find(|part| {
+            let (start, end) = part.pfn_range();
+            start <= pfn && pfn < end
+        })
+    }
+
+    /// True if `pfn` is below max_mapnr in a set of several parts but no part's range holds it (a gap
+    /// that [`KdumpSet::new_readable`] accepted): the bitmaps may call it dumped, but no file has it.
+    fn in_gap(&self, pfn: u64) -> bool {
+        self.parts.len() > 1 && pfn < self.max_pfn() && self.part_holding(pfn).is_none()
+    }
+
+    /// Where `pfn` stands according to the bitmaps (a pfn in a gap between parts that is memory counts
+    /// as excluded: it is not in the dump).
     pub fn page_state(&self, pfn: u64) -> Result<PageState, KdumpError> {
-        self.part_for(pfn).page_state(pfn)
+        let state = self.part_for(pfn).page_state(pfn)?;
+        Ok(match state {
+            PageState::Dumped if self.in_gap(pfn) => PageState::Excluded,
+            state => state,
+        })
     }
 
-    /// Reads and decompresses the page of `pfn`, from the part that holds it.
+    /// Reads and decompresses the page of `pfn`, from the part that holds it (a pfn in a gap between
+    /// parts reads as excluded, or not memory, from the bitmaps all parts share).
     pub fn read_page(&self, pfn: u64) -> Result<PageContent, KdumpError> {
+        if self.in_gap(pfn) {
+            return Ok(match self.first().page_state(pfn)? {
+                PageState::NotInMemory => PageContent::NotInMemory,
+                PageState::Excluded | PageState::Dumped => PageContent::Excluded,
+            });
+        }
         self.part_for(pfn).read_page(pfn)
     }
 

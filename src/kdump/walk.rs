@@ -7,6 +7,7 @@ use super::bitmap::Which;
 use super::descriptor::{PageDesc, PAGE_DESC_SIZE};
 use super::error::{read_structure, KInvariant, KdumpError};
 use super::KdumpFile;
+use crate::compress::Compression;
 use crate::readat::ReadAt;
 
 /// Descriptors read at once.
@@ -143,6 +144,56 @@ pub struct PageCounts {
     pub compressed: u64,
     /// Dumped pages stored raw (not counting zero-page references).
     pub raw: u64,
+    /// The compressed pages by the codec their descriptors name.
+    pub by_codec: CodecCounts,
+}
+
+/// Compressed pages per codec, from the descriptors' flags (which may disagree with the header's
+/// `status`: readers follow the descriptors).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CodecCounts {
+    /// Pages flagged zlib.
+    pub zlib: u64,
+    /// Pages flagged LZO.
+    pub lzo: u64,
+    /// Pages flagged snappy.
+    pub snappy: u64,
+    /// Pages flagged zstd.
+    pub zstd: u64,
+}
+
+impl CodecCounts {
+    /// Counts one compressed page of `codec` (`None` is not counted).
+    pub fn add(&mut self, codec: Compression) {
+        match codec {
+            Compression::None => {}
+            Compression::Zlib => self.zlib += 1,
+            Compression::Lzo => self.lzo += 1,
+            Compression::Snappy => self.snappy += 1,
+            Compression::Zstd => self.zstd += 1,
+        }
+    }
+
+    /// Adds another file's counts.
+    pub fn add_all(&mut self, other: &CodecCounts) {
+        self.zlib += other.zlib;
+        self.lzo += other.lzo;
+        self.snappy += other.snappy;
+        self.zstd += other.zstd;
+    }
+
+    /// The codecs used, with their page counts, in the order of the status bits.
+    pub fn used(&self) -> Vec<(Compression, u64)> {
+        [
+            (Compression::Zlib, self.zlib),
+            (Compression::Lzo, self.lzo),
+            (Compression::Snappy, self.snappy),
+            (Compression::Zstd, self.zstd),
+        ]
+        .into_iter()
+        .filter(|&(_, n)| n > 0)
+        .collect()
+    }
 }
 
 /// True if `desc` points at the shared zero page found at `zero_page` (see [`shared_zero_page`]).
@@ -232,6 +283,9 @@ pub fn page_counts<R: ReadAt>(dump: &KdumpFile<R>) -> Result<PageCounts, KdumpEr
                 counts.zero += 1;
             } else if entry.desc.is_compressed() {
                 counts.compressed += 1;
+                if let Some(codec) = entry.desc.compression() {
+                    counts.by_codec.add(codec);
+                }
             } else {
                 counts.raw += 1;
             }

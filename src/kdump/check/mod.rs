@@ -23,7 +23,7 @@ mod split_set;
 mod sub_header;
 
 pub use self::header::KNOWN_MACHINES;
-pub use self::report::{CheckReport, CheckStats, Violation, KEPT_PER_INVARIANT};
+pub use self::report::{CheckReport, CheckStats, Level, Violation, KEPT_PER_INVARIANT};
 
 use self::bitmaps::check_bitmaps;
 use self::eraseinfo::check_eraseinfo;

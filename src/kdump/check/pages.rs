@@ -23,12 +23,12 @@ const BATCH: usize = 256;
 const MAX_SPAN: u64 = 8 << 20;
 
 /// K12: the file reaches the end of its descriptors (a split part without pages that ends inside bitmap
-/// 2's block padding is a warning: makedumpfile writes it in cyclic mode).
+/// 2's block padding is a note: makedumpfile writes it in cyclic mode).
 pub(super) fn check_descriptor_area<R: ReadAt>(dump: &KdumpFile<R>, out: &mut FileReport<'_>) {
     let descriptors_end = dump.data_offset();
     let bitmaps = dump.bitmaps();
     if dump.descriptor_count() == 0 && bitmaps.bitmap2_stored < bitmaps.len {
-        out.warning(
+        out.note(
             KInvariant::K12,
             Some(dump.file_size()),
             format!(
@@ -72,10 +72,13 @@ pub(super) fn check_pages<R: ReadAt>(
     let file_size = dump.file_size();
     let status = dump.header().status;
     let zero_page = shared_zero_page(dump)?;
-    let mut prev_end = data_start;
-    if let Some(zero) = zero_page {
-        prev_end = zero + ps;
-    }
+    // The previous page's data range (the shared zero page's first) and the furthest end so far: data
+    // starting before that end overlaps the previous page's (a violation) or is out of pfn order (a
+    // deviation: readers follow each descriptor's offset; libkdumpfile's generator writes it).
+    let mut prev_range = zero_page.map_or((data_start, data_start), |zero| (zero, zero + ps));
+    let mut prev_end = prev_range.1;
+    let mut out_of_order = 0u64;
+    let mut first_out_of_order = None;
     let mut zero_references = 0u64;
     let mut unwritten = 0u64;
     let mut data_end = data_start;
@@ -121,20 +124,35 @@ pub(super) fn check_pages<R: ReadAt>(
             } else {
                 if desc.is_compressed() {
                     counts.compressed += 1;
+                    if let Some(codec) = desc.compression() {
+                        counts.by_codec.add(codec);
+                    }
                 } else {
                     counts.raw += 1;
                 }
                 if offset < prev_end {
-                    out.violation_with(
-                        KInvariant::K15,
-                        Some(entry.desc_offset),
-                        Some(entry.pfn),
-                        || format!(
-                            "page data at {offset:#x} starts before the end {prev_end:#x} of the previous \
-                             page's data (overlap or out of order)"
-                        ),
-                    );
+                    if offset < prev_range.1 && prev_range.0 < range_end {
+                        out.violation_with(
+                            KInvariant::K15,
+                            Some(entry.desc_offset),
+                            Some(entry.pfn),
+                            || format!(
+                                "page data [{offset:#x}, {range_end:#x}) overlaps the previous page's data \
+                                 [{:#x}, {:#x})",
+                                prev_range.0, prev_range.1
+                            ),
+                        );
+                    } else {
+                        out_of_order += 1;
+                        first_out_of_order.get_or_insert((
+                            entry.desc_offset,
+                            entry.pfn,
+                            offset,
+                            prev_end,
+                        ));
+                    }
                 }
+                prev_range = (offset, range_end);
                 prev_end = prev_end.max(range_end);
             }
             jobs.push(Job {
@@ -158,8 +176,20 @@ pub(super) fn check_pages<R: ReadAt>(
         (out.progress)(out.done_before + data_end);
         Ok(())
     })?;
+    if let Some((desc_offset, pfn, offset, before)) = first_out_of_order {
+        out.deviation(
+            KInvariant::K15,
+            Some(desc_offset),
+            Some(pfn),
+            format!(
+                "{out_of_order} page(s)' data out of pfn order (the first at {offset:#x}, before the end \
+                 {before:#x} of an earlier pfn's data); readers follow each descriptor, QEMU and makedumpfile \
+                 write in pfn order"
+            ),
+        );
+    }
     if unwritten > 0 {
-        out.warning(
+        out.note(
             KInvariant::K14,
             None,
             format!(
@@ -180,6 +210,7 @@ pub(super) fn check_pages<R: ReadAt>(
     stats.pages.zero += counts.zero;
     stats.pages.compressed += counts.compressed;
     stats.pages.raw += counts.raw;
+    stats.pages.by_codec.add_all(&counts.by_codec);
     stats.pages_decompressed += decompressed;
     stats.data_bytes += data_bytes;
     Ok(data_end)

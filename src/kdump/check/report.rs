@@ -1,4 +1,4 @@
-//! What the checker reports: [`Violation`]s and warnings (the first [`KEPT_PER_INVARIANT`] of each
+//! What the checker reports: findings at one of three [`Level`]s (the first [`KEPT_PER_INVARIANT`] of each
 //! invariant kept in full, all counted), [`CheckStats`], and the per-file recorder the checks write to.
 
 use std::collections::BTreeMap;
@@ -11,11 +11,38 @@ use crate::kdump::{KInvariant, KdumpError};
 /// Violations (and warnings) kept in full per invariant; the rest are only counted.
 pub const KEPT_PER_INVARIANT: usize = 100;
 
-/// One broken invariant (or a warning), where it was found.
+/// How much a finding matters: whether readers would be hurt, or only a layout QEMU and makedumpfile do
+/// not write was met. `docs/validity.md` says which level each check of K1–K18 has, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    /// Readers would fail, disagree or misread: the file is invalid (`check` exits 1).
+    Violation,
+    /// Every reader reads it the same way, but neither QEMU nor makedumpfile writes it (another writer's
+    /// layout): a warning, exit 0; `check --strict` counts it as a violation.
+    Deviation,
+    /// Something QEMU or makedumpfile itself writes that a reader may want to know (an incomplete dump,
+    /// a part ending in bitmap padding): a warning that never fails the check.
+    Note,
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Level::Violation => "violation",
+            Level::Deviation => "deviation",
+            Level::Note => "note",
+        })
+    }
+}
+
+/// One finding about an invariant (a violation, a deviation or a note), where it was found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
     /// The invariant.
     pub id: KInvariant,
+    /// How much it matters.
+    pub level: Level,
     /// Byte offset in the (reassembled) file, when one applies.
     pub offset: Option<u64>,
     /// Page frame number, when one applies.
@@ -59,10 +86,12 @@ pub struct CheckReport {
     pub violations: Vec<Violation>,
     /// Number of violations of each invariant (all of them, kept or not).
     pub violation_counts: BTreeMap<KInvariant, u64>,
-    /// Warnings (K3 for files newer than known, K5, K6, gaps), capped like violations.
+    /// Warnings: deviations and notes, capped like violations (per invariant).
     pub warnings: Vec<Violation>,
-    /// Number of warnings of each invariant.
+    /// Number of warnings (deviations and notes) of each invariant.
     pub warning_counts: BTreeMap<KInvariant, u64>,
+    /// Number of deviations of each invariant (a subset of `warning_counts`).
+    pub deviation_counts: BTreeMap<KInvariant, u64>,
     /// I/O errors that stopped part of the check (the report is then incomplete).
     pub io_errors: Vec<String>,
     /// Figures.
@@ -73,6 +102,22 @@ impl CheckReport {
     /// True if no invariant is violated (warnings allowed).
     pub fn is_valid(&self) -> bool {
         self.violation_counts.is_empty()
+    }
+
+    /// True if no invariant is violated and the layout is one QEMU or makedumpfile writes (no
+    /// deviation): what `check --strict` accepts.
+    pub fn is_strictly_valid(&self) -> bool {
+        self.is_valid() && self.deviation_counts.is_empty()
+    }
+
+    /// Total number of deviations.
+    pub fn deviation_total(&self) -> u64 {
+        self.deviation_counts.values().sum()
+    }
+
+    /// True if `id` deviated from QEMU's and makedumpfile's layout at least once.
+    pub fn has_deviation(&self, id: KInvariant) -> bool {
+        self.deviation_counts.contains_key(&id)
     }
 
     /// Total number of violations.
@@ -105,7 +150,10 @@ impl CheckReport {
         }
     }
 
-    fn warning(&mut self, v: Violation) {
+    pub(super) fn warning(&mut self, v: Violation) {
+        if v.level == Level::Deviation {
+            *self.deviation_counts.entry(v.id).or_insert(0) += 1;
+        }
         let count = self.warning_counts.entry(v.id).or_insert(0);
         *count += 1;
         if *count <= KEPT_PER_INVARIANT as u64 {
@@ -122,6 +170,7 @@ impl CheckReport {
                 message,
             } => self.violation(Violation {
                 id: *invariant,
+                level: Level::Violation,
                 offset: *offset,
                 pfn: *pfn,
                 file,
@@ -130,6 +179,7 @@ impl CheckReport {
             KdumpError::Io { .. } => self.io_errors.push(format!("file {file}: {error}")),
             other => self.violation(Violation {
                 id: KInvariant::K12,
+                level: Level::Violation,
                 offset: None,
                 pfn: None,
                 file,
@@ -160,6 +210,7 @@ impl FileReport<'_> {
     ) {
         self.report.violation(Violation {
             id,
+            level: Level::Violation,
             offset,
             pfn,
             file: self.file,
@@ -182,10 +233,29 @@ impl FileReport<'_> {
         }
     }
 
-    /// Records a warning about `id` in this file.
-    pub(super) fn warning(&mut self, id: KInvariant, offset: Option<u64>, message: String) {
+    /// Records a deviation from QEMU's and makedumpfile's layout (`id`) in this file.
+    pub(super) fn deviation(
+        &mut self,
+        id: KInvariant,
+        offset: Option<u64>,
+        pfn: Option<u64>,
+        message: String,
+    ) {
         self.report.warning(Violation {
             id,
+            level: Level::Deviation,
+            offset,
+            pfn,
+            file: self.file,
+            message,
+        });
+    }
+
+    /// Records a note about `id` in this file (something QEMU or makedumpfile writes).
+    pub(super) fn note(&mut self, id: KInvariant, offset: Option<u64>, message: String) {
+        self.report.warning(Violation {
+            id,
+            level: Level::Note,
             offset,
             pfn: None,
             file: self.file,

@@ -1,6 +1,6 @@
 //! K18: the files of a split set carry the same header and bitmaps and cover [0, max_mapnr) contiguously.
 
-use super::report::{CheckReport, Violation};
+use super::report::{CheckReport, Level, Violation};
 use crate::kdump::set::{first_bitmap_difference, BitmapReadError};
 use crate::kdump::{split_set_problems, KInvariant, KdumpFile, Which};
 use crate::readat::ReadAt;
@@ -15,14 +15,26 @@ pub(super) fn check_split_set<R: ReadAt>(
         .enumerate()
         .filter_map(|(i, d)| d.as_ref().map(|d| (i, d)))
         .collect();
-    for (file, message) in split_set_problems(&parts, opened.len()) {
-        report.violation(Violation {
+    for problem in split_set_problems(&parts, opened.len()) {
+        // A set readers read the same way (timestamps, gaps) is a deviation: makedumpfile --split writes
+        // neither, and makedumpfile --reassemble and `join` refuse it.
+        let finding = Violation {
             id: KInvariant::K18,
+            level: if problem.readable {
+                Level::Deviation
+            } else {
+                Level::Violation
+            },
             offset: None,
             pfn: None,
-            file,
-            message,
-        });
+            file: problem.file,
+            message: problem.message,
+        };
+        if problem.readable {
+            report.warning(finding);
+        } else {
+            report.violation(finding);
+        }
     }
     check_split_bitmaps(&parts, report);
 }
@@ -49,6 +61,7 @@ fn check_split_bitmaps<R: ReadAt>(parts: &[(usize, &KdumpFile<R>)], report: &mut
                 Ok(None) => {}
                 Ok(Some(byte)) => report.violation(Violation {
                     id: KInvariant::K18,
+                    level: Level::Violation,
                     offset: Some(offset + byte),
                     pfn: Some(byte * 8),
                     file: index,

@@ -42,11 +42,16 @@ pub(super) fn check_parts<R: ReadAt>(set: &KdumpSet<R>) -> Result<JoinedLayout, 
     }
     // KdumpSet::new checks several files; a lone part must cover everything as well.
     let numbered: Vec<(usize, &KdumpFile<R>)> = set.parts().iter().enumerate().collect();
-    if let Some((part, problem)) = split_set_problems(&numbered, numbered.len())
+    if let Some(problem) = split_set_problems(&numbered, numbered.len())
         .into_iter()
         .next()
     {
-        return Err(part_error(part, KInvariant::K18, None, problem));
+        return Err(part_error(
+            problem.file,
+            KInvariant::K18,
+            None,
+            problem.message,
+        ));
     }
     let first = set.first();
     let header = first.header();
