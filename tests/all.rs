@@ -18,6 +18,7 @@ mod flat_corpus;
 mod flat_index;
 mod flat_index_real;
 mod flat_invariants;
+mod flat_io_faults;
 mod flat_reader;
 mod flat_reassemble;
 mod from_elf_real;
