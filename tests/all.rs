@@ -32,6 +32,7 @@ mod kdump_join_model;
 mod kdump_oracle;
 mod kdump_reader;
 mod kdump_set;
+mod model_boundaries;
 mod model_cli;
 mod model_harness_modes;
 mod model_kernel_oracle;
