@@ -646,6 +646,21 @@ pub struct CaseOptions {
     pub corruption_seed: u64,
     /// Corruption trials per structure (0 skips P5).
     pub corruption_trials: u32,
+    /// A fault to inject, for the tests of selftest's own failure handling; `None` in every real run.
+    pub fault: Option<InjectedFault>,
+}
+
+/// A fault the harness injects on purpose (`selftest --inject-fault`, hidden): the tests use it to check
+/// that a failing property, a panicking property and a panic while shrinking are all reported with the
+/// seed and a reproducer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+pub enum InjectedFault {
+    /// P3 fails on every layout.
+    FailP3,
+    /// P5 panics on every layout (as an out-of-bounds index in a corruption step would).
+    PanicInP5,
+    /// P3 fails on every layout, and checking a shrink candidate panics.
+    PanicWhileShrinking,
 }
 
 impl Default for CaseOptions {
@@ -653,6 +668,7 @@ impl Default for CaseOptions {
         CaseOptions {
             corruption_seed: 0,
             corruption_trials: 2,
+            fault: None,
         }
     }
 }
@@ -662,10 +678,10 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
     let mut outcomes = BTreeMap::new();
     let mut corruption = BTreeMap::new();
     let mut undetected = Vec::new();
-    let output = match write_case(layout) {
+    let output = match guarded(|| write_case(layout)) {
         Ok(o) => o,
-        Err(e) => {
-            outcomes.insert(Property::P1, Outcome::Fail(e.detail));
+        Err(detail) => {
+            outcomes.insert(Property::P1, Outcome::Fail(detail));
             return CaseReport {
                 outcomes,
                 corruption,
@@ -673,37 +689,54 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
             };
         }
     };
-    let judge = |r: Result<(), PropertyFailure>| match r {
+    let judge = |check: &dyn Fn() -> Result<(), PropertyFailure>| match guarded(check) {
         Ok(()) => Outcome::Pass,
-        Err(e) => Outcome::Fail(e.detail),
+        Err(detail) => Outcome::Fail(detail),
     };
     outcomes.insert(
         Property::P1,
-        judge(
+        judge(&|| {
             p1_flat_reassembles_to_raw(&output)
-                .and_then(|()| p1_set_joins_to_one_file(layout, &output)),
-        ),
+                .and_then(|()| p1_set_joins_to_one_file(layout, &output))
+        }),
     );
     outcomes.insert(
         Property::P2,
-        judge(p2_raw_extent_matches_layout(layout, &output)),
+        judge(&|| p2_raw_extent_matches_layout(layout, &output)),
     );
-    outcomes.insert(Property::P3, judge(p3_pages_read_back(layout, &output)));
-    outcomes.insert(Property::P4, judge(p4_check_passes(&output)));
+    let injected_p3_failure = matches!(
+        options.fault,
+        Some(InjectedFault::FailP3 | InjectedFault::PanicWhileShrinking)
+    );
+    outcomes.insert(
+        Property::P3,
+        judge(&|| {
+            if injected_p3_failure {
+                return Err(fail(Property::P3, "injected failure (test hook)"));
+            }
+            p3_pages_read_back(layout, &output)
+        }),
+    );
+    outcomes.insert(Property::P4, judge(&|| p4_check_passes(&output)));
     if options.corruption_trials > 0 {
-        match p5_corruption_is_detected(
-            layout,
-            &output,
-            options.corruption_seed,
-            options.corruption_trials,
-        ) {
+        match guarded(|| {
+            if options.fault == Some(InjectedFault::PanicInP5) {
+                panic!("injected panic (test hook)");
+            }
+            p5_corruption_is_detected(
+                layout,
+                &output,
+                options.corruption_seed,
+                options.corruption_trials,
+            )
+        }) {
             Ok(stats) => {
                 corruption = stats.per_structure;
                 undetected = stats.undetected;
                 outcomes.insert(Property::P5, Outcome::Pass);
             }
-            Err(e) => {
-                outcomes.insert(Property::P5, Outcome::Fail(e.detail));
+            Err(detail) => {
+                outcomes.insert(Property::P5, Outcome::Fail(detail));
             }
         }
     }
@@ -1194,6 +1227,24 @@ pub struct CorruptionStats {
     pub undetected: Vec<(String, u64)>,
 }
 
+/// Runs one step of a case; a failure gives its detail, a panic becomes a failure that says so (a bug in a
+/// writer or reader must be reported with its seed, never end the run).
+fn guarded<T>(step: impl FnOnce() -> Result<T, PropertyFailure>) -> Result<T, String> {
+    match catch_unwind(AssertUnwindSafe(step)) {
+        Ok(result) => result.map_err(|e| e.detail),
+        Err(panic) => Err(format!("panicked: {}", panic_message(panic.as_ref()))),
+    }
+}
+
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a panic without a message)".into())
+}
+
 /// P5: flips one random byte (XOR with a random non-zero value) `trials` times in each structure of the
 /// raw dump (header, sub-header, notes, bitmap 1, bitmap 2, descriptors, page data, eraseinfo) and of the
 /// flattened file (its header, a record header, the end marker) and records whether the flattened index,
@@ -1246,7 +1297,7 @@ pub fn p5_corruption_is_detected(
             let at = rng.gen_range(start..end);
             let flip: u8 = rng.gen_range(1..=255);
             let mut corrupted = raws[file].to_vec();
-            corrupted[at as usize] ^= flip;
+            flip_byte(&mut corrupted, at, flip, name, &files[file].name)?;
             let mut set = raws.clone();
             set[file] = &corrupted;
             let verdict = catch_unwind(AssertUnwindSafe(|| {
@@ -1272,7 +1323,7 @@ pub fn p5_corruption_is_detected(
             let at = pick(file, &mut rng);
             let flip: u8 = rng.gen_range(1..=255);
             let mut corrupted = flats[file].to_vec();
-            corrupted[at as usize] ^= flip;
+            flip_byte(&mut corrupted, at, flip, name, &files[file].name)?;
             let mut set = flats.clone();
             set[file] = &corrupted;
             let verdict = catch_unwind(AssertUnwindSafe(|| {
@@ -1300,6 +1351,32 @@ pub fn p5_corruption_is_detected(
         }
     }
     Ok(stats)
+}
+
+/// XORs byte `at` of `file` with `flip`; a byte past the end (a writer bug that left the file shorter than
+/// the layout says) is a P5 failure, not an out-of-bounds panic.
+fn flip_byte(
+    file: &mut [u8],
+    at: u64,
+    flip: u8,
+    structure: &str,
+    file_name: &str,
+) -> Result<(), PropertyFailure> {
+    let len = file.len();
+    let byte = usize::try_from(at)
+        .ok()
+        .and_then(|at| file.get_mut(at))
+        .ok_or_else(|| {
+            fail(
+                Property::P5,
+                format!(
+                    "byte {at:#x} of the {structure} lies past the end of {file_name} ({len} bytes): the file \
+                     is shorter than the layout says"
+                ),
+            )
+        })?;
+    *byte ^= flip;
+    Ok(())
 }
 
 /// Where a structure lies in one file of the dump: (file index, first byte, one past the last byte).

@@ -46,3 +46,4 @@ mod real_dumps;
 mod real_elf;
 mod real_info;
 mod real_regenerate;
+mod selftest_failures;

@@ -5,6 +5,7 @@
 //! the shrunk layout and a reproducer file.
 
 use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -13,7 +14,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::harness::{run_case, CaseOptions, CaseReport, Outcome, Property};
+use crate::harness::{
+    panic_message, run_case, CaseOptions, CaseReport, InjectedFault, Outcome, Property,
+};
 use crate::model::gen::{layout_from_seed, shrink_layout, SizeClass};
 use crate::model::{CyclicMode, Layout, MakedumpfileMode, WriterKind};
 use crate::output::AtomicOutput;
@@ -44,7 +47,29 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Test hook: inject a fault into every case (the tests of selftest's failure reports use it).
+    #[arg(long, value_enum, hide = true)]
+    pub inject_fault: Option<InjectedFault>,
 }
+
+/// What selftest cannot see, and which tests cover it: (class of bug, why P1–P5 miss it, covering tests).
+pub const BLIND_SPOTS: [(&str, &str, &str); 3] = [
+    (
+        "write order",
+        "P1-P5 compare the finished files, not the order or size of the writes (e.g. a changed cache flush order)",
+        "model_snapshots:: (write sequences under insta snapshots), model_qemu_oracle:: and model_makedumpfile_oracle:: (real QEMU and makedumpfile)",
+    ),
+    (
+        "agreement with real tools",
+        "the model and the reader are both this crate's: a shared misreading of the format passes",
+        "model_real_readers::, kdump_oracle::, real_dumps:: (libkdumpfile, makedumpfile -R, QEMU dumps)",
+    ),
+    (
+        "input arrival and I/O faults",
+        "cases are written and read in memory, in one piece",
+        "flat_io_faults::, flat_reader:: (short reads, late trailing bytes, short writes, EINTR)",
+    ),
+];
 
 /// Counts of one property over all cases.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -141,6 +166,8 @@ struct Summary {
     failures: Vec<CaseFailure>,
     shrunk_layout: Option<Layout>,
     reproducer: Option<PathBuf>,
+    /// What selftest cannot see: (class, why, covering tests), as [`BLIND_SPOTS`].
+    not_seen: Vec<(&'static str, &'static str, &'static str)>,
     ok: bool,
 }
 
@@ -150,6 +177,7 @@ pub fn run(args: Args) -> CliResult {
     let options = CaseOptions {
         corruption_seed: 0,
         corruption_trials: args.corruptions,
+        fault: args.inject_fault,
     };
     let (cases, base_seed): (Vec<(Option<u64>, Layout)>, Option<u64>) = match &args.layout {
         Some(path) => (vec![(None, super::gen::read_layout(path)?)], None),
@@ -246,24 +274,44 @@ pub fn run(args: Args) -> CliResult {
             .find(|(seed, _)| *seed == first.seed)
             .map(|(_, l)| l.clone())
             .expect("the failing case is one of the cases");
-        let property = first.property;
-        let shrunk = shrink_layout(&original, 400, |candidate| {
-            run_case(candidate, &options)
-                .outcomes
-                .get(&property)
-                .is_some_and(|o| matches!(o, Outcome::Fail(_)))
+        let (seed, property) = (first.seed, first.property);
+        // a panic while shrinking is itself a failure: the reproducer is then the unshrunk layout
+        let shrunk = catch_unwind(AssertUnwindSafe(|| {
+            shrink_layout(&original, 400, |candidate| {
+                if options.fault == Some(InjectedFault::PanicWhileShrinking) {
+                    panic!("injected panic while shrinking (test hook)");
+                }
+                run_case(candidate, &options)
+                    .outcomes
+                    .get(&property)
+                    .is_some_and(|o| matches!(o, Outcome::Fail(_)))
+            })
+        }))
+        .unwrap_or_else(|panic| {
+            failures.push(CaseFailure {
+                seed,
+                property,
+                detail: format!(
+                    "shrinking panicked: {}; the reproducer is the unshrunk layout",
+                    panic_message(panic.as_ref())
+                ),
+            });
+            original.clone()
         });
-        let name = match first.seed {
+        let name = match seed {
             Some(seed) => format!("selftest-failure-seed-{seed}.json"),
             None => "selftest-failure-layout.json".into(),
         };
         let path = args.reproducer_dir.join(name);
-        let json = serde_json::to_string_pretty(&shrunk).map_err(|e| Failure::Io(e.into()))?;
-        let mut out = AtomicOutput::create(&path, true).map_err(|e| Failure::Io(e.into()))?;
-        std::io::Write::write_all(out.file(), json.as_bytes())?;
-        out.commit().map_err(|e| Failure::Io(e.into()))?;
+        match save_reproducer(&path, &shrunk) {
+            Ok(()) => reproducer = Some(path),
+            Err(error) => failures.push(CaseFailure {
+                seed,
+                property,
+                detail: format!("cannot save the reproducer {}: {error:#}", path.display()),
+            }),
+        }
         shrunk_layout = Some(shrunk);
-        reproducer = Some(path);
     }
 
     let ok = failures.is_empty();
@@ -282,6 +330,7 @@ pub fn run(args: Args) -> CliResult {
         failures,
         shrunk_layout,
         reproducer,
+        not_seen: BLIND_SPOTS.to_vec(),
         ok,
     };
     if args.json {
@@ -304,6 +353,15 @@ pub fn run(args: Args) -> CliResult {
                 .map_or("-".into(), |p| p.display().to_string())
         )))
     }
+}
+
+/// Writes `layout` as JSON to `path` (replacing an older reproducer of the same name).
+fn save_reproducer(path: &std::path::Path, layout: &Layout) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(layout)?;
+    let mut out = AtomicOutput::create(path, true)?;
+    std::io::Write::write_all(out.file(), json.as_bytes())?;
+    out.commit()?;
+    Ok(())
 }
 
 fn print_summary(summary: &Summary, seconds: f64) {
@@ -367,6 +425,10 @@ fn print_summary(summary: &Summary, seconds: f64) {
             "  reproducer: {}  (rerun: kdump-flat selftest --layout {0}; dump it: kdump-flat gen --layout {0} OUT)",
             path.display()
         );
+    }
+    println!("  not seen by selftest (covered by other tests):");
+    for (class, why, tests) in BLIND_SPOTS {
+        println!("     {class}: {why}; see {tests}");
     }
     println!(
         "result: {} ({} cases in {seconds:.1} s)",
