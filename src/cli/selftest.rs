@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::harness::{
     panic_message, run_case, CaseOptions, CaseReport, InjectedFault, Outcome, Property,
 };
+use crate::model::edges::{boundaries_of, Boundary, ALL_BOUNDARIES};
 use crate::model::gen::{layout_from_seed, shrink_layout, SizeClass};
 use crate::model::{CyclicMode, Layout, MakedumpfileMode, WriterKind};
 use crate::output::AtomicOutput;
@@ -159,6 +160,8 @@ struct Summary {
     size: SizeClass,
     seed: Option<u64>,
     modes: ModeCounts,
+    /// Cases sitting on each boundary the generator draws on purpose (a case may sit on several).
+    boundaries: BTreeMap<Boundary, u64>,
     properties: BTreeMap<Property, PropertyTally>,
     corruption: BTreeMap<String, (u64, u64)>,
     /// Up to 50 undetected corruptions: (seed, structure, byte offset).
@@ -316,14 +319,19 @@ pub fn run(args: Args) -> CliResult {
 
     let ok = failures.is_empty();
     let mut modes = ModeCounts::default();
+    let mut boundaries: BTreeMap<Boundary, u64> = ALL_BOUNDARIES.iter().map(|&b| (b, 0)).collect();
     for (_, layout) in &cases {
         modes.add(layout);
+        for boundary in boundaries_of(layout) {
+            *boundaries.entry(boundary).or_default() += 1;
+        }
     }
     let summary = Summary {
         cases: reports.len() as u64,
         size: args.size,
         seed: base_seed,
         modes,
+        boundaries,
         properties,
         corruption,
         undetected,
@@ -383,6 +391,12 @@ fn print_summary(summary: &Summary, seconds: f64) {
         m.split_files,
         m.split_files_without_pages
     );
+    let on_boundary: Vec<String> = summary
+        .boundaries
+        .iter()
+        .map(|(boundary, cases)| format!("{boundary:?} {cases}"))
+        .collect();
+    println!("  cases on boundaries: {}", on_boundary.join(", "));
     for property in Property::ALL {
         let Some(tally) = summary.properties.get(&property) else {
             continue;

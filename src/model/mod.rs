@@ -37,6 +37,7 @@
 //! assert!(matches!(layout.expected_page(first), ExpectedPage::Data(_) | ExpectedPage::Excluded));
 //! ```
 
+pub mod edges;
 pub mod encode;
 pub mod gen;
 pub mod layout;
