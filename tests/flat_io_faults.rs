@@ -537,3 +537,94 @@ fn reassemble_survives_short_pwritev_and_eintr() {
         "reassembled bytes"
     );
 }
+
+/// Offsets drawn at the edges on purpose: 2^k − 1, 2^k, 2^k + 1 around 2^31, 2^32 and (for the index,
+/// which needs no file) just below 2^63, plus a small spread; sometimes anywhere below 64 KiB (so that
+/// writes overlap).
+fn edge_offset(with_2_pow_63: bool) -> impl Strategy<Value = u64> {
+    let mut bases = vec![1u64 << 31, 1 << 32, 1 << 40];
+    if with_2_pow_63 {
+        bases.push((1 << 63) - (1 << 20));
+    }
+    prop_oneof![
+        1 => 0u64..65_536,
+        3 => (prop::sample::select(bases), 0u64..=2, prop_oneof![Just(0u64), 0u64..8192])
+            .prop_map(|(base, edge, spread)| base - 1 + edge + spread),
+    ]
+}
+
+/// Sizes at the edges on purpose (1, a record header ± 1, a page ± 1), else anything up to 9000.
+fn edge_len() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        1 => prop::sample::select(vec![1usize, 15, 16, 17, 4095, 4096, 4097]),
+        1 => 1usize..9000,
+    ]
+}
+
+/// Edge-biased write sequences: the first write covers offset 0 (F16), the rest anywhere at the edges.
+fn edge_writes(with_2_pow_63: bool) -> impl Strategy<Value = Vec<Write_>> {
+    prop::collection::vec((edge_offset(with_2_pow_63), edge_len()), 1..10).prop_map(|writes| {
+        let mut writes: Vec<Write_> = writes
+            .into_iter()
+            .enumerate()
+            .map(|(i, (offset, len))| (offset, payload(i, len)))
+            .collect();
+        writes[0].0 = 0;
+        writes
+    })
+}
+
+/// The bytes the writes leave in `[start, end)`: later writes win, unwritten bytes are zero.
+fn replay_range(writes: &[Write_], start: u64, end: u64) -> Vec<u8> {
+    let mut bytes = vec![0u8; (end - start) as usize];
+    for (offset, data) in writes {
+        let (from, to) = ((*offset).max(start), (offset + data.len() as u64).min(end));
+        if from < to {
+            bytes[(from - start) as usize..(to - start) as usize]
+                .copy_from_slice(&data[(from - offset) as usize..(to - offset) as usize]);
+        }
+    }
+    bytes
+}
+
+/// Compares `read(start, len)` with the replay around the start and the end of every write.
+fn assert_reads_match_replay(writes: &[Write_], length: u64, read: impl Fn(u64, &mut [u8])) {
+    for (offset, data) in writes {
+        for at in [
+            offset.saturating_sub(5),
+            (offset + data.len() as u64).saturating_sub(5),
+        ] {
+            let end = (at + 10 + data.len().min(64) as u64).min(length);
+            if at < end {
+                let mut got = vec![0xaau8; (end - at) as usize];
+                read(at, &mut got);
+                assert_eq!(got, replay_range(writes, at, end), "bytes at {at:#x}");
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn edge_biased_writes_index_like_a_replay(writes in edge_writes(true)) {
+        let stream = stream_of(&writes);
+        let index = FlatIndex::open(stream.as_slice()).unwrap();
+        let length = writes.iter().map(|(o, d)| o + d.len() as u64).max().unwrap();
+        prop_assert_eq!(index.len(), length);
+        assert_reads_match_replay(&writes, length, |at, buf| index.read_exact_at(at, buf).unwrap());
+    }
+
+    #[test]
+    fn edge_biased_writes_reassemble_like_a_replay(writes in edge_writes(false)) {
+        let stream = stream_of(&writes);
+        let dir = tempfile::tempdir().unwrap();
+        let mut output = new_file(&dir.path().join("out"));
+        let summary = reassemble(&stream[..], &mut output, ReassembleOptions::default()).unwrap();
+        let length = writes.iter().map(|(o, d)| o + d.len() as u64).max().unwrap();
+        prop_assert_eq!(summary.output_len, length);
+        prop_assert_eq!(output.metadata().unwrap().len(), length);
+        assert_reads_match_replay(&writes, length, |at, buf| output.read_exact_at(at, buf).unwrap());
+    }
+}
