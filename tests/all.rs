@@ -12,6 +12,7 @@ mod real_support;
 
 // The tests, one module per file.
 
+mod campaign_regressions;
 mod cli_flat;
 mod cli_from_elf;
 mod flat_corpus;
