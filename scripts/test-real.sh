@@ -17,5 +17,5 @@ bash scripts/fetch-extras.sh
 if [ -n "${KDUMP_REAL_DIR:-}" ]; then dir=$KDUMP_REAL_DIR; mkdir -p "$dir"
 else dir=$(mktemp -d /tmp/kdump-real.XXXXXX); trap 'rm -rf "$dir"' EXIT; fi
 [ -s "$dir/lk.elf" ] && [ -s "$dir/q10-lk.kdump-raw-zlib" ] || bash scripts/make-real-dumps.sh "$dir" kernel
-KDUMP_REAL_DIR=$dir cargo test --test all -- --ignored real_regenerate:: real_dumps:: from_elf_real:: model_kernel_oracle:: \
+KDUMP_REAL_DIR=$dir cargo test --test all -- --ignored real_regenerate:: real_dumps:: real_from_elf:: model_kernel_oracle:: \
   model_makedumpfile_oracle:: kdump_join::

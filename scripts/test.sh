@@ -3,4 +3,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 bash scripts/install-test-tools.sh
+bash scripts/check-lib-features.sh
 cargo test

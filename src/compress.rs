@@ -28,18 +28,8 @@ pub mod flags {
 }
 
 /// A page compression method.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    arbitrary::Arbitrary,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// Pages stored as they are.

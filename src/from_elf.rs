@@ -87,9 +87,9 @@ pub fn qemu_phys_base(dump: &ElfDump) -> u64 {
 pub fn qemu_dump_options(dump: &ElfDump, options: &FromElfOptions) -> QemuDumpOptions {
     QemuDumpOptions {
         is_64bit: dump.class == crate::elf::ElfClass::Elf64,
-        endian: match dump.endian {
-            crate::elf::Endian::Little => crate::model::Endian::Little,
-            crate::elf::Endian::Big => crate::model::Endian::Big,
+        endian: match dump.byte_order {
+            crate::elf::ElfByteOrder::Little => crate::model::Endian::Little,
+            crate::elf::ElfByteOrder::Big => crate::model::Endian::Big,
         },
         page_size: options.page_size,
         compression: options.compression,

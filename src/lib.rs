@@ -26,11 +26,15 @@
 //! assert_eq!(flat.into_inner().len(), 4096 + (16 + 5) * 2 + 16);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod compress;
 pub mod elf;
 pub mod flat;
 pub mod from_elf;
+#[cfg(feature = "harness")]
 pub mod fuzzing;
+#[cfg(feature = "harness")]
 pub mod harness;
 pub mod kdump;
 pub mod model;
@@ -39,5 +43,6 @@ pub mod readat;
 pub mod sink;
 pub mod source;
 
+#[cfg(feature = "harness")]
 #[doc(hidden)]
 pub mod cli;

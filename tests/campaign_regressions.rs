@@ -1,7 +1,7 @@
 //! Tests written for mutants that survived the mutation campaign (MUTANTS.md names the mutant each one
 //! kills). Expected values come from the format's definition or from an independent construction.
 
-use crate::kdump_common::Synth;
+use crate::support::kdump::Synth;
 
 use kdump_flat::compress::{compress, decompress, Compression};
 use kdump_flat::elf::{ElfClass, ElfDump, Note, EM_AARCH64, EM_X86_64};
@@ -71,7 +71,7 @@ fn note(name: &[u8], desc: &[u8]) -> Note {
 fn elf_with_notes(machine: u16, notes: Vec<Note>) -> ElfDump {
     ElfDump {
         class: ElfClass::Elf64,
-        endian: kdump_flat::elf::Endian::Little,
+        byte_order: kdump_flat::elf::ElfByteOrder::Little,
         machine,
         program_header_offset: 64,
         section_header_offset: 0,

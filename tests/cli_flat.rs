@@ -2,13 +2,12 @@
 //! outputs, exit codes (0 ok, 1 invalid input, 2 usage or I/O), refusal to overwrite, no output after an
 //! error, standard input, `--keep-partial`, and the human-facing text under insta snapshots.
 
-use crate::common;
+use crate::support::flat::StreamBuilder;
 
 use std::fs;
 use std::path::Path;
 
 use assert_cmd::Command;
-use common::StreamBuilder;
 
 fn kdump_flat(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("kdump-flat").unwrap();

@@ -1,7 +1,7 @@
 //! `kdump-flat from-elf` end to end: byte identity with QEMU's own kdump files, every compression
 //! re-read by the checker and the reader, and the CLI's refusals (exit codes, messages, no partial output).
 
-use crate::real_support;
+use crate::support::real::*;
 
 use std::path::Path;
 
@@ -10,7 +10,6 @@ use kdump_flat::elf::{guest_phys_read, ElfDump};
 use kdump_flat::kdump::check::check;
 use kdump_flat::kdump::{KdumpFile, PageContent};
 use kdump_flat::readat::ReadAt;
-use real_support::*;
 
 /// A temporary directory holding `q10.elf` (QEMU 10's firmware-guest ELF dump), the working directory of
 /// every command so that messages show relative paths only.

@@ -1,10 +1,9 @@
 //! Every invariant F1–F17 broken by at least one input, in strict and lenient mode, with the messages
-//! under an insta snapshot. Expected ids come from FORMATS.md §1 (which checks are warnings, and what
+//! under an insta snapshot. Expected ids come from docs/FORMATS.md §1 (which checks are warnings, and what
 //! `makedumpfile -R` accepts, which the lenient mode must accept too).
 
-use crate::common;
+use crate::support::flat::StreamBuilder;
 
-use common::StreamBuilder;
 use kdump_flat::flat::{
     scan_records, FlatInvariant, FlatInvariant::*, OverlapTracker, ParseMode, ReadError,
 };

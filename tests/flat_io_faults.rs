@@ -9,7 +9,7 @@
 //!
 //! Expected bytes come from a plain replay of the writes (later writes win, holes are zeros).
 
-use crate::common::StreamBuilder;
+use crate::support::flat::StreamBuilder;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};

@@ -2,9 +2,8 @@
 //! random short reads, and whatever the chunk size, it yields the same records, payload bytes, warnings and
 //! error. Inputs: valid streams with overlaps and backward records, and the same streams cut or corrupted.
 
-use crate::common;
+use crate::support::flat::{ShortReads, StreamBuilder};
 
-use common::{ShortReads, StreamBuilder};
 use kdump_flat::flat::{BufferedEvent, FlatEvent, FlatReader, ParseMode, RecordHeader};
 use proptest::prelude::*;
 

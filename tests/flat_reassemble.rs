@@ -6,7 +6,7 @@
 //!
 //! Big offsets stay sparse: outputs are temp files, compared by their data extents, never 4 GiB buffers.
 
-use crate::common;
+use crate::support::flat::{ShortReads, StreamBuilder};
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -14,7 +14,6 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::process::{Command, Stdio};
 
-use common::StreamBuilder;
 use kdump_flat::flat::{
     reassemble, reassemble_file, ParseMode, ReassembleErrorKind, ReassembleOptions,
 };
@@ -121,7 +120,7 @@ proptest! {
 
         // the same stream arriving in short reads (as from a pipe)
         let mut piped = read_write_file(dir.path().join("piped"));
-        let short_reads = common::ShortReads::new(&flat, 3000, writes.len() as u64);
+        let short_reads = ShortReads::new(&flat, 3000, writes.len() as u64);
         reassemble(short_reads, &mut piped, ReassembleOptions::default()).unwrap();
         prop_assert!(same_content(&piped, &reassembled));
 
@@ -278,7 +277,7 @@ fn byte_identical_to_makedumpfile_r_on_overlapping_backward_streams() {
 }
 
 /// What `makedumpfile -R` accepts, the lenient mode accepts with the same output; what it rejects, the
-/// strict mode rejects (FORMATS.md §1: lenient = what makedumpfile -R accepts).
+/// strict mode rejects (docs/FORMATS.md §1: lenient = what makedumpfile -R accepts).
 #[test]
 fn lenient_mode_accepts_exactly_what_makedumpfile_r_accepts_on_edge_cases() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,14 +1,13 @@
 //! Corruption suite: each structure of a real and a synthetic dump corrupted in turn; `check` must name
-//! the invariant the format definition (FORMATS.md §2) says is broken, and nothing may panic.
+//! the invariant the format definition (docs/FORMATS.md §2) says is broken, and nothing may panic.
 //! Offsets come from the format definition (64-bit header: status @424, block_size @428, …) and from the
 //! independent synthetic writer, not from the reader under test.
 
-use crate::kdump_common as common;
+use crate::support::kdump::{Layout32, Synth};
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::Synth;
 use kdump_flat::compress::Compression;
 use kdump_flat::kdump::check::{check, CheckReport};
 use kdump_flat::kdump::{KInvariant, KInvariant::*, KdumpFile};
@@ -477,12 +476,12 @@ fn write_parse_kdump_seeds() {
     let mut ppc = Synth::x86_64(Compression::Zstd, 48);
     ppc.class = kdump_flat::kdump::Class::Bits32;
     ppc.order = kdump_flat::kdump::ByteOrder::Big;
-    ppc.layout32 = common::Layout32::Padded;
+    ppc.layout32 = Layout32::Padded;
     ppc.machine = "ppc".into();
     seeds.push(("ppc-be-padded-zstd", ppc));
     let mut i386 = Synth::x86_64(Compression::Snappy, 48);
     i386.class = kdump_flat::kdump::Class::Bits32;
-    i386.layout32 = common::Layout32::Packed;
+    i386.layout32 = Layout32::Packed;
     i386.machine = "i686".into();
     i386.eraseinfo = Some(b"erase jiffies\n".to_vec());
     seeds.push(("i386-packed-snappy-eraseinfo", i386));

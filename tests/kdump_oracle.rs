@@ -5,14 +5,13 @@
 //! `open_dump` too only once libkdumpfile can read them: Debian's 0.5.1 cannot), plus the paths in
 //! `KDUMP_ORACLE_FILES` (colon-separated) for local runs on bigger dumps.
 
-use crate::kdump_common as common;
-use crate::libkdumpfile;
+use crate::support::kdump::{corpus_kdump_files, synthetic_variants, Layout32, Synth};
+use crate::support::libkdumpfile::{sha256_hex, try_libkdumpfile_report, OraclePfns};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use kdump_flat::kdump::{KdumpError, KdumpFile, PageContent};
-use libkdumpfile::{sha256_hex, try_libkdumpfile_report, OraclePfns};
 
 /// Reads every pfn below `max_pfn` with [`KdumpFile`] and compares it with libkdumpfile: a pfn in
 /// libkdumpfile's `file.pagemap` must read as the same data; any other pfn must be excluded or not in
@@ -59,7 +58,7 @@ fn compare_with_libkdumpfile(path: &Path) -> usize {
 }
 
 fn oracle_files() -> Vec<PathBuf> {
-    let mut files = common::corpus_kdump_files();
+    let mut files = corpus_kdump_files();
     if let Ok(extra) = std::env::var("KDUMP_ORACLE_FILES") {
         files.extend(
             extra
@@ -87,10 +86,8 @@ fn page_reads_equal_libkdumpfile_on_real_dumps() {
 #[test]
 fn page_reads_equal_libkdumpfile_on_synthetic_dumps() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, synth, dump) in common::synthetic_variants() {
-        if synth.class == kdump_flat::kdump::Class::Bits32
-            && synth.layout32 == common::Layout32::Padded
-        {
+    for (name, synth, dump) in synthetic_variants() {
+        if synth.class == kdump_flat::kdump::Class::Bits32 && synth.layout32 == Layout32::Padded {
             // libkdumpfile < 0.5.3 reads the padded 32-bit sub-header (Arm, ppc) with the i386 layout
             // (libkdumpfile issue #75): Debian's 0.5.1 reports max_pfn 0 for these. Their pages are
             // compared with the model in tests/kdump_reader.rs instead.
@@ -107,7 +104,7 @@ fn page_reads_equal_libkdumpfile_on_synthetic_dumps() {
 #[ignore = "writes the synthetic variants to $SYNTH_DIR for manual inspection"]
 fn write_synthetic_variants() {
     let dir = PathBuf::from(std::env::var("SYNTH_DIR").unwrap());
-    for (name, _, dump) in common::synthetic_variants() {
+    for (name, _, dump) in synthetic_variants() {
         std::fs::write(dir.join(name), &dump.bytes).unwrap();
     }
 }
@@ -118,7 +115,7 @@ fn page_reads_equal_libkdumpfile_for_every_header_version() {
     // Version 0 has no sub-header; libkdumpfile 0.5.1 then leaves the file's pfn range empty and reads
     // no page at all (tests/kdump_reader.rs checks version 0 against the model).
     for version in 1..=6 {
-        let mut synth = common::Synth::x86_64(kdump_flat::compress::Compression::Zlib, 700);
+        let mut synth = Synth::x86_64(kdump_flat::compress::Compression::Zlib, 700);
         synth.header_version = version;
         let built = synth.build();
         let path = dir.path().join(format!("v{version}"));

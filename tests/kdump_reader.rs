@@ -1,9 +1,8 @@
 //! `KdumpFile` against the model of synthetic dumps: every word size, byte order, sub-header layout and
 //! compression; page states; physical reads; header fields.
 
-use crate::kdump_common as common;
+use crate::support::kdump::{synthetic_variants, Layout32, Page, Synth};
 
-use common::{Page, Synth};
 use kdump_flat::compress::Compression;
 use kdump_flat::kdump::{
     ByteOrder, Class, KdumpError, KdumpFile, PageContent, PageState, SubHeaderLayout,
@@ -11,7 +10,7 @@ use kdump_flat::kdump::{
 
 #[test]
 fn every_variant_reads_back_its_model() {
-    for (name, synth, built) in common::synthetic_variants() {
+    for (name, synth, built) in synthetic_variants() {
         let dump =
             KdumpFile::open(built.bytes.as_slice()).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(dump.class(), synth.class, "{name}");
@@ -22,8 +21,8 @@ fn every_variant_reads_back_its_model() {
         assert_eq!(dump.header().utsname.machine, synth.machine, "{name}");
         let expected_layout = match (synth.class, synth.layout32) {
             (Class::Bits64, _) => SubHeaderLayout::Bits64,
-            (Class::Bits32, common::Layout32::Packed) => SubHeaderLayout::I386Packed,
-            (Class::Bits32, common::Layout32::Padded) => SubHeaderLayout::Padded32,
+            (Class::Bits32, Layout32::Packed) => SubHeaderLayout::I386Packed,
+            (Class::Bits32, Layout32::Padded) => SubHeaderLayout::Padded32,
         };
         assert_eq!(dump.sub_header().unwrap().layout, expected_layout, "{name}");
         let vmci = dump.vmcoreinfo().expect("vmcoreinfo");

@@ -185,7 +185,7 @@ fn from_elf_reads_zeros_after_a_file_part_ending_mid_page() {
         file[file_offset as usize..(file_offset + file_size) as usize].copy_from_slice(&segment);
         let dump = ElfDump {
             class: ElfClass::Elf64,
-            endian: kdump_flat::elf::Endian::Little,
+            byte_order: kdump_flat::elf::ElfByteOrder::Little,
             machine: 62,
             program_header_offset: 64,
             section_header_offset: 0,

@@ -14,9 +14,7 @@ use kdump_flat::model::makedumpfile::{
 use kdump_flat::model::GuestBlock;
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
-use crate::elf_gz;
-
-use elf_gz::{parse_elf, read_elf, ElfDump};
+use crate::support::elf_gz::{parse_elf, read_elf, ElfDump};
 
 fn write(elf: &ElfDump, compression: Compression) -> (Vec<u8>, Vec<u8>, Vec<(u64, u64)>) {
     let blocks = elf.blocks();

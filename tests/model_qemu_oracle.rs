@@ -3,15 +3,13 @@
 //! The inputs are the committed real dumps of corpus/real (see its README for how they were made):
 //! QEMU 7.2 (`kdump-zlib`, flattened) and QEMU 10 (`kdump-zlib` and `kdump-raw-zlib`).
 //!
-//! Also the worked example of FORMATS.md §3 (16 MiB guest, 1 vCPU, N = 624).
+//! Also the worked example of docs/FORMATS.md §3 (16 MiB guest, 1 vCPU, N = 624).
 
 use kdump_flat::compress::Compression;
 use kdump_flat::model::{write_qemu_kdump, Endian, GuestBlock, QemuDumpOptions};
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
-use crate::elf_gz;
-
-use elf_gz::{read_elf, ElfDump};
+use crate::support::elf_gz::{read_elf, ElfDump};
 
 fn options(uts_machine: &str) -> QemuDumpOptions {
     QemuDumpOptions {
@@ -70,7 +68,7 @@ fn qemu_10_kdump_zlib_and_kdump_raw_zlib_are_reproduced_byte_for_byte() {
     assert_same(&raw, &real_raw, "raw vs QEMU 10 kdump-raw-zlib");
 }
 
-/// FORMATS.md §3's worked example: q35, 16 MiB, 1 vCPU, N = 624 → bitmaps at 0x2000 and 0x22000,
+/// docs/FORMATS.md §3's worked example: q35, 16 MiB, 1 vCPU, N = 624 → bitmaps at 0x2000 and 0x22000,
 /// P = 0x42000, D = 4160, Q = 370176, 3 header records and 64 bitmap records. (Its 22 page records depend
 /// on the guest's memory contents; the byte-identity tests above cover page records of a real guest.)
 #[test]

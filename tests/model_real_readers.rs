@@ -5,7 +5,7 @@
 //!   the model says are excluded or not in memory raise `NoDataException`.
 //! - `makedumpfile -R` of generated flattened dumps gives exactly our raw output.
 
-use crate::libkdumpfile;
+use crate::support::libkdumpfile::{sha256_hex, try_libkdumpfile_report, OraclePfns};
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -13,7 +13,6 @@ use std::process::{Command, Stdio};
 use kdump_flat::harness::write_case;
 use kdump_flat::model::gen::{layout_from_seed, SizeClass};
 use kdump_flat::model::{ExpectedPage, Layout, Machine};
-use libkdumpfile::{sha256_hex, try_libkdumpfile_report, OraclePfns};
 
 /// Compares libkdumpfile's reading of every pfn of `raw` (below the model's `max_mapnr`) with the model;
 /// returns the first mismatch.

@@ -3,12 +3,11 @@
 //! `check` and page reads against libkdumpfile and the ELF dumps of the same guest state.
 //! Needs makedumpfile and python3-libkdumpfile (scripts/install-test-tools.sh); fails without them.
 
-use crate::real_support;
+use crate::support::real::*;
 
 use std::fs::File;
 
 use kdump_flat::flat::{reassemble, ReassembleOptions};
-use real_support::*;
 
 /// Every flattened file of corpus/real.
 const FLATTENED: [&str; 5] = [

@@ -2,10 +2,9 @@
 //! against what libkdumpfile reads from QEMU's and makedumpfile's kdump files of the same guest state.
 //! Needs makedumpfile and python3-libkdumpfile (scripts/install-test-tools.sh); fails without them.
 
-use crate::real_support;
+use crate::support::real::*;
 
-use kdump_flat::elf::{guest_phys_read, ElfClass, ElfDump, ElfError, Endian, EM_386};
-use real_support::*;
+use kdump_flat::elf::{guest_phys_read, ElfByteOrder, ElfClass, ElfDump, ElfError, EM_386};
 
 /// The program headers readelf (binutils 2.40) prints for both firmware ELFs: (p_paddr, p_offset, p_filesz).
 const FW_BLOCKS: [(u64, u64, u64); 5] = [
@@ -22,7 +21,7 @@ fn firmware_elf_headers_are_what_readelf_shows() {
         let elf = gunzip_corpus(name);
         let dump = ElfDump::parse(&elf[..]).unwrap();
         assert_eq!(dump.class, ElfClass::Elf64, "{name}");
-        assert_eq!(dump.endian, Endian::Little);
+        assert_eq!(dump.byte_order, ElfByteOrder::Little);
         // Never started: the CPU is in real mode, QEMU says EM_386 but keeps ELF64 since the ROM ends at 4 GiB.
         assert_eq!(dump.machine, EM_386);
         // QEMU's layout: section headers at 64, program headers after them.

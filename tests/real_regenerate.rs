@@ -3,12 +3,10 @@
 //! extras of scripts/fetch-extras.sh (QEMU 10, makedumpfile 1.7.6), hence #[ignore]; run by
 //! scripts/test-real.sh.
 
-use crate::real_support;
+use crate::support::real::*;
 
 use std::process::Command;
 use std::time::Duration;
-
-use real_support::*;
 
 #[test]
 #[ignore = "runs QEMU 7.2, QEMU 10 and makedumpfile (scripts/test-real.sh)"]

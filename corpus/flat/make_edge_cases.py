@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the small hand-made flattened streams of this directory (deterministic; run from here).
 
-Each file breaks one invariant of FORMATS.md section 1 (or is a valid corner case); names say which."""
+Each file breaks one invariant of docs/FORMATS.md section 1 (or is a valid corner case); names say which."""
 import struct
 
 def header(sig=b"makedumpfile\0\0\0\0", typ=1, version=1, junk_at=None):

@@ -64,7 +64,9 @@ pub fn check_kdump(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
+
+    use crate::fuzzing::smoke::{flip_random_bit, SmokeLoop};
 
     /// The target on a real dump and on bit-flipped copies of it, as `cargo test` runs it.
     #[test]
@@ -73,15 +75,18 @@ mod tests {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real/fw-mdf-lzo-d1");
         let real = std::fs::read(path).expect("corpus/real/fw-mdf-lzo-d1");
         super::check_kdump(&real);
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        for _ in 0..40 {
+        let smoke = SmokeLoop {
+            target: "check_kdump",
+            seed: 11,
+            rounds: 40,
+        };
+        smoke.run(super::check_kdump, |rng, _| {
             let mut bytes = real.clone();
-            for _ in 0..rng.gen_range(1..6) {
+            for _ in 0..rng.gen_range(1..6u32) {
                 // Headers, bitmaps and descriptors end at 0x5a300.
-                let at = rng.gen_range(0..0x5a300);
-                bytes[at] ^= 1 << rng.gen_range(0..8);
+                flip_random_bit(rng, &mut bytes, 0..0x5a300);
             }
-            super::check_kdump(&bytes);
-        }
+            vec![bytes]
+        });
     }
 }

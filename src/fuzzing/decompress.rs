@@ -67,28 +67,33 @@ pub fn run(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
 
     use crate::compress::{compress, ALL_COMPRESSIONS};
+    use crate::fuzzing::smoke::{flip_random_bit, random_bytes, SmokeLoop};
 
     #[test]
     fn smoke() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
-        for round in 0..100 {
-            // Real compressed pages, cut or with a byte changed, behind a length selector.
-            let page: Vec<u8> = (0..4096u32).map(|i| (i * round / 61) as u8).collect();
-            let method = ALL_COMPRESSIONS[round as usize % ALL_COMPRESSIONS.len()];
+        let smoke = SmokeLoop {
+            target: "decompress",
+            seed: 13,
+            rounds: 100,
+        };
+        smoke.run(super::run, |rng, round| {
+            // Real compressed pages, cut or with a bit flipped, behind a length selector; and noise.
+            let page: Vec<u8> = (0..4096u32)
+                .map(|i| (i * round as u32 / 61) as u8)
+                .collect();
+            let method = ALL_COMPRESSIONS[round % ALL_COMPRESSIONS.len()];
             let mut data = vec![rng.gen_range(0..4u8)];
             let mut packed = compress(method, &page);
             if rng.gen_bool(0.5) && !packed.is_empty() {
-                let at = rng.gen_range(0..packed.len());
-                packed[at] ^= 1 << rng.gen_range(0..8);
+                let len = packed.len();
+                flip_random_bit(rng, &mut packed, 0..len);
             }
             packed.truncate(rng.gen_range(0..=packed.len()));
             data.extend_from_slice(&packed);
-            super::run(&data);
-            let noise: Vec<u8> = (0..rng.gen_range(0..300)).map(|_| rng.gen()).collect();
-            super::run(&noise);
-        }
+            vec![data, random_bytes(rng, 300)]
+        });
     }
 }

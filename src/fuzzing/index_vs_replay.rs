@@ -164,19 +164,20 @@ fn check_flattened_bytes(flat: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng};
+    use crate::fuzzing::smoke::{behind_flat_header, random_bytes, SmokeLoop};
 
     #[test]
     fn smoke() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        for _ in 0..300 {
-            let len = rng.gen_range(0..2048);
-            let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-            super::run(&data);
-            // The same bytes behind a valid file header, so that they are read as records.
-            let mut flat = crate::sink::flat_header_bytes().to_vec();
-            flat.extend_from_slice(&data);
-            super::run(&flat);
-        }
+        let smoke = SmokeLoop {
+            target: "index_vs_replay",
+            seed: 5,
+            rounds: 300,
+        };
+        smoke.run(super::run, |rng, _| {
+            let data = random_bytes(rng, 2048);
+            // The same bytes behind a valid file header too, so that they are read as records.
+            let flat = behind_flat_header(&data);
+            vec![data, flat]
+        });
     }
 }

@@ -130,7 +130,8 @@ pub fn run(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
+    use crate::fuzzing::smoke::{overwrite_random_bytes, SmokeLoop};
+    use rand::Rng;
 
     #[test]
     fn inputs_decode_into_the_parts_they_encode() {
@@ -180,8 +181,12 @@ mod tests {
     #[test]
     fn smoke() {
         let seeds = seeds();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        for round in 0..120 {
+        let smoke = SmokeLoop {
+            target: "join",
+            seed: 5,
+            rounds: 120,
+        };
+        smoke.run(run, |rng, round| {
             let seed = &seeds[round % seeds.len()];
             let mut parts: Vec<Vec<u8>> = decode_parts(seed).iter().map(|p| p.to_vec()).collect();
             let victim = rng.gen_range(0..parts.len());
@@ -189,15 +194,10 @@ mod tests {
                 let len = rng.gen_range(0..=parts[victim].len());
                 parts[victim].truncate(len);
             } else {
-                for _ in 0..rng.gen_range(1..6) {
-                    if !parts[victim].is_empty() {
-                        let at = rng.gen_range(0..parts[victim].len());
-                        parts[victim][at] = rng.gen();
-                    }
-                }
+                overwrite_random_bytes(rng, &mut parts[victim], 1..6);
             }
             let slices: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
-            run(&encode_parts(&slices));
-        }
+            vec![encode_parts(&slices)]
+        });
     }
 }

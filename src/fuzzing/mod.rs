@@ -1,6 +1,6 @@
 //! The logic of the fuzz targets in `fuzz/`, as library functions: each `fuzz/fuzz_targets/*.rs` is a thin
 //! wrapper over one of these, so `cargo test` runs them too and a crash found by the fuzzer can be replayed
-//! in a normal test (`tests/fuzz_smoke.rs` replays every seed and regression input).
+//! in a normal test (`tests/fuzz_corpus.rs` replays every seed and regression input).
 
 mod check_kdump;
 pub mod decompress;
@@ -11,6 +11,7 @@ mod parse_elf;
 mod parse_flat;
 pub mod parse_kdump;
 pub mod reassemble;
+pub mod smoke;
 
 pub use check_kdump::check_kdump;
 pub use parse_elf::parse_elf;

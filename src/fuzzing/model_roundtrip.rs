@@ -40,15 +40,15 @@ pub fn run(data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng};
+    use crate::fuzzing::smoke::{random_bytes, SmokeLoop};
 
     #[test]
     fn smoke() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
-        for _ in 0..100 {
-            let len = rng.gen_range(0..512);
-            let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-            super::run(&data);
-        }
+        let smoke = SmokeLoop {
+            target: "model_roundtrip",
+            seed: 17,
+            rounds: 100,
+        };
+        smoke.run(super::run, |rng, _| vec![random_bytes(rng, 512)]);
     }
 }

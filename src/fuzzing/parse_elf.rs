@@ -74,7 +74,8 @@ fn replay(flat: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
+    use crate::fuzzing::smoke::{overwrite_random_bytes, SmokeLoop};
+    use rand::Rng;
 
     /// A small valid ELF64 LE dump: one note, two blocks.
     fn seed() -> Vec<u8> {
@@ -136,17 +137,18 @@ mod tests {
     #[test]
     fn smoke_random_mutations() {
         let base = seed();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
-        for _ in 0..300 {
+        let smoke = SmokeLoop {
+            target: "parse_elf",
+            seed: 6,
+            rounds: 300,
+        };
+        smoke.run(parse_elf, |rng, _| {
             let mut data = base.clone();
-            for _ in 0..rng.gen_range(1..6) {
-                let at = rng.gen_range(0..data.len());
-                data[at] = rng.gen();
-            }
+            overwrite_random_bytes(rng, &mut data, 1..6);
             if rng.gen_bool(0.2) {
                 data.truncate(rng.gen_range(0..data.len()));
             }
-            parse_elf(&data);
-        }
+            vec![data]
+        });
     }
 }

@@ -127,27 +127,28 @@ impl Fnv {
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
+
+    use crate::fuzzing::smoke::{overwrite_random_bytes, SmokeLoop};
 
     #[test]
     fn smoke() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let real = std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/corpus/real/fw-q10.kdump-raw-zlib"
         ))
         .expect("corpus/real/fw-q10.kdump-raw-zlib");
-        for _ in 0..100 {
+        let smoke = SmokeLoop {
+            target: "parse_kdump",
+            seed: 11,
+            rounds: 100,
+        };
+        smoke.run(super::run, |rng, _| {
             // A prefix of a real dump with a few bytes changed, so that the parsing goes deep.
             let len = rng.gen_range(0..=real.len().min(64 << 10));
             let mut data = real[..len].to_vec();
-            for _ in 0..rng.gen_range(0..4) {
-                if !data.is_empty() {
-                    let at = rng.gen_range(0..data.len());
-                    data[at] = rng.gen();
-                }
-            }
-            super::run(&data);
-        }
+            overwrite_random_bytes(rng, &mut data, 0..4);
+            vec![data]
+        });
     }
 }

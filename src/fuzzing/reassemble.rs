@@ -198,7 +198,7 @@ fn check_sequence(sequence: &RecordSequence) {
     match expected {
         Some(invariant) => {
             match &streamed {
-                Err(Failure::Invalid(found)) => {
+                Err(InMemoryReassemblyError::Invalid(found)) => {
                     assert_eq!(*found, invariant, "reassembly reported the wrong invariant")
                 }
                 other => panic!("reassembly of a stream breaking {invariant}: {other:?}"),
@@ -246,23 +246,27 @@ fn compare_on_stream(data: &[u8]) {
                 assert!(*bytes == through_index, "reassembly and index differ");
             }
         }
-        (Err(Failure::TooLong(len)), Ok(index)) => assert_eq!(*len, index.len()),
-        (Err(Failure::Invalid(a)), Err(ReadError::Format(b))) => {
+        (Err(InMemoryReassemblyError::TooLong(len)), Ok(index)) => assert_eq!(*len, index.len()),
+        (Err(InMemoryReassemblyError::Invalid(a)), Err(ReadError::Format(b))) => {
             // Both reject; the index scans headers before payloads, so a truncation may be found first.
             let _ = (a, b);
         }
-        (Err(Failure::Invalid(_)), Ok(_)) => panic!("the index accepted what reassembly rejects"),
-        (Err(Failure::TooLong(_)) | Ok(_), Err(e)) => {
+        (Err(InMemoryReassemblyError::Invalid(_)), Ok(_)) => {
+            panic!("the index accepted what reassembly rejects")
+        }
+        (Err(InMemoryReassemblyError::TooLong(_)) | Ok(_), Err(e)) => {
             panic!("the index rejected what reassembly accepts: {e}")
         }
-        (Err(Failure::Io(e)), _) => panic!("reassembly into memory failed: {e}"),
-        (Err(Failure::Invalid(_)), Err(ReadError::Io(e))) => panic!("index I/O error: {e}"),
+        (Err(InMemoryReassemblyError::Io(e)), _) => panic!("reassembly into memory failed: {e}"),
+        (Err(InMemoryReassemblyError::Invalid(_)), Err(ReadError::Io(e))) => {
+            panic!("index I/O error: {e}")
+        }
     }
 }
 
 /// Why an in-memory reassembly produced no bytes.
 #[derive(Debug)]
-enum Failure {
+enum InMemoryReassemblyError {
     /// The stream breaks this invariant.
     Invalid(FlatInvariant),
     /// Valid, but too long to read back (sparse).
@@ -272,25 +276,26 @@ enum Failure {
 }
 
 /// Reassembles `flat` into an anonymous in-memory file and reads the result back if it is small.
-fn reassemble_to_memory(flat: &[u8]) -> Result<Vec<u8>, Failure> {
-    let mut file = anonymous_file().map_err(|e| Failure::Io(e.to_string()))?;
+fn reassemble_to_memory(flat: &[u8]) -> Result<Vec<u8>, InMemoryReassemblyError> {
+    let mut file = anonymous_file().map_err(|e| InMemoryReassemblyError::Io(e.to_string()))?;
     match reassemble(flat, &mut file, ReassembleOptions::default()) {
         Ok(summary) => {
             let len = file
                 .metadata()
-                .map_err(|e| Failure::Io(e.to_string()))?
+                .map_err(|e| InMemoryReassemblyError::Io(e.to_string()))?
                 .len();
             assert_eq!(len, summary.output_len, "file length vs summary");
             if len > MAX_COMPARED_LEN {
-                return Err(Failure::TooLong(len));
+                return Err(InMemoryReassemblyError::TooLong(len));
             }
             let mut bytes = vec![0u8; len as usize];
-            FileExt::read_exact_at(&file, &mut bytes, 0).map_err(|e| Failure::Io(e.to_string()))?;
+            FileExt::read_exact_at(&file, &mut bytes, 0)
+                .map_err(|e| InMemoryReassemblyError::Io(e.to_string()))?;
             Ok(bytes)
         }
         Err(error) => match error.kind {
-            ReassembleErrorKind::Invalid(e) => Err(Failure::Invalid(e.invariant())),
-            other => Err(Failure::Io(other.to_string())),
+            ReassembleErrorKind::Invalid(e) => Err(InMemoryReassemblyError::Invalid(e.invariant())),
+            other => Err(InMemoryReassemblyError::Io(other.to_string())),
         },
     }
 }
@@ -309,18 +314,19 @@ fn anonymous_file() -> std::io::Result<File> {
 
 #[cfg(test)]
 mod tests {
-    use rand::{Rng, SeedableRng};
+    use crate::fuzzing::smoke::{behind_flat_header, random_bytes, SmokeLoop};
 
     #[test]
     fn smoke() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        for _ in 0..100 {
-            let len = rng.gen_range(0..1024);
-            let data: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
-            super::run(&data);
-            let mut flat = crate::sink::flat_header_bytes().to_vec();
-            flat.extend_from_slice(&data);
-            super::run(&flat);
-        }
+        let smoke = SmokeLoop {
+            target: "reassemble",
+            seed: 7,
+            rounds: 100,
+        };
+        smoke.run(super::run, |rng, _| {
+            let data = random_bytes(rng, 1024);
+            let flat = behind_flat_header(&data);
+            vec![data, flat]
+        });
     }
 }

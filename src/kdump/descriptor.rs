@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::error::{KInvariant, KdumpError};
 use super::header::ByteOrder;
 use crate::compress::{flags, Compression};
 
@@ -51,4 +52,69 @@ impl PageDesc {
     pub fn is_compressed(&self) -> bool {
         self.flags & flags::COMPRESSION_MASK != 0
     }
+}
+
+/// Checks K13 for one descriptor (and that a zero offset only appears in an incomplete dump, K14).
+pub fn validate_descriptor(desc: &PageDesc, page_size: u64, status: u32) -> Result<(), KdumpError> {
+    let fail = |invariant, message: String| {
+        Err(KdumpError::invalid(
+            invariant,
+            Some(desc.offset as u64),
+            None,
+            message,
+        ))
+    };
+    if desc.offset == 0 && status & flags::INCOMPLETE != 0 {
+        return fail(
+            KInvariant::K14,
+            "page was not written (offset 0 in a dump marked incomplete)".to_string(),
+        );
+    }
+    let bits = desc.flags & flags::COMPRESSION_MASK;
+    if bits.count_ones() > 1 {
+        return fail(
+            KInvariant::K13,
+            format!(
+                "descriptor flags {:#x} name several compressions",
+                desc.flags
+            ),
+        );
+    }
+    if desc.flags & !flags::COMPRESSION_MASK != 0 {
+        return fail(
+            KInvariant::K13,
+            format!("descriptor flags {:#x} have unknown bits", desc.flags),
+        );
+    }
+    if bits == 0 && desc.size as u64 != page_size {
+        return fail(
+            KInvariant::K13,
+            format!(
+                "uncompressed page of {} bytes, expected the page size {page_size}",
+                desc.size
+            ),
+        );
+    }
+    if bits != 0 && (desc.size == 0 || desc.size as u64 >= page_size) {
+        return fail(
+            KInvariant::K13,
+            format!(
+                "compressed page of {} bytes: must be more than 0 and less than the page size {page_size}",
+                desc.size
+            ),
+        );
+    }
+    if desc.page_flags != 0 {
+        return fail(
+            KInvariant::K13,
+            format!("page_flags is {:#x}, expected 0", desc.page_flags),
+        );
+    }
+    if desc.offset <= 0 {
+        return fail(
+            KInvariant::K14,
+            format!("page data offset is {}", desc.offset),
+        );
+    }
+    Ok(())
 }

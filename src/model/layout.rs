@@ -18,7 +18,8 @@ pub const MAX_CPUS: u32 = 64;
 pub const MAX_NOTE_DESC: u32 = 8192;
 
 /// Which program's write sequence produces the dump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, arbitrary::Arbitrary)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "lowercase")]
 pub enum WriterKind {
     /// QEMU's `create_kdump_vmcore` (`dump-guest-memory -z`, `kdump-zlib`, `kdump-raw-zlib`, …).
@@ -38,7 +39,8 @@ impl fmt::Display for WriterKind {
 
 /// The dumped machine: fixes the ELF class (32/64-bit `long`), the byte order, the `utsname.machine`
 /// string and, for 32-bit machines, the layout of `kdump_sub_header`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, arbitrary::Arbitrary)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "lowercase")]
 pub enum Machine {
     /// 64-bit little-endian x86.
@@ -59,7 +61,9 @@ pub enum Machine {
     Ppc,
 }
 
-/// Byte order of the dumped machine.
+/// Byte order of the dumped machine, as the model states it. Deliberately the model's own type, not the
+/// kdump reader's [`crate::kdump::ByteOrder`] (nor the ELF reader's [`crate::elf::ElfByteOrder`]): the model
+/// encodes independently of the readers it checks (see [`crate::model::encode`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Endian {
     /// Least significant byte first.
@@ -122,7 +126,8 @@ impl fmt::Display for Machine {
 }
 
 /// A page (= block) size the model covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, arbitrary::Arbitrary)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 pub enum PageSize {
     /// 4 KiB (x86, most others).
     #[serde(rename = "4k")]
@@ -148,7 +153,8 @@ impl PageSize {
 
 /// What a page (or a run of pages) contains. Contents are generated deterministically from the variant,
 /// its seed and the pfn, so a layout file stays small.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, arbitrary::Arbitrary)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum PageContent {
     /// All zero bytes (writers point these at the shared zero page).
@@ -185,9 +191,8 @@ pub enum PageContent {
 }
 
 /// What the kernel used a page for, as makedumpfile's dump levels see it.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, arbitrary::Arbitrary,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "harness", derive(arbitrary::Arbitrary))]
 #[serde(rename_all = "snake_case")]
 pub enum PageClass {
     /// Kernel data: always dumped.

@@ -39,6 +39,7 @@
 
 pub mod edges;
 pub mod encode;
+#[cfg(feature = "harness")]
 pub mod gen;
 pub mod layout;
 pub mod makedumpfile;

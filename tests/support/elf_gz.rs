@@ -1,5 +1,5 @@
 //! A gzipped QEMU ELF dump of corpus/real, parsed by the crate's ELF reader into what the model's writers
-//! take: the file bytes, the PT_LOAD segments and the PT_NOTE bytes. A module of tests/all.rs,
+//! take: the file bytes, the PT_LOAD segments and the PT_NOTE bytes. A module of tests/support,
 //! used by the model oracle tests.
 
 use std::io::Read;

@@ -1,6 +1,6 @@
 //! The libkdumpfile oracle shared by the tests: runs tests/oracle/libkdumpfile_pages.py (python3-libkdumpfile
 //! under /usr/bin/python3) and parses its JSON. A missing libkdumpfile is an error, so the tests that use this
-//! FAIL then, never skip. A module of tests/all.rs (tests/real_support re-exports it).
+//! FAIL then, never skip. A module of tests/support (support::real re-exports it).
 
 #![allow(dead_code)]
 

@@ -1,0 +1,13 @@
+//! Test support shared by the test modules of tests/all.rs, one submodule per concern. Each is written
+//! from the format definition or drives a real tool, never from the code under test:
+//! - [`flat`]: builders of flattened streams (docs/FORMATS.md §1) and a reader that returns short reads;
+//! - [`kdump`]: an independent writer of synthetic kdump-compressed files (§2) and the corpus file list;
+//! - [`real`]: the real dumps of corpus/real and the real tools (makedumpfile -R) run with a time limit;
+//! - [`elf_gz`]: a gzipped QEMU ELF dump of corpus/real parsed into what the model's writers take;
+//! - [`libkdumpfile`]: the libkdumpfile oracle (tests/oracle/libkdumpfile_pages.py).
+
+pub mod elf_gz;
+pub mod flat;
+pub mod kdump;
+pub mod libkdumpfile;
+pub mod real;
