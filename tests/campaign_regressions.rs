@@ -133,3 +133,51 @@ fn an_odd_bitmap_blocks_puts_the_descriptors_one_block_later() {
         );
     }
 }
+
+/// flat/index `scan_records`: the index's extent list has room for a few extra extents (1/64 of the
+/// records, + 64), not a multiple of the records: at most 32 bytes per record, as the README says.
+/// And `FlatIndex::warnings` is empty for a clean stream.
+#[test]
+fn the_index_holds_at_most_32_bytes_per_record_and_no_warning_for_a_clean_stream() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::index::FlatIndex;
+
+    let records = 10_000u64;
+    let stream = (0..records)
+        .fold(StreamBuilder::new(), |builder, i| {
+            builder.data((i * 100) as i64, 100, i as u8)
+        })
+        .end()
+        .build();
+    let index = FlatIndex::open(stream.as_slice()).unwrap();
+    let stats = index.stats();
+    assert_eq!(stats.records, records);
+    assert!(
+        stats.memory_bytes <= 32 * records,
+        "{} bytes for {records} records",
+        stats.memory_bytes
+    );
+    assert!(index.warnings().is_empty(), "{:?}", index.warnings());
+}
+
+/// kdump/check `check_on_pool`: the progress of a check over several files counts every file's bytes
+/// (its last report is their sum).
+#[test]
+fn check_progress_over_several_files_reaches_their_total_size() {
+    use kdump_flat::kdump::check::check_with_progress;
+    use kdump_flat::readat::ReadAt;
+    use std::sync::Mutex;
+
+    let one = Synth::x86_64(Compression::Zlib, 64).build().bytes;
+    let two = Synth::x86_64(Compression::Lzo, 200).build().bytes;
+    let reports = Mutex::new(Vec::new());
+    let files: [&dyn ReadAt; 2] = [&one.as_slice(), &two.as_slice()];
+    let _ = check_with_progress(&files, &|done| reports.lock().unwrap().push(done));
+    let reports = reports.into_inner().unwrap();
+    assert!(reports.windows(2).all(|w| w[0] <= w[1]), "{reports:?}");
+    assert_eq!(
+        reports.last().copied(),
+        Some((one.len() + two.len()) as u64),
+        "{reports:?}"
+    );
+}
