@@ -18,4 +18,4 @@ if [ -n "${KDUMP_REAL_DIR:-}" ]; then dir=$KDUMP_REAL_DIR; mkdir -p "$dir"
 else dir=$(mktemp -d /tmp/kdump-real.XXXXXX); trap 'rm -rf "$dir"' EXIT; fi
 [ -s "$dir/lk.elf" ] && [ -s "$dir/q10-lk.kdump-raw-zlib" ] || bash scripts/make-real-dumps.sh "$dir" kernel
 KDUMP_REAL_DIR=$dir cargo test --test all -- --ignored real_regenerate:: real_dumps:: real_from_elf:: model_kernel_oracle:: \
-  model_makedumpfile_oracle:: kdump_join::
+  model_makedumpfile_oracle:: kdump_join:: real_to_elf::

@@ -42,6 +42,7 @@ pub mod output;
 pub mod readat;
 pub mod sink;
 pub mod source;
+pub mod to_elf;
 
 #[cfg(feature = "harness")]
 #[doc(hidden)]

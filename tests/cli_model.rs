@@ -102,8 +102,16 @@ fn selftest_json_summary_counts_every_case() {
     let summary: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
     assert_eq!(summary["cases"], 10);
     assert_eq!(summary["ok"], true);
-    for property in ["P1", "P2", "P3", "P4", "P5"] {
+    for (property, name) in [
+        ("P1", "flat-reassembles-to-raw"),
+        ("P2", "raw-extents-match-layout"),
+        ("P3", "pages-read-back"),
+        ("P4", "check-passes"),
+        ("P5", "corruption-detected"),
+        ("P6", "elf-raw-flat-agree"),
+    ] {
         assert_eq!(summary["properties"][property]["pass"], 10, "{property}");
+        assert_eq!(summary["properties"][property]["name"], name, "{property}");
     }
     assert!(summary["corruption"]["descriptors"][1].as_u64().unwrap() > 0);
 }

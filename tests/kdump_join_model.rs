@@ -1,4 +1,4 @@
-//! `kdump::join` over the makedumpfile model's `--split` sets (src/model/makedumpfile.rs, checked against
+//! `kdump::join` over the makedumpfile model's `--split` sets (src/model/makedumpfile/, checked against
 //! the real makedumpfile by tests/model_makedumpfile_oracle.rs): for random layouts of every machine the
 //! model knows (32- and 64-bit, both byte orders, every compression, dump levels with and without zero
 //! pages, eraseinfo), the set of 2, 3 or 4 files joins into exactly the file the model writes without

@@ -8,6 +8,7 @@ use kdump_flat::harness::{
     run_case, write_case, CaseOptions, Outcome,
 };
 use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+use kdump_flat::model::makedumpfile::{layout_cyclic_buffer, layout_split_ranges};
 use kdump_flat::model::{CyclicMode, Layout, MakedumpfileMode, WriterKind};
 
 /// The first small seed from `from` whose layout is a split set with at least `non_empty` files holding
@@ -16,7 +17,7 @@ fn split_seed(from: u64, non_empty: usize, eraseinfo: bool) -> (u64, Layout) {
     (from..from + 5000)
         .map(|seed| (seed, layout_from_seed(seed, SizeClass::Small)))
         .find(|(_, layout)| {
-            layout.split_ranges().is_some_and(|ranges| {
+            layout_split_ranges(layout).is_some_and(|ranges| {
                 ranges
                     .iter()
                     .filter(|&&(start, end)| {
@@ -43,7 +44,7 @@ fn seeded_layouts_use_every_mode() {
         threads += u32::from(layout.mode.num_threads > 0);
         order += u32::from(layout.mode.block_order != MakedumpfileMode::default().block_order);
         automatic += u32::from(matches!(layout.mode.cyclic, CyclicMode::Automatic { .. }));
-        match layout.cyclic_buffer() {
+        match layout_cyclic_buffer(&layout) {
             Some(bytes) if bytes * 8 >= layout.max_mapnr() => one_cycle += 1,
             Some(_) => several_cycles += 1,
             None => {}

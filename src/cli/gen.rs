@@ -1,5 +1,5 @@
-//! `kdump-flat gen (--seed S | --layout FILE) OUT [--flat] [--force]`: writes a model dump, raw or
-//! flattened, so other tools (crash, libkdumpfile, drgn) can be tried on it. A layout written with
+//! `kdump-flat gen (--seed S | --layout FILE) OUT [--flat | --elf] [--force]`: writes a model dump, raw,
+//! flattened or as QEMU's ELF dump of the same guest, so other tools (crash, libkdumpfile, drgn) can be tried on it. A layout written with
 //! makedumpfile's `--split` (its `mode.split`) gives a set: OUT.1 … OUT.N, in pfn order.
 
 use std::io::Write;
@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::model::gen::{layout_from_seed, SizeClass};
+use crate::model::qemu_elf::write_layout_elf;
 use crate::model::{write_layout, write_layout_part, Layout, WriteError, WriteSummary};
 use crate::output::AtomicOutput;
 use crate::sink::{DumpSink, FlatSink, RawSink};
@@ -38,6 +39,10 @@ pub struct Args {
     /// Write the flattened form instead of the raw kdump-compressed file.
     #[arg(long)]
     pub flat: bool,
+    /// Write the ELF dump QEMU would write of the layout's guest (`dump-guest-memory` `format: elf`: every
+    /// page of every block, whatever the dump level; one file even for a --split layout) instead.
+    #[arg(long, conflicts_with = "flat")]
+    pub elf: bool,
     /// Overwrite OUT if it exists.
     #[arg(long)]
     pub force: bool,
@@ -94,14 +99,18 @@ pub fn run(args: Args) -> CliResult {
         (None, Some(seed)) => layout_from_seed(seed, args.size),
         (None, None) => unreachable!("clap requires --seed or --layout"),
     };
-    let files = layout.file_count();
+    let files = if args.elf { 1 } else { layout.file_count() };
     if files > 1 && args.output.as_os_str() == "-" {
         return Err(Failure::Io(anyhow::anyhow!(
             "the layout is written with --split as {files} files: give a file name (OUT.1 ... OUT.{files} \
              are written), not -"
         )));
     }
-    let contents: Vec<Vec<u8>> = if files > 1 {
+    let contents: Vec<Vec<u8>> = if args.elf {
+        let mut sink = RawSink::in_memory();
+        write_layout_elf(&layout, &mut sink).map_err(|e| Failure::Invalid(e.into()))?;
+        vec![sink.into_bytes()]
+    } else if files > 1 {
         (0..files)
             .map(|i| file_bytes(&layout, Some(i), args.flat))
             .collect::<Result<_, _>>()?
@@ -140,7 +149,13 @@ pub fn run(args: Args) -> CliResult {
         "kdump-flat gen: {} ({} bytes, {}{})",
         layout.summary(),
         total,
-        if args.flat { "flattened" } else { "raw" },
+        if args.elf {
+            "QEMU ELF"
+        } else if args.flat {
+            "flattened"
+        } else {
+            "raw"
+        },
         if files > 1 {
             format!(
                 ", {files} files {}.1 ... {0}.{files}",

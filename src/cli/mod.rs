@@ -17,6 +17,7 @@ mod read;
 mod reassemble;
 mod records;
 mod selftest;
+mod to_elf;
 
 /// A failed run: the exit code follows from the kind.
 #[derive(Debug)]
@@ -100,6 +101,8 @@ enum Command {
     Reassemble(reassemble::Args),
     /// Convert a QEMU ELF dump into a kdump-compressed dump, as QEMU's dump-guest-memory writes it.
     FromElf(from_elf::Args),
+    /// Convert a kdump-compressed dump (raw, flattened or a split set) into an ELF vmcore laid out as QEMU's.
+    ToElf(to_elf::Args),
     /// Flatten a raw dump file into makedumpfile's flattened format, skipping holes.
     Flatten(flatten::Args),
     /// List the records of a flattened dump and which earlier records each one overwrites.
@@ -124,6 +127,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Reassemble(args) => reassemble::run(args),
         Command::FromElf(args) => from_elf::run(args),
+        Command::ToElf(args) => to_elf::run(args),
         Command::Flatten(args) => flatten::run(args),
         Command::Records(args) => records::run(args),
         Command::Check(args) => check::run(args),

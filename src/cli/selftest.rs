@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -19,6 +19,7 @@ use crate::harness::{
 };
 use crate::model::edges::{boundaries_of, Boundary, ALL_BOUNDARIES};
 use crate::model::gen::{layout_from_seed, shrink_layout, SizeClass};
+use crate::model::makedumpfile::{layout_cyclic_buffer, layout_split_ranges};
 use crate::model::{CyclicMode, Layout, MakedumpfileMode, WriterKind};
 use crate::output::AtomicOutput;
 
@@ -73,8 +74,12 @@ pub const BLIND_SPOTS: [(&str, &str, &str); 3] = [
 ];
 
 /// Counts of one property over all cases.
-#[derive(Debug, Default, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct PropertyTally {
+    /// What the property is about, in a few words (`Property::name`).
+    name: &'static str,
+    /// What it checks (`Property::description`).
+    description: &'static str,
     pass: u64,
     fail: u64,
     not_wired: u64,
@@ -125,7 +130,7 @@ impl ModeCounts {
             return;
         }
         self.makedumpfile += 1;
-        match layout.cyclic_buffer() {
+        match layout_cyclic_buffer(layout) {
             None => self.non_cyclic += 1,
             Some(bytes) if layout.max_mapnr() <= bytes.saturating_mul(8) => {
                 self.cyclic_one_cycle += 1
@@ -140,7 +145,7 @@ impl ModeCounts {
         self.num_threads += u64::from(layout.mode.num_threads > 0);
         self.block_order +=
             u64::from(layout.mode.block_order != MakedumpfileMode::default().block_order);
-        if let Some(ranges) = layout.split_ranges() {
+        if let Some(ranges) = layout_split_ranges(layout) {
             self.split_sets += 1;
             self.split_files += ranges.len() as u64;
             self.split_files_without_pages += ranges
@@ -182,23 +187,7 @@ pub fn run(args: Args) -> CliResult {
         corruption_trials: args.corruptions,
         fault: args.inject_fault,
     };
-    let (cases, base_seed): (Vec<(Option<u64>, Layout)>, Option<u64>) = match &args.layout {
-        Some(path) => (vec![(None, super::gen::read_layout(path)?)], None),
-        None => {
-            let base = args
-                .seed
-                .unwrap_or_else(|| u64::from(rand::random::<u32>()));
-            (
-                (0..args.cases)
-                    .map(|i| {
-                        let seed = base.wrapping_add(i);
-                        (Some(seed), layout_from_seed(seed, args.size))
-                    })
-                    .collect(),
-                Some(base),
-            )
-        }
-    };
+    let (cases, base_seed) = choose_cases(&args)?;
     if !args.json {
         println!(
             "kdump-flat selftest: {} case(s), size {:?}, {}",
@@ -210,114 +199,18 @@ pub fn run(args: Args) -> CliResult {
             }
         );
     }
-    let progress = ProgressBar::new(cases.len() as u64);
-    progress.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let failed = AtomicU64::new(0);
-    let reports: Vec<(Option<u64>, CaseReport)> = cases
-        .par_iter()
-        .map(|(seed, layout)| {
-            let case_options = CaseOptions {
-                corruption_seed: seed.unwrap_or(0) ^ 0x5eed,
-                ..options
-            };
-            let report = run_case(layout, &case_options);
-            if report.first_failure().is_some() {
-                let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
-                progress.set_message(format!("{n} failing"));
-            }
-            progress.inc(1);
-            (*seed, report)
-        })
-        .collect();
-    progress.finish_and_clear();
-
-    let mut properties: BTreeMap<Property, PropertyTally> = BTreeMap::new();
-    let mut corruption: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut failures = Vec::new();
-    let mut undetected = Vec::new();
-    for (seed, report) in &reports {
-        for (structure, at) in &report.undetected {
-            if undetected.len() < 50 {
-                undetected.push((*seed, structure.clone(), *at));
-            }
+    let reports = run_cases(&cases, &options);
+    let mut tally = Tally::of(&reports);
+    let (shrunk_layout, reproducer) = match tally.failures.first().cloned() {
+        Some(first) => {
+            let (layout, path, problems) =
+                shrink_and_save(&cases, &first, &options, &args.reproducer_dir);
+            tally.failures.extend(problems);
+            (Some(layout), path)
         }
-        for (property, outcome) in &report.outcomes {
-            let tally = properties.entry(*property).or_default();
-            match outcome {
-                Outcome::Pass => tally.pass += 1,
-                Outcome::Fail(detail) => {
-                    tally.fail += 1;
-                    failures.push(CaseFailure {
-                        seed: *seed,
-                        property: *property,
-                        detail: detail.clone(),
-                    });
-                }
-                Outcome::NotWired(reason) => {
-                    tally.not_wired += 1;
-                    tally.not_wired_reason = Some(reason);
-                }
-            }
-        }
-        for (structure, (detected, tried)) in &report.corruption {
-            let entry = corruption.entry(structure.clone()).or_default();
-            entry.0 += detected;
-            entry.1 += tried;
-        }
-    }
-
-    let mut shrunk_layout = None;
-    let mut reproducer = None;
-    if let Some(first) = failures.first() {
-        let original = cases
-            .iter()
-            .find(|(seed, _)| *seed == first.seed)
-            .map(|(_, l)| l.clone())
-            .expect("the failing case is one of the cases");
-        let (seed, property) = (first.seed, first.property);
-        // a panic while shrinking is itself a failure: the reproducer is then the unshrunk layout
-        let shrunk = catch_unwind(AssertUnwindSafe(|| {
-            shrink_layout(&original, 400, |candidate| {
-                if options.fault == Some(InjectedFault::PanicWhileShrinking) {
-                    panic!("injected panic while shrinking (test hook)");
-                }
-                run_case(candidate, &options)
-                    .outcomes
-                    .get(&property)
-                    .is_some_and(|o| matches!(o, Outcome::Fail(_)))
-            })
-        }))
-        .unwrap_or_else(|panic| {
-            failures.push(CaseFailure {
-                seed,
-                property,
-                detail: format!(
-                    "shrinking panicked: {}; the reproducer is the unshrunk layout",
-                    panic_message(panic.as_ref())
-                ),
-            });
-            original.clone()
-        });
-        let name = match seed {
-            Some(seed) => format!("selftest-failure-seed-{seed}.json"),
-            None => "selftest-failure-layout.json".into(),
-        };
-        let path = args.reproducer_dir.join(name);
-        match save_reproducer(&path, &shrunk) {
-            Ok(()) => reproducer = Some(path),
-            Err(error) => failures.push(CaseFailure {
-                seed,
-                property,
-                detail: format!("cannot save the reproducer {}: {error:#}", path.display()),
-            }),
-        }
-        shrunk_layout = Some(shrunk);
-    }
-
-    let ok = failures.is_empty();
+        None => (None, None),
+    };
+    let ok = tally.failures.is_empty();
     let mut modes = ModeCounts::default();
     let mut boundaries: BTreeMap<Boundary, u64> = ALL_BOUNDARIES.iter().map(|&b| (b, 0)).collect();
     for (_, layout) in &cases {
@@ -332,10 +225,10 @@ pub fn run(args: Args) -> CliResult {
         seed: base_seed,
         modes,
         boundaries,
-        properties,
-        corruption,
-        undetected,
-        failures,
+        properties: tally.properties,
+        corruption: tally.corruption,
+        undetected: tally.undetected,
+        failures: tally.failures,
         shrunk_layout,
         reproducer,
         not_seen: BLIND_SPOTS.to_vec(),
@@ -363,8 +256,178 @@ pub fn run(args: Args) -> CliResult {
     }
 }
 
+/// One case to run: its seed (`None` for a layout from a file) and its layout.
+type Case = (Option<u64>, Layout);
+
+/// The cases the arguments ask for and the base seed (`None` for a layout from a file).
+fn choose_cases(args: &Args) -> Result<(Vec<Case>, Option<u64>), Failure> {
+    Ok(match &args.layout {
+        Some(path) => (vec![(None, super::gen::read_layout(path)?)], None),
+        None => {
+            let base = args
+                .seed
+                .unwrap_or_else(|| u64::from(rand::random::<u32>()));
+            (
+                (0..args.cases)
+                    .map(|i| {
+                        let seed = base.wrapping_add(i);
+                        (Some(seed), layout_from_seed(seed, args.size))
+                    })
+                    .collect(),
+                Some(base),
+            )
+        }
+    })
+}
+
+/// Runs every case in parallel with a progress bar (P5 seeded by the case's seed).
+fn run_cases(cases: &[Case], options: &CaseOptions) -> Vec<(Option<u64>, CaseReport)> {
+    let progress = ProgressBar::new(cases.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} cases {elapsed} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let failed = AtomicU64::new(0);
+    let reports = cases
+        .par_iter()
+        .map(|(seed, layout)| {
+            let case_options = CaseOptions {
+                corruption_seed: seed.unwrap_or(0) ^ 0x5eed,
+                ..*options
+            };
+            let report = run_case(layout, &case_options);
+            if report.first_failure().is_some() {
+                let n = failed.fetch_add(1, Ordering::Relaxed) + 1;
+                progress.set_message(format!("{n} failing"));
+            }
+            progress.inc(1);
+            (*seed, report)
+        })
+        .collect();
+    progress.finish_and_clear();
+    reports
+}
+
+/// The cases' outcomes added up.
+#[derive(Default)]
+struct Tally {
+    properties: BTreeMap<Property, PropertyTally>,
+    corruption: BTreeMap<String, (u64, u64)>,
+    /// Up to 50 undetected corruptions: (seed, structure, byte offset).
+    undetected: Vec<(Option<u64>, String, u64)>,
+    failures: Vec<CaseFailure>,
+}
+
+impl Tally {
+    fn of(reports: &[(Option<u64>, CaseReport)]) -> Self {
+        let mut tally = Tally::default();
+        for (seed, report) in reports {
+            for (structure, at) in &report.undetected {
+                if tally.undetected.len() < 50 {
+                    tally.undetected.push((*seed, structure.clone(), *at));
+                }
+            }
+            for (property, outcome) in &report.outcomes {
+                tally.add_outcome(*seed, *property, outcome);
+            }
+            for (structure, (detected, tried)) in &report.corruption {
+                let entry = tally.corruption.entry(structure.clone()).or_default();
+                entry.0 += detected;
+                entry.1 += tried;
+            }
+        }
+        tally
+    }
+
+    fn add_outcome(&mut self, seed: Option<u64>, property: Property, outcome: &Outcome) {
+        let counts = self
+            .properties
+            .entry(property)
+            .or_insert_with(|| PropertyTally {
+                name: property.name(),
+                description: property.description(),
+                pass: 0,
+                fail: 0,
+                not_wired: 0,
+                not_wired_reason: None,
+            });
+        match outcome {
+            Outcome::Pass => counts.pass += 1,
+            Outcome::Fail(detail) => {
+                counts.fail += 1;
+                self.failures.push(CaseFailure {
+                    seed,
+                    property,
+                    detail: detail.clone(),
+                });
+            }
+            Outcome::NotWired(reason) => {
+                counts.not_wired += 1;
+                counts.not_wired_reason = Some(reason);
+            }
+        }
+    }
+}
+
+/// Shrinks the first failing case and saves the result as the reproducer: (the layout saved, its path,
+/// failures of this step). A panic while shrinking is itself a failure, and the unshrunk layout is saved
+/// instead; a reproducer that cannot be saved is a failure too, and the run still reports.
+fn shrink_and_save(
+    cases: &[Case],
+    first: &CaseFailure,
+    options: &CaseOptions,
+    dir: &Path,
+) -> (Layout, Option<PathBuf>, Vec<CaseFailure>) {
+    let original = cases
+        .iter()
+        .find(|(seed, _)| *seed == first.seed)
+        .map(|(_, l)| l.clone())
+        .expect("the failing case is one of the cases");
+    let (seed, property) = (first.seed, first.property);
+    let mut problems = Vec::new();
+    let shrunk = catch_unwind(AssertUnwindSafe(|| {
+        shrink_layout(&original, 400, |candidate| {
+            if options.fault == Some(InjectedFault::PanicWhileShrinking) {
+                panic!("injected panic while shrinking (test hook)");
+            }
+            run_case(candidate, options)
+                .outcomes
+                .get(&property)
+                .is_some_and(|o| matches!(o, Outcome::Fail(_)))
+        })
+    }))
+    .unwrap_or_else(|panic| {
+        problems.push(CaseFailure {
+            seed,
+            property,
+            detail: format!(
+                "shrinking panicked: {}; the reproducer is the unshrunk layout",
+                panic_message(panic.as_ref())
+            ),
+        });
+        original.clone()
+    });
+    let name = match seed {
+        Some(seed) => format!("selftest-failure-seed-{seed}.json"),
+        None => "selftest-failure-layout.json".into(),
+    };
+    let path = dir.join(name);
+    let saved = match save_reproducer(&path, &shrunk) {
+        Ok(()) => Some(path),
+        Err(error) => {
+            problems.push(CaseFailure {
+                seed,
+                property,
+                detail: format!("cannot save the reproducer {}: {error:#}", path.display()),
+            });
+            None
+        }
+    };
+    (shrunk, saved, problems)
+}
+
 /// Writes `layout` as JSON to `path` (replacing an older reproducer of the same name).
-fn save_reproducer(path: &std::path::Path, layout: &Layout) -> anyhow::Result<()> {
+fn save_reproducer(path: &Path, layout: &Layout) -> anyhow::Result<()> {
     let json = serde_json::to_string_pretty(layout)?;
     let mut out = AtomicOutput::create(path, true)?;
     std::io::Write::write_all(out.file(), json.as_bytes())?;

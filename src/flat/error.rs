@@ -1,9 +1,9 @@
 //! Typed errors and warnings of the flattened-format parser, each naming the invariant (F1–F17 of
-//! FORMATS.md §1), the byte offset in the flattened stream and, where one applies, the record index.
+//! docs/FORMATS.md §1), the byte offset in the flattened stream and, where one applies, the record index.
 
 use std::fmt;
 
-/// The invariants of the flattened format (FORMATS.md §1). `Display` prints the id, e.g. `F7`.
+/// The invariants of the flattened format (docs/FORMATS.md §1). `Display` prints the id, e.g. `F7`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub enum FlatInvariant {
     /// File length ≥ 4096 + 16.

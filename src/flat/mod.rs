@@ -1,5 +1,5 @@
 //! makedumpfile's flattened format: a 4096-byte header, then records "seek to OFFSET, write these SIZE
-//! bytes" (16-byte big-endian headers), then an end marker of 16 bytes of 0xFF. See FORMATS.md §1.
+//! bytes" (16-byte big-endian headers), then an end marker of 16 bytes of 0xFF. See docs/FORMATS.md §1.
 
 /// Size of the flattened header (`MAX_SIZE_MDF_HEADER`).
 pub const FLAT_HEADER_SIZE: usize = 4096;

@@ -5,7 +5,7 @@ use std::io;
 
 use serde::Serialize;
 
-/// An invariant of the kdump-compressed format (FORMATS.md §2), displayed as `K1` … `K18`.
+/// An invariant of the kdump-compressed format (docs/FORMATS.md §2), displayed as `K1` … `K18`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KInvariant {
     /// K1: signature `KDUMP   ` or `DISKDUMP`.

@@ -1,5 +1,5 @@
 //! The kdump-compressed ("diskdump") format: a header, a sub-header with ELF notes, two page bitmaps, one
-//! descriptor per dumped page and the (compressed) page data. See FORMATS.md §2.
+//! descriptor per dumped page and the (compressed) page data. See docs/FORMATS.md §2.
 //!
 //! [`KdumpFile`] reads one file through any [`ReadAt`](crate::readat::ReadAt) (a raw file, a byte slice, a flattened file's
 //! in-place index); [`check::check`] validates a file or a split set against every invariant K1–K18.

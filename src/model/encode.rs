@@ -1,13 +1,14 @@
-//! The model's own encoder of the kdump-compressed structures, written from the byte tables of FORMATS.md §2
-//! and nothing else: `disk_dump_header` (464 bytes on 64-bit, 452 on 32-bit), `kdump_sub_header` (104 bytes
-//! on 64-bit; 80 packed; 96 padded) and `page_desc` (24 bytes), in the dumped machine's byte order.
+//! The model's own encoder of the kdump-compressed structures, written from the byte tables of
+//! docs/FORMATS.md §2 and nothing else: `disk_dump_header` (464 bytes on 64-bit, 452 on 32-bit),
+//! `kdump_sub_header` (104 bytes on 64-bit; 80 packed; 96 padded) and `page_desc` (24 bytes), in the dumped
+//! machine's byte order.
 //!
 //! This deliberately shares no code with the reader's decoding structs in `crate::kdump`, not even the
 //! byte-order type (the model's [`Endian`], not the reader's `kdump::ByteOrder`): the harness compares the
 //! two, so a misplaced field must be misplaced in two independent statements of the format to go
 //! unnoticed.
 
-use super::layout::Endian;
+use super::Endian;
 
 /// Size of `page_desc` in every ABI.
 pub const PAGE_DESC_SIZE: u64 = 24;

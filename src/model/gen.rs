@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::compress::{Compression, ALL_COMPRESSIONS};
 
 use super::edges::draw_boundary;
-
-use super::layout::{
+use super::makedumpfile::layout_cyclic_buffer;
+use super::{
     CyclicMode, Layout, Machine, MakedumpfileMode, MemoryBlock, NoteSpec, PageClass, PageContent,
     PageRun, PageSize, SplitSpec, Utsname, WriterKind, ALL_MACHINES, MAX_CYCLES,
     PLENTY_OF_FREE_MEMORY,
@@ -157,8 +157,54 @@ pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<
         4 => PageSize::K16,
         _ => PageSize::K64,
     };
-    let scale = (page_size.bytes() / 4096) as u32;
-    let compression = match writer {
+    let compression = arbitrary_compression(u, writer)?;
+    let blocks = arbitrary_blocks(u, &bounds, page_size)?;
+    let notes = arbitrary_notes(u, writer, machine, page_size)?;
+    let (dump_level, eraseinfo, utsname, timestamp) = match writer {
+        WriterKind::Qemu => (1, None, Utsname::default(), (0, 0)),
+        WriterKind::Makedumpfile => arbitrary_makedumpfile_header(u)?,
+    };
+    let phys_base = if u.arbitrary()? {
+        0
+    } else {
+        u64::from(u.arbitrary::<u16>()?) << 20
+    };
+    let mut layout = Layout {
+        writer,
+        machine,
+        page_size,
+        compression,
+        blocks,
+        notes,
+        dump_level,
+        eraseinfo,
+        phys_base,
+        timestamp,
+        utsname,
+        max_mapnr_beyond_memory: 0,
+        mode: MakedumpfileMode::default(),
+    };
+    if writer == WriterKind::Makedumpfile && u.ratio(1u8, 4)? {
+        layout.max_mapnr_beyond_memory = u.int_in_range(1..=256)?;
+    }
+    // makedumpfile refuses to write a dump with no dumpable page: keep one kernel page.
+    if layout.writer == WriterKind::Makedumpfile && layout.dumped_pages() == 0 {
+        layout.blocks[0].runs[0].class = PageClass::Kernel;
+    }
+    // About half the layouts are moved onto a bitmap edge, an extreme partial page or touching blocks.
+    draw_boundary(u, &mut layout)?;
+    // Chosen last, so the layout's contents do not depend on it (and a seed's contents stay those it had
+    // before modes were generated).
+    if layout.writer == WriterKind::Makedumpfile {
+        layout.mode = makedumpfile_mode(u, &layout)?;
+    }
+    Ok(layout)
+}
+
+/// The page compression: every method for makedumpfile; mostly zlib for QEMU (what it is mostly used
+/// with), every method covered.
+fn arbitrary_compression(u: &mut Unstructured<'_>, writer: WriterKind) -> ArbResult<Compression> {
+    Ok(match writer {
         // zlib is what QEMU is mostly used with; every method is covered.
         WriterKind::Qemu => pick(
             u,
@@ -172,7 +218,17 @@ pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<
             ],
         )?,
         WriterKind::Makedumpfile => pick(u, &ALL_COMPRESSIONS)?,
-    };
+    })
+}
+
+/// The memory blocks: gaps between them, runs of pages, maybe a partial last page (larger pages get
+/// proportionally fewer pages).
+fn arbitrary_blocks(
+    u: &mut Unstructured<'_>,
+    bounds: &Bounds,
+    page_size: PageSize,
+) -> ArbResult<Vec<MemoryBlock>> {
+    let scale = (page_size.bytes() / 4096) as u32;
     let block_count = u.int_in_range(1..=bounds.max_blocks)?;
     let mut blocks = Vec::new();
     let mut next_pfn = u.int_in_range(0..=bounds.max_gap.min(256))?;
@@ -199,6 +255,16 @@ pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<
         next_pfn = block.end_pfn() + u.int_in_range(0..=bounds.max_gap)?;
         blocks.push(block);
     }
+    Ok(blocks)
+}
+
+/// The notes: CPUs (QEMU has at least one), NT_PRSTATUS size, QEMU's CPU-state notes, VMCOREINFO.
+fn arbitrary_notes(
+    u: &mut Unstructured<'_>,
+    writer: WriterKind,
+    machine: Machine,
+    page_size: PageSize,
+) -> ArbResult<NoteSpec> {
     let cpus = match writer {
         WriterKind::Qemu => u.int_in_range(1..=4)?,
         WriterKind::Makedumpfile => u.int_in_range(0..=4)?,
@@ -222,74 +288,42 @@ pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<
     } else {
         None
     };
-    let (dump_level, eraseinfo, utsname, timestamp) = match writer {
-        WriterKind::Qemu => (1, None, Utsname::default(), (0, 0)),
-        WriterKind::Makedumpfile => {
-            let dump_level = u.int_in_range(0..=31)?;
-            let erase = if u.ratio(1u8, 3)? {
-                Some(eraseinfo(u)?)
-            } else {
-                None
-            };
-            let uts = Utsname {
-                sysname: "Linux".into(),
-                nodename: "model-host".into(),
-                release: "6.1.0-model".into(),
-                version: "#1 SMP PREEMPT_DYNAMIC".into(),
-                machine: String::new(),
-                domainname: "(none)".into(),
-            };
-            (
-                dump_level,
-                erase,
-                uts,
-                (
-                    u.int_in_range(0..=2_000_000_000)?,
-                    u.int_in_range(0..=999_999)?,
-                ),
-            )
-        }
-    };
-    let phys_base = if u.arbitrary()? {
-        0
+    Ok(NoteSpec {
+        cpus,
+        prstatus_size,
+        qemu_cpu_state_size,
+        vmcoreinfo,
+    })
+}
+
+/// makedumpfile's header choices: dump level, eraseinfo, utsname, timestamp (seconds, microseconds).
+type HeaderChoices = (u8, Option<String>, Utsname, (u32, u32));
+
+/// makedumpfile's dump level, eraseinfo, utsname and timestamp.
+fn arbitrary_makedumpfile_header(u: &mut Unstructured<'_>) -> ArbResult<HeaderChoices> {
+    let dump_level = u.int_in_range(0..=31)?;
+    let erase = if u.ratio(1u8, 3)? {
+        Some(eraseinfo(u)?)
     } else {
-        u64::from(u.arbitrary::<u16>()?) << 20
+        None
     };
-    let mut layout = Layout {
-        writer,
-        machine,
-        page_size,
-        compression,
-        blocks,
-        notes: NoteSpec {
-            cpus,
-            prstatus_size,
-            qemu_cpu_state_size,
-            vmcoreinfo,
-        },
+    let uts = Utsname {
+        sysname: "Linux".into(),
+        nodename: "model-host".into(),
+        release: "6.1.0-model".into(),
+        version: "#1 SMP PREEMPT_DYNAMIC".into(),
+        machine: String::new(),
+        domainname: "(none)".into(),
+    };
+    Ok((
         dump_level,
-        eraseinfo,
-        phys_base,
-        timestamp,
-        utsname,
-        max_mapnr_beyond_memory: 0,
-        mode: MakedumpfileMode::default(),
-    };
-    if writer == WriterKind::Makedumpfile && u.ratio(1u8, 4)? {
-        layout.max_mapnr_beyond_memory = u.int_in_range(1..=256)?;
-    }
-    // makedumpfile refuses to write a dump with no dumpable page: keep one kernel page.
-    if layout.writer == WriterKind::Makedumpfile && layout.dumped_pages() == 0 {
-        layout.blocks[0].runs[0].class = PageClass::Kernel;
-    }
-    // About half the layouts are moved onto a bitmap edge, an extreme partial page or touching blocks.
-    draw_boundary(u, &mut layout)?;
-    // Chosen last, so the layout's contents do not depend on it (and a seed's contents stay those it had
-    // before modes were generated).
-    if layout.writer == WriterKind::Makedumpfile {
-        layout.mode = makedumpfile_mode(u, &layout)?;
-    }
-    Ok(layout)
+        erase,
+        uts,
+        (
+            u.int_in_range(0..=2_000_000_000)?,
+            u.int_in_range(0..=999_999)?,
+        ),
+    ))
 }
 
 /// makedumpfile's write mode for `layout`: about a quarter of the layouts split into 2–4 files (a few
@@ -350,9 +384,8 @@ fn makedumpfile_mode(u: &mut Unstructured<'_>, layout: &Layout) -> ArbResult<Mak
         mode,
         ..layout.clone()
     };
-    if probe.cyclic_buffer() == Some(0)
-        || probe
-            .cyclic_buffer()
+    if layout_cyclic_buffer(&probe) == Some(0)
+        || layout_cyclic_buffer(&probe)
             .is_some_and(|b| layout.max_mapnr().div_ceil(b * 8) > MAX_CYCLES)
     {
         mode.cyclic = CyclicMode::Buffer {

@@ -3,7 +3,7 @@
 //! name and descriptor padded to 4 bytes, in the machine's byte order.
 
 use super::encode::Encoder;
-use super::layout::{Endian, Layout};
+use super::{Endian, Layout};
 
 /// `NT_PRSTATUS`.
 pub const NT_PRSTATUS: u32 = 1;

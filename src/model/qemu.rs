@@ -3,7 +3,7 @@
 //! [`FlatSink`](crate::sink::FlatSink) it gives QEMU's `kdump-zlib` file, into a
 //! [`RawSink`](crate::sink::RawSink) its `kdump-raw-zlib` file.
 //!
-//! The sequence (FORMATS.md §3): header at 0, sub-header at PS, notes at PS + sizeof(sub-header); bitmap
+//! The sequence (docs/FORMATS.md §3): header at 0, sub-header at PS, notes at PS + sizeof(sub-header); bitmap
 //! chunks of PS bytes, each chunk written for bitmap 1 and then for bitmap 2, from chunk 0 to the chunk of
 //! the last pfn; then page descriptors (at P) and page data (at Q = P + 24·D) through two caches of 4·PS
 //! bytes, the shared zero page first in the data cache; descriptors flush, then data.
@@ -12,33 +12,29 @@
 //! neither for kdump), blocks whose end is not page-aligned (QEMU asserts alignment; the model stores the
 //! partial last page padded with zeros), and an empty note section (QEMU always has CPU notes; the model
 //! then skips the notes write instead of emitting an empty record).
+//!
+//! **Why this writer lives in the model.** It is the model of QEMU's sequence: it takes plain
+//! [`GuestBlock`]s and [`QemuDumpOptions`], not a [`Layout`](super::Layout), encodes with the model's own
+//! encoder ([`super::encode`], independent of the reader in `crate::kdump`), and is checked byte for byte
+//! against QEMU by tests/model_qemu_oracle.rs. `crate::from_elf` uses it in production for exactly that
+//! reason: converting an ELF dump means replaying QEMU's sequence, and this is the replay the harness
+//! checks against the reader. Moving it out would split the one implementation of QEMU's sequence from
+//! the checks that vouch for it; it depends on nothing of the model but the encoder and the writers'
+//! shared plumbing ([`super::write`]), so production users pull in no test machinery.
 
 use std::io;
 
 use crate::compress::Compression;
-use crate::readat::ReadAt;
 use crate::sink::DumpSink;
 
 use super::encode::{
     encode_header, encode_page_desc, encode_sub_header, HeaderFields, StructAbi, SubHeaderFields,
-    PAGE_DESC_SIZE,
 };
-use super::layout::Endian;
+use super::machine::Endian;
 use super::notes::trailing_vmcoreinfo;
-use super::store_page;
-
-/// One block of guest-physical memory, as QEMU's `GuestPhysBlock`: `len` bytes at physical address
-/// `start`, read from `data` at `data_offset`.
-pub struct GuestBlock<'a> {
-    /// Guest-physical start address (page-aligned).
-    pub start: u64,
-    /// Length in bytes (QEMU: a multiple of the page size; otherwise the last page is zero-padded).
-    pub len: u64,
-    /// Where the block's bytes are.
-    pub data: &'a dyn ReadAt,
-    /// Offset of the block's first byte in `data`.
-    pub data_offset: u64,
-}
+use super::write::{
+    check_page_size, store_page, Counting, DumpGeometry, GuestBlock, WriteError, WriteSummary,
+};
 
 /// The dump-wide values QEMU takes from the guest and the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,66 +53,6 @@ pub struct QemuDumpOptions {
     pub phys_base: u64,
     /// `utsname.machine`: "x86_64" in QEMU 7.2, "Unknown" since 8.0.
     pub uts_machine: String,
-}
-
-/// What a write sequence produced, for callers and tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct WriteSummary {
-    /// `max_mapnr`.
-    pub max_mapnr: u64,
-    /// Pages with a descriptor (bits in bitmap 2), D.
-    pub dumped_pages: u64,
-    /// Pages stored as the shared zero page.
-    pub zero_pages: u64,
-    /// Pages stored compressed.
-    pub compressed_pages: u64,
-    /// Offset of the page descriptors, P.
-    pub descriptors_offset: u64,
-    /// Offset of the page data, Q.
-    pub data_offset: u64,
-    /// End of the last byte written: the raw file's length.
-    pub end: u64,
-    /// Number of `write_at` calls (flattened records).
-    pub writes: u64,
-}
-
-/// Why a write sequence could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    /// The input cannot be dumped (unaligned or unordered blocks, no memory, bad page size).
-    #[error("cannot write this dump: {0}")]
-    Input(String),
-    /// Reading memory or writing the output failed.
-    #[error(transparent)]
-    Io(#[from] io::Error),
-}
-
-/// A sink wrapper that counts writes and tracks the end (both writers report them in [`WriteSummary`]).
-pub(crate) struct Counting<'s> {
-    /// The wrapped sink.
-    pub(crate) sink: &'s mut dyn DumpSink,
-    /// Writes so far.
-    pub(crate) writes: u64,
-    /// Largest `offset + len` written so far.
-    pub(crate) end: u64,
-}
-
-impl<'s> Counting<'s> {
-    /// Wraps `sink` with no writes counted yet.
-    pub(crate) fn new(sink: &'s mut dyn DumpSink) -> Self {
-        Counting {
-            sink,
-            writes: 0,
-            end: 0,
-        }
-    }
-
-    /// Writes `data` at `offset` through the sink, counting it.
-    pub(crate) fn write(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.writes += 1;
-        self.end = self.end.max(offset + data.len() as u64);
-        self.sink.write_at(offset, data)
-    }
 }
 
 /// QEMU's `DataCache`: fills a buffer of `capacity` bytes and writes it out whole when the next item would
@@ -167,11 +103,37 @@ pub fn write_qemu_kdump(
     sink: &mut dyn DumpSink,
 ) -> Result<WriteSummary, WriteError> {
     let ps = options.page_size;
-    if !ps.is_power_of_two() || !(4096..=262144).contains(&ps) {
-        return Err(WriteError::Input(format!(
-            "page size {ps} is not a power of two in [4096, 262144]"
-        )));
-    }
+    check_page_size(ps)?;
+    let memory_end = check_blocks(blocks, ps)?;
+    let abi = qemu_abi(options);
+    let dumped_pages: u64 = blocks.iter().map(|b| b.len.div_ceil(ps)).sum();
+    let geometry = DumpGeometry::new(
+        abi,
+        ps,
+        notes.len() as u64,
+        memory_end.div_ceil(ps),
+        dumped_pages,
+    );
+    let mut out = Counting::new(sink);
+    write_header(&mut out, abi, options, &geometry)?;
+    write_sub_header_and_notes(&mut out, abi, options, &geometry, notes)?;
+    write_bitmaps(&mut out, blocks, &geometry)?;
+    let (zero_pages, compressed_pages) = write_pages(&mut out, blocks, options, &geometry)?;
+    out.sink.finish()?;
+    Ok(WriteSummary {
+        max_mapnr: geometry.max_mapnr,
+        dumped_pages,
+        zero_pages,
+        compressed_pages,
+        descriptors_offset: geometry.descriptors_offset,
+        data_offset: geometry.data_offset,
+        end: out.end,
+        writes: out.writes,
+    })
+}
+
+/// Checks that the blocks are page-aligned, non-empty and ascending; returns the end of the last one.
+fn check_blocks(blocks: &[GuestBlock<'_>], ps: u64) -> Result<u64, WriteError> {
     if blocks.is_empty() || blocks.iter().all(|b| b.len == 0) {
         return Err(WriteError::Input("no guest memory to dump".into()));
     }
@@ -197,27 +159,25 @@ pub fn write_qemu_kdump(
             .checked_add(block.len)
             .ok_or_else(|| WriteError::Input(format!("block {i} wraps around")))?;
     }
-    let abi = if options.is_64bit {
+    Ok(previous_end)
+}
+
+/// QEMU's structure layout: 64-bit, or packed 32-bit structures on every 32-bit guest.
+fn qemu_abi(options: &QemuDumpOptions) -> StructAbi {
+    if options.is_64bit {
         StructAbi::Lp64
     } else {
         StructAbi::Ilp32Packed
-    };
-    let endian = options.endian;
-    let sub_header_size = abi.sub_header_size();
-    let note_size = notes.len() as u64;
-    let max_mapnr = previous_end.div_ceil(ps);
-    let bitmap_len = max_mapnr.div_ceil(8).div_ceil(ps) * ps;
-    let bitmap_blocks = 2 * bitmap_len / ps;
-    let sub_hdr_blocks = (sub_header_size + note_size).div_ceil(ps);
-    let bitmap_offset = (1 + sub_hdr_blocks) * ps;
-    let descriptors_offset = bitmap_offset + 2 * bitmap_len;
-    let dumped_pages: u64 = blocks.iter().map(|b| b.len.div_ceil(ps)).sum();
-    let data_offset = descriptors_offset + PAGE_DESC_SIZE * dumped_pages;
-    let too_big = |what: &str| WriteError::Input(format!("{what} does not fit its 32-bit field"));
+    }
+}
 
-    let mut out = Counting::new(sink);
-
-    // 1. disk_dump_header.
+/// Step 1: `disk_dump_header` at 0 (QEMU fills only `utsname.machine`; timestamp 0).
+fn write_header(
+    out: &mut Counting<'_>,
+    abi: StructAbi,
+    options: &QemuDumpOptions,
+    geometry: &DumpGeometry,
+) -> Result<(), WriteError> {
     let header = HeaderFields {
         header_version: 6,
         utsname: [
@@ -230,17 +190,29 @@ pub fn write_qemu_kdump(
         ],
         timestamp: (0, 0),
         status: options.compression.flag(),
-        block_size: ps as u32,
-        sub_hdr_size: u32::try_from(sub_hdr_blocks).map_err(|_| too_big("sub_hdr_size"))?,
-        bitmap_blocks: u32::try_from(bitmap_blocks).map_err(|_| too_big("bitmap_blocks"))?,
-        max_mapnr: max_mapnr.min(u64::from(u32::MAX)) as u32,
+        block_size: geometry.page_size as u32,
+        sub_hdr_size: geometry.sub_hdr_size_field()?,
+        bitmap_blocks: geometry.bitmap_blocks_field()?,
+        max_mapnr: geometry.max_mapnr_field(),
         nr_cpus: options.nr_cpus,
     };
-    out.write(0, &encode_header(abi, endian, &header))?;
+    out.write(0, &encode_header(abi, options.endian, &header))?;
+    Ok(())
+}
 
-    // 2. kdump_sub_header.
-    let offset_note = ps + sub_header_size;
-    let (offset_vmcoreinfo, size_vmcoreinfo) = trailing_vmcoreinfo(notes, endian)
+/// Steps 2 and 3: `kdump_sub_header` at PS (dump level 1, pointing at the notes and at a trailing
+/// VMCOREINFO note's descriptor), then the notes behind it (QEMU always has some; an empty section
+/// would be an empty record, so the model skips it).
+fn write_sub_header_and_notes(
+    out: &mut Counting<'_>,
+    abi: StructAbi,
+    options: &QemuDumpOptions,
+    geometry: &DumpGeometry,
+    notes: &[u8],
+) -> io::Result<()> {
+    let ps = geometry.page_size;
+    let offset_note = ps + abi.sub_header_size();
+    let (offset_vmcoreinfo, size_vmcoreinfo) = trailing_vmcoreinfo(notes, options.endian)
         .map_or((0, 0), |(desc_at, size)| (offset_note + desc_at, size));
     let sub = SubHeaderFields {
         phys_base: options.phys_base,
@@ -248,18 +220,25 @@ pub fn write_qemu_kdump(
         offset_vmcoreinfo,
         size_vmcoreinfo,
         offset_note,
-        size_note: note_size,
-        max_mapnr_64: max_mapnr,
+        size_note: notes.len() as u64,
+        max_mapnr_64: geometry.max_mapnr,
         ..Default::default()
     };
-    out.write(ps, &encode_sub_header(abi, endian, &sub))?;
-
-    // 3. Notes (QEMU always has some; an empty section would be an empty record, so the model skips it).
+    out.write(ps, &encode_sub_header(abi, options.endian, &sub))?;
     if !notes.is_empty() {
         out.write(offset_note, notes)?;
     }
+    Ok(())
+}
 
-    // 4. Bitmaps: PS-byte chunks, bitmap 1 then bitmap 2, chunk 0 .. chunk of the last pfn.
+/// Step 4: the bitmaps in PS-byte chunks, each chunk for bitmap 1 then bitmap 2, from chunk 0 to the
+/// chunk of the last pfn (every page of every block is dumped, so both bitmaps are the same).
+fn write_bitmaps(
+    out: &mut Counting<'_>,
+    blocks: &[GuestBlock<'_>],
+    geometry: &DumpGeometry,
+) -> io::Result<()> {
+    let ps = geometry.page_size;
     let bits_per_chunk = ps * 8;
     let mut chunk = vec![0u8; ps as usize];
     let mut last_pfn = 0u64;
@@ -272,8 +251,8 @@ pub fn write_qemu_kdump(
         let mut old = ps * (from_pfn / bits_per_chunk);
         let new = ps * (to_pfn / bits_per_chunk);
         while old < new {
-            out.write(bitmap_offset + old, chunk)?;
-            out.write(bitmap_offset + bitmap_len + old, chunk)?;
+            out.write(geometry.bitmap_offset + old, chunk)?;
+            out.write(geometry.bitmap_offset + geometry.bitmap_len + old, chunk)?;
             chunk.fill(0);
             old += ps;
         }
@@ -282,7 +261,7 @@ pub fn write_qemu_kdump(
     for block in blocks {
         let first = block.start / ps;
         for pfn in first..first + block.len.div_ceil(ps) {
-            flush_chunks(&mut out, &mut chunk, last_pfn, pfn)?;
+            flush_chunks(out, &mut chunk, last_pfn, pfn)?;
             let bit = pfn % bits_per_chunk;
             chunk[(bit / 8) as usize] |= 1 << (bit % 8);
             last_pfn = pfn;
@@ -290,16 +269,27 @@ pub fn write_qemu_kdump(
         }
     }
     if pfn_count > 0 {
-        flush_chunks(&mut out, &mut chunk, last_pfn, last_pfn + bits_per_chunk)?;
+        flush_chunks(out, &mut chunk, last_pfn, last_pfn + bits_per_chunk)?;
     }
+    Ok(())
+}
 
-    // 5. Pages through two caches of 4·PS bytes.
-    let mut descriptors = QemuCache::new(descriptors_offset, 4 * ps as usize);
-    let mut data = QemuCache::new(data_offset, 4 * ps as usize);
-    let zero_desc = encode_page_desc(endian, data_offset, ps as u32, 0);
+/// Step 5: every page through two caches of 4·PS bytes (descriptors at P, data at Q, the shared zero
+/// page first in the data cache); descriptors flush, then data. Returns (zero pages, compressed pages).
+fn write_pages(
+    out: &mut Counting<'_>,
+    blocks: &[GuestBlock<'_>],
+    options: &QemuDumpOptions,
+    geometry: &DumpGeometry,
+) -> Result<(u64, u64), WriteError> {
+    let ps = geometry.page_size;
+    let endian = options.endian;
+    let mut descriptors = QemuCache::new(geometry.descriptors_offset, 4 * ps as usize);
+    let mut data = QemuCache::new(geometry.data_offset, 4 * ps as usize);
+    let zero_desc = encode_page_desc(endian, geometry.data_offset, ps as u32, 0);
     let mut page = vec![0u8; ps as usize];
-    data.put(&mut out, &page)?;
-    let mut next_data = data_offset + ps;
+    data.put(out, &page)?;
+    let mut next_data = geometry.data_offset + ps;
     let mut zero_pages = 0;
     let mut compressed_pages = 0;
     for block in blocks {
@@ -312,7 +302,7 @@ pub fn write_qemu_kdump(
                 .read_exact_at(block.data_offset + done, &mut page[..valid])?;
             done += valid as u64;
             if page.iter().all(|&b| b == 0) {
-                descriptors.put(&mut out, &zero_desc)?;
+                descriptors.put(out, &zero_desc)?;
                 zero_pages += 1;
                 continue;
             }
@@ -320,23 +310,13 @@ pub fn write_qemu_kdump(
             if flags != 0 {
                 compressed_pages += 1;
             }
-            data.put(&mut out, &stored)?;
+            data.put(out, &stored)?;
             let desc = encode_page_desc(endian, next_data, stored.len() as u32, flags);
             next_data += stored.len() as u64;
-            descriptors.put(&mut out, &desc)?;
+            descriptors.put(out, &desc)?;
         }
     }
-    descriptors.sync(&mut out)?;
-    data.sync(&mut out)?;
-    out.sink.finish()?;
-    Ok(WriteSummary {
-        max_mapnr,
-        dumped_pages,
-        zero_pages,
-        compressed_pages,
-        descriptors_offset,
-        data_offset,
-        end: out.end,
-        writes: out.writes,
-    })
+    descriptors.sync(out)?;
+    data.sync(out)?;
+    Ok((zero_pages, compressed_pages))
 }
