@@ -79,7 +79,7 @@ pub fn boundaries_of(layout: &Layout) -> Vec<Boundary> {
 }
 
 /// Moves about half of the layouts onto one boundary, chosen from `u`; a move that would make the layout
-/// invalid (too large) is not made. The page contents and classes are never changed.
+/// invalid (too large, or memory past 4 GiB on a 32-bit machine) is not made. The page contents and classes are never changed.
 pub fn draw_boundary(u: &mut Unstructured<'_>, layout: &mut Layout) -> ArbResult<()> {
     if !u.ratio(1u8, 2)? {
         return Ok(());
@@ -123,7 +123,9 @@ pub fn draw_boundary(u: &mut Unstructured<'_>, layout: &mut Layout) -> ArbResult
             }
         }
     }
-    if moved.validate().is_ok() {
+    // a 32-bit machine's memory stays below 4 GiB (its ELF dump, P6, cannot hold more)
+    let addressable = moved.machine.is_64bit() || moved.max_mapnr() * moved.page_bytes() <= 1 << 32;
+    if addressable && moved.validate().is_ok() {
         *layout = moved;
     }
     Ok(())
