@@ -16,11 +16,17 @@ inputs() {
   done
 }
 
+# Without a sanitizer (-s none) libFuzzer warns once per missing __sanitizer_* hook (about 50 lines per
+# run) that it does without them: noise, filtered from its standard error.
+without_hook_warnings() {
+  "$@" 2> >(grep -v '^WARNING: Failed to find function "__sanitizer_' >&2)
+}
+
 cargo fuzz build -s none
 for target in $(cargo fuzz list); do
   echo "== replay $target"
   # shellcheck disable=SC2046
-  cargo fuzz run -s none "$target" $(inputs "$target") -- -runs=0 "${options[@]}"
+  without_hook_warnings cargo fuzz run -s none "$target" $(inputs "$target") -- -runs=0 "${options[@]}"
 done
 if [ "$seconds" -gt 0 ]; then
   scratch=$(mktemp -d)
@@ -30,7 +36,7 @@ if [ "$seconds" -gt 0 ]; then
     mkdir -p "$scratch/$target"
     # New inputs go to the scratch directory (the first one), never into the committed corpus.
     # shellcheck disable=SC2046
-    cargo fuzz run -s none "$target" "$scratch/$target" $(inputs "$target") -- "${options[@]}" \
+    without_hook_warnings cargo fuzz run -s none "$target" "$scratch/$target" $(inputs "$target") -- "${options[@]}" \
       -dict=fuzz/dict -max_len=131072 -max_total_time="$seconds"
   done
 fi

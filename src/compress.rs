@@ -135,15 +135,66 @@ pub enum DecompressError {
         detail: String,
     },
     /// The data decompressed to a different length.
-    #[error("{method} data decompresses to {actual} bytes, expected {expected}")]
+    #[error("{method} data decompresses to {actual}, expected {expected} bytes")]
     WrongLength {
         /// The codec.
         method: Compression,
         /// Expected length (the page size).
         expected: usize,
-        /// What came out (a lower bound when more than expected).
-        actual: usize,
+        /// What came out.
+        actual: OutputLength,
     },
+}
+
+/// How long a page's decompressed data turned out to be, as far as the codec can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputLength {
+    /// Exactly this many bytes.
+    Exactly(usize),
+    /// More than this many bytes (counting stopped there).
+    MoreThan(usize),
+    /// Not the expected length; the codec does not say which (LZO).
+    Unknown,
+}
+
+impl std::fmt::Display for OutputLength {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputLength::Exactly(n) => write!(f, "{n} bytes"),
+            OutputLength::MoreThan(n) => write!(f, "more than {n} bytes"),
+            OutputLength::Unknown => write!(f, "a different length (LZO does not say which)"),
+        }
+    }
+}
+
+/// Decompressed bytes counted, at most, when zlib data runs past the page (a page of zlib data inflates to
+/// at most ~1032 times its size, so a 256 KiB page stays below this).
+const ZLIB_COUNT_LIMIT: u64 = 1 << 30;
+
+/// Counts what the rest of a zlib stream inflates to, after `engine` filled the page: the total output in
+/// bytes (exact unless it exceeds [`ZLIB_COUNT_LIMIT`]), through a small scratch buffer.
+fn zlib_total_length(
+    engine: &mut Decompress,
+    input: &[u8],
+) -> Result<OutputLength, DecompressError> {
+    let mut scratch = [0u8; 16 * 1024];
+    loop {
+        let consumed = engine.total_in() as usize;
+        let before = engine.total_out();
+        let status = engine
+            .decompress(&input[consumed..], &mut scratch, FlushDecompress::Finish)
+            .map_err(|e| DecompressError::Corrupt {
+                method: Compression::Zlib,
+                detail: e.to_string(),
+            })?;
+        let total = engine.total_out();
+        if status == Status::StreamEnd || total == before {
+            return Ok(OutputLength::Exactly(total as usize));
+        }
+        if total > ZLIB_COUNT_LIMIT {
+            return Ok(OutputLength::MoreThan(ZLIB_COUNT_LIMIT as usize));
+        }
+    }
 }
 
 /// Decompresses `input` into `out`, which must be filled exactly.
@@ -160,7 +211,7 @@ pub fn decompress_into(
                 return Err(DecompressError::WrongLength {
                     method,
                     expected,
-                    actual: input.len(),
+                    actual: OutputLength::Exactly(input.len()),
                 });
             }
             out.copy_from_slice(input);
@@ -177,7 +228,7 @@ pub fn decompress_into(
                     return Err(DecompressError::WrongLength {
                         method,
                         expected,
-                        actual: produced,
+                        actual: OutputLength::Exactly(produced),
                     })
                 }
                 _ if produced == expected => {
@@ -191,7 +242,7 @@ pub fn decompress_into(
                         return Err(DecompressError::WrongLength {
                             method,
                             expected,
-                            actual: expected + 1,
+                            actual: zlib_total_length(&mut engine, input)?,
                         });
                     }
                     if more != Status::StreamEnd {
@@ -205,7 +256,7 @@ pub fn decompress_into(
             lzo1x::DecompressError::OutputLength => DecompressError::WrongLength {
                 method,
                 expected,
-                actual: 0,
+                actual: OutputLength::Unknown,
             },
             other => corrupt(other.to_string()),
         })?,
@@ -215,7 +266,7 @@ pub fn decompress_into(
                 return Err(DecompressError::WrongLength {
                     method,
                     expected,
-                    actual: len,
+                    actual: OutputLength::Exactly(len),
                 });
             }
             let n = snap::raw::Decoder::new()
@@ -225,11 +276,21 @@ pub fn decompress_into(
                 return Err(DecompressError::WrongLength {
                     method,
                     expected,
-                    actual: n,
+                    actual: OutputLength::Exactly(n),
                 });
             }
         }
         Compression::Zstd => {
+            // A frame that states its content size (libzstd's writers do) is judged by it.
+            if let Ok(Some(stated)) = zstd::zstd_safe::get_frame_content_size(input) {
+                if stated != expected as u64 {
+                    return Err(DecompressError::WrongLength {
+                        method,
+                        expected,
+                        actual: OutputLength::Exactly(stated as usize),
+                    });
+                }
+            }
             let mut decoder =
                 zstd::bulk::Decompressor::new().map_err(|e| corrupt(e.to_string()))?;
             let n = decoder
@@ -239,7 +300,7 @@ pub fn decompress_into(
                 return Err(DecompressError::WrongLength {
                     method,
                     expected,
-                    actual: n,
+                    actual: OutputLength::Exactly(n),
                 });
             }
         }
@@ -277,6 +338,31 @@ mod tests {
                 "{method}"
             );
         }
+    }
+
+    #[test]
+    fn a_wrong_length_is_reported_as_it_is() {
+        let page = sample_page();
+        for (len, method) in [(8192, Compression::Zlib), (4 << 20, Compression::Zlib)] {
+            let big: Vec<u8> = page.iter().copied().cycle().take(len).collect();
+            let packed = compress(method, &big);
+            let error = decompress(method, &packed, 4096).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("zlib data decompresses to {len} bytes, expected 4096 bytes")
+            );
+        }
+        for method in [Compression::Snappy, Compression::Zstd, Compression::None] {
+            let packed = compress(method, &page[..100]);
+            let error = decompress(method, &packed, 4096).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("{method} data decompresses to 100 bytes, expected 4096 bytes")
+            );
+        }
+        let packed = compress(Compression::Lzo, &page[..100]);
+        let error = decompress(Compression::Lzo, &packed, 4096).unwrap_err();
+        assert!(error.to_string().contains("LZO does not say"), "{error}");
     }
 
     #[test]

@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod compress;
+pub mod diff;
 pub mod elf;
 pub mod flat;
 pub mod from_elf;

@@ -74,8 +74,13 @@ impl ReadAt for File {
         }
     }
 
+    /// The file's length; for a block device (whose metadata says 0), its size by seeking to its end.
     fn size(&self) -> io::Result<u64> {
-        Ok(self.metadata()?.len())
+        let metadata = self.metadata()?;
+        if std::os::unix::fs::FileTypeExt::is_block_device(&metadata.file_type()) {
+            return io::Seek::seek(&mut &*self, io::SeekFrom::End(0));
+        }
+        Ok(metadata.len())
     }
 }
 

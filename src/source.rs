@@ -7,6 +7,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::flat::index::FlatIndex;
@@ -84,12 +85,40 @@ pub fn open_flattened(path: &Path) -> io::Result<FlatIndex<File>> {
 }
 
 fn open_file(path: &Path) -> io::Result<File> {
-    let file = File::open(path)
+    // O_NONBLOCK: opening a FIFO must not wait for a writer before it is refused (it changes nothing for
+    // regular files and block devices).
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?;
-    if file.metadata()?.is_dir() {
+    let kind = file
+        .metadata()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot inspect {}: {e}", path.display())))?
+        .file_type();
+    if kind.is_dir() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("{} is a directory", path.display()),
+        ));
+    }
+    let stream = if kind.is_fifo() {
+        Some("FIFO")
+    } else if kind.is_char_device() {
+        Some("character device")
+    } else if kind.is_socket() {
+        Some("socket")
+    } else {
+        None
+    };
+    if let Some(stream) = stream {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a {stream}, not a file: a dump is read at offsets (give a regular file, or \
+                 pipe the stream into `-`)",
+                path.display()
+            ),
         ));
     }
     Ok(file)

@@ -12,12 +12,14 @@ mod support;
 // The tests, one module per file.
 
 mod campaign_regressions;
+mod cli_diff;
 mod cli_flat;
 mod cli_from_elf;
 mod cli_hostile;
 mod cli_join;
 mod cli_kdump;
 mod cli_model;
+mod cli_operator_faults;
 mod cli_selftest;
 mod cli_to_elf;
 mod flat_corpus;
@@ -27,8 +29,11 @@ mod flat_invariants;
 mod flat_io_faults;
 mod flat_reader;
 mod flat_reassemble;
+mod flat_reassemble_orders;
 mod fuzz_corpus;
 mod kdump_corruption;
+mod kdump_diff;
+mod kdump_diff_real;
 mod kdump_join;
 mod kdump_join_model;
 mod kdump_oracle;

@@ -26,8 +26,14 @@ fn timeval(tv: libc::timeval) -> Duration {
     Duration::from_secs(tv.tv_sec as u64) + Duration::from_micros(tv.tv_usec as u64)
 }
 
-/// Runs `command` to completion, measuring wall time and the child's peak RSS.
-pub fn measure(mut command: Command) -> Measurement {
+/// Runs `command` to completion, measuring wall time and the child's peak RSS; it must exit 0.
+pub fn measure(command: Command) -> Measurement {
+    measure_expecting(command, 0)
+}
+
+/// Runs `command` to completion, measuring wall time and the child's peak RSS; it must exit with
+/// `expected_status` (1 for `cmp` and `diff` of files that differ).
+pub fn measure_expecting(mut command: Command, expected_status: i32) -> Measurement {
     command.stdout(Stdio::null());
     let start = Instant::now();
     let child = command.spawn().expect("spawn");
@@ -40,8 +46,8 @@ pub fn measure(mut command: Command) -> Measurement {
     let wall = start.elapsed();
     assert_eq!(waited, pid, "wait4 failed");
     assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{command:?} failed with status {status}"
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == expected_status,
+        "{command:?} failed with status {status} (expected exit {expected_status})"
     );
     std::mem::forget(child);
     Measurement {

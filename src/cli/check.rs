@@ -13,6 +13,13 @@ use crate::readat::ReadAt;
 
 /// Arguments of `check`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  kdump-flat check vmcore
+  kdump-flat check vmcore.flat --json          a flattened dump, read in place
+  kdump-flat check vmcore.1 vmcore.2 vmcore.3   a makedumpfile --split set, as one dump
+
+Exit status: 0 valid (warnings allowed), 1 invariant violation(s), 2 usage or I/O error.")]
 pub struct Args {
     /// The dump, or every file of one split set (raw or flattened).
     #[arg(required = true)]

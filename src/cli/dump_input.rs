@@ -12,7 +12,14 @@ pub struct DumpInput {
     /// The dump.
     pub source: DumpSource,
     /// Keeps the spooled copy of standard input alive.
-    _spool: Option<tempfile::NamedTempFile>,
+    _spool: Option<crate::output::SpoolFile>,
+}
+
+impl DumpInput {
+    /// The source, and the spooled copy of standard input that must live as long as the source is read.
+    pub fn into_parts(self) -> (DumpSource, Option<crate::output::SpoolFile>) {
+        (self.source, self._spool)
+    }
 }
 
 /// Opens `path` (raw or flattened), or standard input for `-`.
@@ -23,9 +30,16 @@ pub fn open_input(path: &Path) -> Result<DumpInput, Failure> {
             _spool: None,
         });
     }
-    let mut spool = tempfile::NamedTempFile::new()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot spool standard input: {e}")))?;
-    io::copy(&mut io::stdin().lock(), spool.as_file_mut())?;
+    let mut spool = crate::output::spool_file()?;
+    io::copy(&mut io::stdin().lock(), spool.file()).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot copy standard input to {}: {e}",
+                spool.path().display()
+            ),
+        )
+    })?;
     let source = open_dump(spool.path())?;
     Ok(DumpInput {
         source,

@@ -5,13 +5,14 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 
 use super::progress::Progress;
 use super::{CliResult, Failure};
-use crate::output::AtomicOutput;
+use crate::output::{AtomicOutput, NamedWriter};
 use crate::sink::{DumpSink, FlatSink};
 
 /// Largest record written.
@@ -38,9 +39,22 @@ pub struct Args {
 
 /// Runs `flatten`.
 pub fn run(args: Args) -> CliResult {
-    let input = File::open(&args.input)
+    // O_NONBLOCK: a FIFO is refused below instead of waiting for a writer.
+    let input = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&args.input)
         .map_err(|e| Failure::Io(anyhow!("cannot open {}: {e}", args.input.display())))?;
-    let len = input.metadata()?.len();
+    let metadata = input
+        .metadata()
+        .map_err(|e| Failure::Io(anyhow!("cannot inspect {}: {e}", args.input.display())))?;
+    if !metadata.is_file() {
+        return Err(Failure::Io(anyhow!(
+            "{} is not a regular file: flatten reads its input at offsets and skips its holes",
+            args.input.display()
+        )));
+    }
+    let len = metadata.len();
     if len == 0 {
         return Err(Failure::Invalid(anyhow!(
             "{} is empty: a flattened stream needs at least one record (F13)",
@@ -49,27 +63,45 @@ pub fn run(args: Args) -> CliResult {
     }
     let progress = Progress::bytes("flattening", Some(len));
     if args.output.as_os_str() == "-" {
-        let stdout = io::stdout().lock();
+        let stdout = NamedWriter::new(io::stdout().lock(), "standard output");
         flatten(
             &input,
+            &args.input,
             len,
             BufWriter::with_capacity(RECORD_SIZE, stdout),
             &progress,
         )?;
     } else {
-        let mut output = AtomicOutput::create(&args.output, args.force)?;
-        let writer = BufWriter::with_capacity(RECORD_SIZE, output.file());
-        flatten(&input, len, writer, &progress)?;
+        let mut output = AtomicOutput::create_stream(&args.output, args.force)?;
+        let writer = BufWriter::with_capacity(RECORD_SIZE, output.named_file());
+        flatten(&input, &args.input, len, writer, &progress)?;
         output.commit()?;
     }
     progress.finish();
     Ok(())
 }
 
-fn flatten(input: &File, len: u64, writer: impl Write, progress: &Progress) -> io::Result<()> {
+/// Writes the flattened form of `input` (`len` bytes, named `input_path` in read errors) to `writer`,
+/// whose own errors name it.
+fn flatten(
+    input: &File,
+    input_path: &Path,
+    len: u64,
+    writer: impl Write,
+    progress: &Progress,
+) -> io::Result<()> {
+    let read_error = |e: io::Error, offset: u64| {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot read {} at offset {offset:#x}: {e}",
+                input_path.display()
+            ),
+        )
+    };
     let mut sink = FlatSink::new(writer);
     let mut buffer = vec![0u8; RECORD_SIZE];
-    let segments = data_segments(input, len)?;
+    let segments = data_segments(input, len).map_err(|e| read_error(e, 0))?;
     if segments.first().is_none_or(|&(start, _)| start > 0) {
         sink.write_at(0, &[0])?;
     }
@@ -77,7 +109,9 @@ fn flatten(input: &File, len: u64, writer: impl Write, progress: &Progress) -> i
         let mut offset = start;
         while offset < end {
             let want = ((end - offset) as usize).min(RECORD_SIZE);
-            input.read_exact_at(&mut buffer[..want], offset)?;
+            input
+                .read_exact_at(&mut buffer[..want], offset)
+                .map_err(|e| read_error(e, offset))?;
             sink.write_at(offset, &buffer[..want])?;
             offset += want as u64;
             progress.set(offset);

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
@@ -13,11 +14,16 @@ use crate::compress::Compression;
 use crate::elf::ElfDump;
 use crate::from_elf::{write_kdump_from_elf, FromElfError, FromElfOptions, QEMU_UNKNOWN_MACHINE};
 use crate::model::{WriteError, WriteSummary};
-use crate::output::AtomicOutput;
+use crate::output::{AtomicOutput, NamedWriter};
 use crate::sink::{DumpSink, FlatSink, RawSink};
 
 /// Arguments of `from-elf`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  kdump-flat from-elf vmcore.elf vmcore                   as QEMU 10 kdump-raw-zlib
+  kdump-flat from-elf vmcore.elf vmcore.flat --flat --uts-machine x86_64   as QEMU 7.2 kdump-zlib
+  kdump-flat from-elf vmcore.elf - --flat | ssh host 'cat > vmcore.flat'")]
 pub struct Args {
     /// QEMU ELF dump (`dump-guest-memory` with `format: elf`, or the `-f elf` default); must be a file.
     pub input: PathBuf,
@@ -75,9 +81,24 @@ pub fn run(args: Args) -> CliResult {
             "--json prints on standard output, which already carries the dump: give an output file"
         )));
     }
-    let source = File::open(&args.input)
+    // O_NONBLOCK: a FIFO is refused below instead of waiting for a writer.
+    let source = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&args.input)
         .with_context(|| format!("cannot open {}", args.input.display()))
         .map_err(Failure::Io)?;
+    let is_file = source
+        .metadata()
+        .with_context(|| format!("cannot inspect {}", args.input.display()))
+        .map_err(Failure::Io)?
+        .is_file();
+    if !is_file {
+        return Err(Failure::Io(anyhow!(
+            "{} is not a regular file: from-elf reads the ELF dump at random offsets",
+            args.input.display()
+        )));
+    }
     let dump = ElfDump::parse(&source)
         .with_context(|| format!("{} is not a usable ELF dump", args.input.display()))
         .map_err(Failure::Invalid)?;
@@ -89,20 +110,24 @@ pub fn run(args: Args) -> CliResult {
     };
 
     let summary = if to_stdout {
-        let stdout = io::stdout().lock();
+        let stdout = NamedWriter::new(io::stdout().lock(), "standard output");
         let mut sink = FlatSink::new(BufWriter::with_capacity(1 << 20, stdout));
         let summary = convert(&source, &dump, &options, &mut sink)?;
         sink.into_inner().flush()?;
         summary
     } else {
-        let mut output = AtomicOutput::create(&args.output, args.force)?;
+        let mut output = if args.flat {
+            AtomicOutput::create_stream(&args.output, args.force)?
+        } else {
+            AtomicOutput::create(&args.output, args.force)?
+        };
         let summary = if args.flat {
-            let mut sink = FlatSink::new(BufWriter::with_capacity(1 << 20, output.file()));
+            let mut sink = FlatSink::new(BufWriter::with_capacity(1 << 20, output.named_file()));
             let summary = convert(&source, &dump, &options, &mut sink)?;
             sink.into_inner().flush()?;
             summary
         } else {
-            let mut sink = RawSink::new(BufWriter::with_capacity(1 << 20, output.file()));
+            let mut sink = RawSink::new(BufWriter::with_capacity(1 << 20, output.named_file()));
             let summary = convert(&source, &dump, &options, &mut sink)?;
             sink.into_inner().flush()?;
             summary
@@ -110,8 +135,7 @@ pub fn run(args: Args) -> CliResult {
         output.commit()?;
         summary
     };
-    report(&args, &dump, &summary);
-    Ok(())
+    report(&args, &dump, &summary)
 }
 
 fn convert(
@@ -126,7 +150,7 @@ fn convert(
     })
 }
 
-fn report(args: &Args, dump: &ElfDump, summary: &WriteSummary) {
+fn report(args: &Args, dump: &ElfDump, summary: &WriteSummary) -> CliResult {
     if args.json {
         let value = serde_json::json!({
             "input": args.input,
@@ -143,7 +167,8 @@ fn report(args: &Args, dump: &ElfDump, summary: &WriteSummary) {
             "raw_size": summary.end,
             "writes": summary.writes,
         });
-        println!("{value:#}");
+        let mut stdout = io::stdout().lock();
+        writeln!(stdout, "{value:#}").map_err(|e| Failure::Io(e.into()))?;
     } else {
         eprintln!(
             "from-elf: {} memory blocks, {} pages ({} zero, {} compressed with {}), {} writes; raw size {} bytes",
@@ -156,4 +181,5 @@ fn report(args: &Args, dump: &ElfDump, summary: &WriteSummary) {
             summary.end
         );
     }
+    Ok(())
 }

@@ -10,19 +10,22 @@ use anyhow::Context;
 use crate::model::gen::{layout_from_seed, SizeClass};
 use crate::model::qemu_elf::write_layout_elf;
 use crate::model::{write_layout, write_layout_part, Layout, WriteError, WriteSummary};
-use crate::output::AtomicOutput;
+use crate::output::{AtomicOutput, NamedWriter};
 use crate::sink::{DumpSink, FlatSink, RawSink};
 
 use super::{CliResult, Failure};
 
 /// Arguments of `gen`.
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "A layout written with makedumpfile's --split (\"mode\": {\"split\": ...} in \
+#[command(after_help = "Examples:
+  kdump-flat gen --seed 42 model.kdump
+  kdump-flat gen --seed 42 --size large --flat model.flat --save-layout model.json
+  kdump-flat gen --layout model.json - | kdump-flat info -
+
+A layout written with makedumpfile's --split (\"mode\": {\"split\": ...} in \
 the layout file; some seeds give one) is a set of N files: gen writes OUT.1 ... OUT.N (pfn order), \
 each refused if it exists unless --force; OUT cannot be - then. `kdump-flat join OUT.1 ... OUT.N \
-JOINED` joins them."
-)]
+JOINED` joins them.")]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["seed", "layout"])))]
 pub struct Args {
     /// Generate a random layout from this seed.
@@ -125,7 +128,7 @@ pub fn run(args: Args) -> CliResult {
         })?;
     }
     if args.output.as_os_str() == "-" {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = NamedWriter::new(std::io::stdout().lock(), "standard output");
         stdout.write_all(&contents[0])?;
         stdout.flush()?;
     } else if files == 1 {
@@ -135,9 +138,9 @@ pub fn run(args: Args) -> CliResult {
         // none of them.
         let mut outputs = Vec::with_capacity(files);
         for (i, bytes) in contents.iter().enumerate() {
-            let mut out = AtomicOutput::create(&part_path(&args.output, i), args.force)
+            let mut out = AtomicOutput::create_stream(&part_path(&args.output, i), args.force)
                 .map_err(|e| Failure::Io(e.into()))?;
-            out.file().write_all(bytes)?;
+            out.named_file().write_all(bytes)?;
             outputs.push(out);
         }
         for out in outputs {
@@ -171,9 +174,9 @@ pub fn run(args: Args) -> CliResult {
 fn write_file(
     path: &std::path::Path,
     force: bool,
-    fill: impl FnOnce(&mut std::fs::File) -> anyhow::Result<()>,
+    fill: impl FnOnce(&mut NamedWriter<&mut std::fs::File>) -> anyhow::Result<()>,
 ) -> CliResult {
-    let mut out = AtomicOutput::create(path, force).map_err(|e| Failure::Io(e.into()))?;
-    fill(out.file()).map_err(Failure::Io)?;
+    let mut out = AtomicOutput::create_stream(path, force).map_err(|e| Failure::Io(e.into()))?;
+    fill(&mut out.named_file()).map_err(Failure::Io)?;
     out.commit().map_err(|e| Failure::Io(e.into()))
 }

@@ -19,6 +19,11 @@ use crate::source::DumpForm;
 
 /// Arguments of `info`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  kdump-flat info vmcore
+  kdump-flat info --json vmcore.flat | jq .pages
+  kdump-flat info vmcore.2 vmcore.1             a split set: each part and the totals")]
 pub struct Args {
     /// The dump (raw or flattened), or every file of one split set in any order (`makedumpfile --split`).
     #[arg(required = true)]

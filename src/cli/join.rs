@@ -10,12 +10,13 @@ use super::dump_input::open_input;
 use super::progress::Progress;
 use super::{CliResult, Failure};
 use crate::kdump::{join_with_progress, split_set_problems, JoinError, KdumpFile, KdumpSet};
-use crate::output::AtomicOutput;
+use crate::output::{AtomicOutput, NamedWriter};
 use crate::readat::ReadAt;
 use crate::sink::{DumpSink, FlatSink, RawSink};
 
 /// Arguments of `join`.
 #[derive(clap::Args, Debug)]
+#[command(override_usage = "kdump-flat join [OPTIONS] PART... OUT")]
 #[command(after_help = "\
 Examples:
   kdump-flat join vmcore.1 vmcore.2 vmcore.3 vmcore       like makedumpfile --reassemble
@@ -70,6 +71,7 @@ pub fn run(args: Args) -> CliResult {
     }
     let mut output = match to_stdout {
         true => None,
+        false if args.flat => Some(AtomicOutput::create_stream(output_path, args.force)?),
         false => Some(AtomicOutput::create(output_path, args.force)?),
     };
     let inputs = part_paths
@@ -110,22 +112,25 @@ pub fn run(args: Args) -> CliResult {
     let joined = match output.as_mut() {
         None => join_into(
             &set,
-            &mut FlatSink::new(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+            &mut FlatSink::new(BufWriter::with_capacity(
+                1 << 20,
+                NamedWriter::new(io::stdout().lock(), "standard output"),
+            )),
             &mut report,
         ),
         Some(out) if args.flat => join_into(
             &set,
-            &mut FlatSink::new(BufWriter::with_capacity(1 << 20, out.file())),
+            &mut FlatSink::new(BufWriter::with_capacity(1 << 20, out.named_file())),
             &mut report,
         ),
-        Some(out) => join_into(&set, &mut RawSink::new(out.file()), &mut report),
+        Some(out) => join_into(&set, &mut RawSink::new(out.named_file()), &mut report),
     };
     progress.finish();
     let summary = joined.map_err(|error| match error {
         JoinError::Part { part, error } => {
             Failure::from(error).in_file(&part_paths[set.given_index(part)])
         }
-        JoinError::Write(e) => Failure::Io(anyhow!("cannot write {}: {e}", output_path.display())),
+        JoinError::Write(e) => Failure::Io(e.into()),
     })?;
     match output {
         Some(output) if args.sync => output.commit()?,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod diff;
 mod dump_input;
 mod flatten;
 mod from_elf;
@@ -75,6 +76,15 @@ impl From<std::io::Error> for Failure {
     }
 }
 
+/// "1 record", "2 records": a count and its noun (plural with an "s").
+pub(crate) fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Result of a subcommand.
 pub type CliResult = Result<(), Failure>;
 
@@ -111,6 +121,8 @@ enum Command {
     Check(check::Args),
     /// Show the header fields, layout, page counts, notes and VMCOREINFO of a kdump-compressed file or split set.
     Info(info::Args),
+    /// Explain how two dumps differ, structure by structure (exit 0 same, 1 different, 2 trouble).
+    Diff(diff::Args),
     /// Join the files of a makedumpfile --split set into one dump (like `makedumpfile --reassemble`).
     Join(join::Args),
     /// Read guest-physical bytes (--pfn, --phys) or bytes of the reassembled file (--offset).
@@ -122,8 +134,22 @@ enum Command {
 }
 
 /// Parses the command line, runs the subcommand and maps the outcome to an exit code.
-pub fn main() -> ExitCode {
+/// `stdout_closed_at_start`: file descriptor 1 was closed when the process started (see `main.rs`); a
+/// command that writes to standard output then fails (exit 2) instead of writing into nothing.
+pub fn main(stdout_closed_at_start: bool) -> ExitCode {
+    if let Err(e) = crate::output::install_signal_cleanup() {
+        eprintln!("kdump-flat: warning: cannot watch for SIGINT/SIGTERM/SIGHUP: {e}");
+    }
     let cli = Cli::parse();
+    if stdout_closed_at_start {
+        if let Some(what) = cli.command.stdout_use() {
+            eprintln!(
+                "kdump-flat: error: standard output is closed, and {what} would be written there \
+                 (redirect it to a file or to /dev/null)"
+            );
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::Reassemble(args) => reassemble::run(args),
         Command::FromElf(args) => from_elf::run(args),
@@ -132,6 +158,7 @@ pub fn main() -> ExitCode {
         Command::Records(args) => records::run(args),
         Command::Check(args) => check::run(args),
         Command::Info(args) => info::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Join(args) => join::run(args),
         Command::Read(args) => read::run(args),
         Command::Selftest(args) => selftest::run(args),
@@ -141,8 +168,59 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             let (Failure::Invalid(e) | Failure::Io(e)) = &failure;
+            if is_broken_pipe(e) {
+                // The reader of our standard output (or of an output FIFO) went away, as with
+                // `kdump-flat records X | head`: end quietly, as cat and head do.
+                crate::output::die_of_broken_pipe();
+            }
             eprintln!("kdump-flat: error: {e:#}");
             ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+/// Whether `error` comes from writing into a pipe nobody reads any more (EPIPE).
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let io_kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        io_kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+impl Command {
+    /// What the command writes to standard output, if it writes there with these arguments.
+    fn stdout_use(&self) -> Option<&'static str> {
+        let dash = |path: &std::path::Path| path.as_os_str() == "-";
+        match self {
+            Command::Reassemble(_) => None,
+            Command::FromElf(args) if dash(&args.output) => Some("the dump"),
+            Command::FromElf(args) => args.json.then_some("the JSON summary"),
+            Command::ToElf(args) if args.paths.last().is_some_and(|p| dash(p)) => {
+                Some("the ELF dump")
+            }
+            Command::ToElf(args) => args.json.then_some("the JSON summary"),
+            Command::Flatten(args) => dash(&args.output).then_some("the flattened dump"),
+            Command::Records(_) => Some("the record list"),
+            Command::Check(_) => Some("the report"),
+            Command::Info(_) => Some("the report"),
+            Command::Diff(_) => Some("the report"),
+            Command::Join(args) if args.paths.last().is_some_and(|p| dash(p)) => {
+                Some("the joined dump")
+            }
+            Command::Join(args) => args.json.then_some("the JSON summary"),
+            Command::Read(args) => match &args.output {
+                Some(path) if !dash(path) => None,
+                _ => Some("the bytes read"),
+            },
+            Command::Selftest(_) => Some("the report"),
+            Command::Gen(args) => dash(&args.output).then_some("the dump"),
         }
     }
 }

@@ -9,7 +9,7 @@ use anyhow::anyhow;
 use super::dump_input::open_inputs;
 use super::{CliResult, Failure};
 use crate::kdump::{KdumpError, KdumpFile, KdumpSet};
-use crate::output::AtomicOutput;
+use crate::output::{AtomicOutput, NamedWriter};
 use crate::readat::ReadAt;
 
 /// Bytes produced per step (bounded memory whatever `--len` says).
@@ -26,6 +26,12 @@ pub fn parse_number(text: &str) -> Result<u64, String> {
 
 /// Arguments of `read`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  kdump-flat read vmcore --pfn 0x1234 -o page.bin
+  kdump-flat read vmcore --phys 0x100000 --len 4096 --zero-excluded | xxd | head
+  kdump-flat read vmcore.flat --offset 0 --len 464       bytes of the file as reassembled
+  kdump-flat read vmcore.2 vmcore.1 --phys 0x3ff00000 --len 0x200000")]
 #[command(group(clap::ArgGroup::new("what").required(true).args(["pfn", "phys", "offset"])))]
 pub struct Args {
     /// The dump (raw or flattened), or every file of one split set in any order (`makedumpfile --split`).
@@ -78,15 +84,20 @@ pub fn run(args: Args) -> CliResult {
     }
     let inputs = open_inputs(&args.files)?;
     let mut output = match &args.output {
-        Some(path) if path.as_os_str() != "-" => Some(AtomicOutput::create(path, args.force)?),
+        Some(path) if path.as_os_str() != "-" => {
+            Some(AtomicOutput::create_stream(path, args.force)?)
+        }
         _ => None,
     };
-    let mut stdout = std::io::stdout().lock();
     {
-        let sink: &mut dyn Write = match output.as_mut() {
-            Some(out) => out.file(),
-            None => &mut stdout,
+        let mut sink: Box<dyn Write + '_> = match output.as_mut() {
+            Some(out) => Box::new(out.named_file()),
+            None => Box::new(NamedWriter::new(
+                std::io::stdout().lock(),
+                "standard output",
+            )),
         };
+        let sink = &mut *sink;
         if let Some(offset) = args.offset {
             let reader: &dyn ReadAt = &*inputs[0].source.reader;
             copy_file_bytes(reader, offset, args.len.unwrap_or(0), sink)?;

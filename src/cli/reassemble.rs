@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 
 use super::progress::Progress;
-use super::{CliResult, Failure};
+use super::{count, CliResult, Failure};
 use crate::flat::{reassemble, reassemble_file, ParseMode, ReassembleErrorKind, ReassembleOptions};
 use crate::output::AtomicOutput;
 
@@ -62,7 +62,15 @@ pub fn run(args: Args) -> CliResult {
     } else {
         let file = File::open(&args.input)
             .map_err(|e| Failure::Io(anyhow!("cannot open {}: {e}", args.input.display())))?;
-        let metadata = file.metadata()?;
+        let metadata = file
+            .metadata()
+            .map_err(|e| Failure::Io(anyhow!("cannot inspect {}: {e}", args.input.display())))?;
+        if metadata.is_dir() {
+            return Err(Failure::Io(anyhow!(
+                "{} is a directory, not a flattened dump",
+                args.input.display()
+            )));
+        }
         if metadata.is_file() {
             (Input::RegularFile(file), Some(metadata.len()))
         } else {
@@ -86,6 +94,7 @@ pub fn run(args: Args) -> CliResult {
         Input::Stream(stream) => reassemble(stream, output.file(), options),
     };
     progress.finish();
+    let output_name = output.describe();
     match result {
         Ok(summary) => {
             for warning in &summary.warnings {
@@ -97,8 +106,8 @@ pub fn run(args: Args) -> CliResult {
                 output.commit_unsynced()?;
             }
             eprintln!(
-                "kdump-flat: {} records, {} payload bytes -> {} ({} bytes)",
-                summary.records,
+                "kdump-flat: {}, {} payload bytes -> {} ({} bytes)",
+                count(summary.records, "record"),
                 summary.payload_bytes,
                 args.output.display(),
                 summary.output_len
@@ -109,19 +118,43 @@ pub fn run(args: Args) -> CliResult {
             for warning in &error.partial.warnings {
                 eprintln!("kdump-flat: warning: {warning}");
             }
-            let input_error = !matches!(error.kind, ReassembleErrorKind::Write(_));
+            let input_error = !error.kind.is_output_error();
             if args.keep_partial && input_error {
                 output.commit()?;
                 eprintln!(
-                    "kdump-flat: kept INCOMPLETE output {}: {} records, {} bytes (the input failed)",
+                    "kdump-flat: kept INCOMPLETE output {}: {}, {} bytes (the input failed)",
                     args.output.display(),
-                    error.partial.records,
+                    count(error.partial.records, "record"),
                     error.partial.output_len
                 );
             }
+            let input_name = match args.input.as_os_str() == "-" {
+                true => "standard input".to_string(),
+                false => args.input.display().to_string(),
+            };
             Err(match error.kind {
                 ReassembleErrorKind::Invalid(e) => Failure::Invalid(e.into()),
-                other => Failure::Io(other.into()),
+                ReassembleErrorKind::Read(e) => Failure::Io(anyhow!(
+                    "cannot read the flattened stream {input_name}: {e}"
+                )),
+                ReassembleErrorKind::Write(e) => Failure::Io(
+                    io::Error::new(e.kind(), format!("cannot write {output_name}: {e}")).into(),
+                ),
+                ReassembleErrorKind::WriteRecord {
+                    record,
+                    offset,
+                    error,
+                } => Failure::Io(
+                    io::Error::new(
+                        error.kind(),
+                        format!(
+                            "cannot write {output_name} at offset {offset:#x} (record {}, header at \
+                             stream position {:#x}): {error}",
+                            record.index, record.position
+                        ),
+                    )
+                    .into(),
+                ),
             })
         }
     }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use serde::Serialize;
 
-use super::{CliResult, Failure};
+use super::{count as count_of, CliResult, Failure};
 use crate::flat::{FlatEvent, FlatFinding, FlatReader, OverlapTracker, ParseMode, ReadError};
 
 /// Arguments of `records`.
@@ -70,7 +70,7 @@ pub fn run(args: Args) -> CliResult {
     let mut tracker = OverlapTracker::new();
     let mut reassembled_len = 0u64;
     if args.json {
-        write!(out, "{{\"records\":[")?;
+        write!(out, "{{\n  \"records\": [")?;
     } else {
         writeln!(
             out,
@@ -90,9 +90,8 @@ pub fn run(args: Args) -> CliResult {
         let overwrites = tracker.add(&record);
         reassembled_len = reassembled_len.max(record.end());
         if args.json {
-            if count > 0 {
-                write!(out, ",")?;
-            }
+            // One record per line (compact), inside an indented document like the other --json outputs.
+            write!(out, "{}\n    ", if count > 0 { "," } else { "" })?;
             let line = RecordLine {
                 index: record.index,
                 position: record.position,
@@ -133,14 +132,20 @@ pub fn run(args: Args) -> CliResult {
         error: format_error.as_ref().map(|e| &e.0),
     };
     if args.json {
-        write!(out, "],")?;
-        let totals_json = serde_json::to_string(&totals).map_err(io::Error::other)?;
-        writeln!(out, "{}", totals_json.trim_start_matches('{'))?;
+        writeln!(out, "{}],", if count > 0 { "\n  " } else { "" })?;
+        let totals_json = serde_json::to_string_pretty(&totals).map_err(io::Error::other)?;
+        writeln!(out, "{}", totals_json.trim_start_matches("{\n"))?;
+    } else if format_error.is_some() || io_error.is_some() {
+        writeln!(
+            out,
+            "the stream is invalid (error below): the list stops at record {}",
+            totals.record_count.saturating_sub(1),
+        )?;
     } else {
         writeln!(
             out,
-            "{} records, {} overwrite earlier ones; reassembled length {:#x} ({} bytes); stream length {}",
-            totals.record_count,
+            "{}, {} overwrite earlier ones; reassembled length {:#x} ({} bytes); stream length {}",
+            count_of(totals.record_count, "record"),
             totals.overlapping_records,
             totals.reassembled_len,
             totals.reassembled_len,

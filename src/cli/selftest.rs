@@ -5,15 +5,18 @@
 //! the shrunk layout and a reproducer file.
 
 use std::collections::BTreeMap;
+use std::io::{self, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::count;
 use crate::harness::{
     panic_message, run_case, CaseOptions, CaseReport, InjectedFault, Outcome, Property,
 };
@@ -27,6 +30,13 @@ use super::{CliResult, Failure};
 
 /// Arguments of `selftest`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Examples:
+  kdump-flat selftest                               300 small random layouts
+  kdump-flat selftest --cases 2000 --size medium --seed 42
+  kdump-flat selftest --layout selftest-failure-seed-42.json   rerun a reproducer
+
+Exit status: 0 every property holds, 1 a property failed (a reproducer is written), 2 usage or I/O error.")]
 pub struct Args {
     /// Number of random layouts.
     #[arg(long, default_value_t = 300)]
@@ -188,16 +198,20 @@ pub fn run(args: Args) -> CliResult {
         fault: args.inject_fault,
     };
     let (cases, base_seed) = choose_cases(&args)?;
+    let mut stdout = io::stdout();
     if !args.json {
-        println!(
-            "kdump-flat selftest: {} case(s), size {:?}, {}",
-            cases.len(),
-            args.size,
+        writeln!(
+            stdout,
+            "kdump-flat selftest: {}, size {}, {}",
+            count(cases.len() as u64, "case"),
+            args.size
+                .to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_string()),
             match base_seed {
                 Some(seed) => format!("seed {seed}"),
                 None => "layout from file".into(),
             }
-        );
+        )?;
     }
     let reports = run_cases(&cases, &options);
     let mut tally = Tally::of(&reports);
@@ -235,12 +249,10 @@ pub fn run(args: Args) -> CliResult {
         ok,
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).map_err(|e| Failure::Io(e.into()))?
-        );
+        serde_json::to_writer_pretty(&mut stdout, &summary).map_err(|e| Failure::Io(e.into()))?;
+        writeln!(stdout)?;
     } else {
-        print_summary(&summary, started.elapsed().as_secs_f64());
+        print_summary(&mut stdout, &summary, started.elapsed().as_secs_f64())?;
     }
     if ok {
         Ok(())
@@ -412,7 +424,15 @@ fn shrink_and_save(
         None => "selftest-failure-layout.json".into(),
     };
     let path = dir.join(name);
-    let saved = match save_reproducer(&path, &shrunk) {
+    // a panicking property here is already a failure (run_case guards each one)
+    let shrunk_failure = run_case(&shrunk, options)
+        .outcomes
+        .get(&property)
+        .and_then(|outcome| match outcome {
+            Outcome::Fail(detail) => Some(detail.clone()),
+            _ => None,
+        });
+    let saved = match save_reproducer(&path, &shrunk, property, shrunk_failure.as_deref()) {
         Ok(()) => Some(path),
         Err(error) => {
             problems.push(CaseFailure {
@@ -426,18 +446,43 @@ fn shrink_and_save(
     (shrunk, saved, problems)
 }
 
-/// Writes `layout` as JSON to `path` (replacing an older reproducer of the same name).
-fn save_reproducer(path: &Path, layout: &Layout) -> anyhow::Result<()> {
-    let json = serde_json::to_string_pretty(layout)?;
+/// Writes the reproducer of `layout` to `path` (replacing an older one of the same name).
+fn save_reproducer(
+    path: &Path,
+    layout: &Layout,
+    property: Property,
+    detail: Option<&str>,
+) -> anyhow::Result<()> {
+    let json = reproducer_json(layout, property, detail)?;
     let mut out = AtomicOutput::create(path, true)?;
     std::io::Write::write_all(out.file(), json.as_bytes())?;
     out.commit()?;
     Ok(())
 }
 
-fn print_summary(summary: &Summary, seconds: f64) {
+/// The reproducer file: the shrunk layout (what `selftest --layout` and `gen --layout` read), with a note
+/// of how it fails: the property and its detail, which for a comparison of two dumps holds their
+/// structural diff (`kdump-flat diff`). The note is ignored when the file is read back as a layout.
+fn reproducer_json(
+    layout: &Layout,
+    property: Property,
+    detail: Option<&str>,
+) -> Result<String, serde_json::Error> {
+    let mut value = serde_json::to_value(layout)?;
+    if let serde_json::Value::Object(fields) = &mut value {
+        let lines: Vec<&str> = detail.map_or(Vec::new(), |d| d.lines().collect());
+        fields.insert(
+            "failure".into(),
+            serde_json::json!({"property": property, "detail": lines}),
+        );
+    }
+    serde_json::to_string_pretty(&value)
+}
+
+fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Result<()> {
     let m = &summary.modes;
-    println!(
+    writeln!(
+        out,
         "  writers: qemu {}, makedumpfile {} (non-cyclic {}, cyclic in one cycle {}, in several cycles {}; \
          automatic buffer {}, explicit {}; --num-threads {}; -b other than 4 {}; --split {} sets of {} files, \
          {} without pages)",
@@ -453,13 +498,13 @@ fn print_summary(summary: &Summary, seconds: f64) {
         m.split_sets,
         m.split_files,
         m.split_files_without_pages
-    );
+    )?;
     let on_boundary: Vec<String> = summary
         .boundaries
         .iter()
         .map(|(boundary, cases)| format!("{boundary:?} {cases}"))
         .collect();
-    println!("  cases on boundaries: {}", on_boundary.join(", "));
+    writeln!(out, "  cases on boundaries: {}", on_boundary.join(", "))?;
     for property in Property::ALL {
         let Some(tally) = summary.properties.get(&property) else {
             continue;
@@ -477,39 +522,61 @@ fn print_summary(summary: &Summary, seconds: f64) {
                 tally.not_wired_reason.unwrap_or("")
             ));
         }
-        println!("{line}");
+        writeln!(out, "{line}")?;
     }
     if !summary.corruption.is_empty() {
-        println!("  P5 detection rate per structure (detected/tried):");
+        writeln!(out, "  P5 detection rate per structure (detected/tried):")?;
         for (structure, (detected, tried)) in &summary.corruption {
-            println!(
+            writeln!(
+                out,
                 "     {structure:<26} {detected:>6}/{tried:<6} {:>5.1}%",
                 100.0 * *detected as f64 / (*tried).max(1) as f64
-            );
+            )?;
         }
     }
     for failure in summary.failures.iter().take(10) {
-        println!(
+        writeln!(
+            out,
             "  FAIL {} seed {}: {}",
             failure.property,
             failure.seed.map_or("-".into(), |s| s.to_string()),
             failure.detail
-        );
+        )?;
     }
     if let (Some(layout), Some(path)) = (&summary.shrunk_layout, &summary.reproducer) {
-        println!("  shrunk layout: {}", layout.summary());
-        println!(
+        writeln!(out, "  shrunk layout: {}", layout.summary())?;
+        writeln!(
+        out,
             "  reproducer: {}  (rerun: kdump-flat selftest --layout {0}; dump it: kdump-flat gen --layout {0} OUT)",
             path.display()
-        );
+        )?;
     }
-    println!("  not seen by selftest (covered by other tests):");
+    writeln!(out, "  not seen by selftest (covered by other tests):")?;
     for (class, why, tests) in BLIND_SPOTS {
-        println!("     {class}: {why}; see {tests}");
+        writeln!(out, "     {class}: {why}; see {tests}")?;
     }
-    println!(
-        "result: {} ({} cases in {seconds:.1} s)",
+    writeln!(
+        out,
+        "result: {} ({} in {seconds:.1} s)",
         if summary.ok { "ok" } else { "FAILED" },
-        summary.cases
-    );
+        count(summary.cases, "case")
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reproducer_notes_the_failure_and_reads_back_as_the_layout() {
+        let layout = layout_from_seed(3, SizeClass::Small);
+        let detail = "first difference at offset 0x1cc; structural diff (kdump-flat diff reassembled raw):\n    header: 1 difference\n      nr_cpus: A 1 | B 2";
+        let json = reproducer_json(&layout, Property::P1, Some(detail)).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["failure"]["property"], "P1");
+        assert_eq!(value["failure"]["detail"][2], "      nr_cpus: A 1 | B 2");
+        let read_back: Layout = serde_json::from_str(&json).unwrap();
+        assert_eq!(read_back, layout);
+    }
 }

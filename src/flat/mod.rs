@@ -40,11 +40,13 @@ impl RecordHeader {
 }
 
 mod error;
+mod gather;
 mod header;
 pub mod index;
 mod overlaps;
 mod reader;
 mod reassemble;
+mod segment_write;
 
 pub use error::{FlatError, FlatFinding, FlatInvariant, FlatWarning, ParseMode, ReadError};
 pub use header::{

@@ -1,12 +1,11 @@
 //! Reassembly, flattened → raw: replay every record into a file with positioned writes.
 //!
 //! Later records win; holes stay sparse (nothing is written there, the length is set at the end); the
-//! output length is max(offset + size). Records are small (QEMU writes 4–16 KiB per record), so the payloads
-//! of a whole input buffer are gathered as ranges of that buffer and written with one `pwritev` per stretch
-//! of pieces that continue each other: no copy in user space, no system call per record, and the input is
-//! read again only after every gathered range has been written. Each stretch's blocks are allocated with
-//! `fallocate` just before it is written (only what is written, so holes stay holes): one extent
-//! allocation per stretch instead of ext4's per-block delayed-allocation bookkeeping, about 20 % faster.
+//! output length is max(offset + size). The payloads of a whole input buffer are gathered as ranges of that
+//! buffer (`gather`), ordered by output offset with overlaps resolved (the later record wins), and written
+//! straight from the buffer in as few `pwritev` as the offsets allow (`segment_write`): whatever the record
+//! order, no system call per record, and the input is read again only after every gathered range has been
+//! written.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -14,14 +13,18 @@ use std::ops::Range;
 use std::os::fd::AsRawFd;
 
 use super::error::{FlatError, FlatWarning, ParseMode, ReadError};
+use super::gather::Batch;
 use super::reader::{BufferedEvent, FlatReader};
+use super::segment_write::SegmentWriter;
+use super::RecordHeader;
 
 /// Input buffer of the reader: payloads are written straight from it, so it bounds the longest write.
 /// 4 MiB measured about 15 % faster than 256 KiB (`benches/reassemble.rs`); the resident set stays
 /// well under 16 MiB.
 const READ_BUFFER_SIZE: usize = 4 << 20;
-/// Most pieces in one `pwritev` (IOV_MAX on Linux).
-const MAX_IOVECS: usize = 1024;
+/// Most payload pieces gathered before they are written (bounds the gathering's memory at about 2 MiB for
+/// a buffer of one-byte records).
+const MAX_PIECES: usize = 32 << 10;
 /// How often (in input bytes) write-back is started when [`ReassembleOptions::write_behind`] asks for it.
 const WRITE_BEHIND_STEP: u64 = 64 << 20;
 /// How often (in input bytes) the progress callback is called.
@@ -64,9 +67,31 @@ pub enum ReassembleErrorKind {
     /// Reading the stream failed.
     #[error("cannot read the flattened stream: {0}")]
     Read(io::Error),
-    /// Writing the output failed.
+    /// Writing the output failed (other than a record's bytes: truncating it, setting its length).
     #[error("cannot write the output: {0}")]
     Write(io::Error),
+    /// Writing a record's bytes failed: the first output offset that could not be written and the record
+    /// whose bytes go there (or, for the zeros of a gap between records, the record after the gap).
+    #[error(
+        "cannot write the output at offset {offset:#x} (record {}, header at stream position {:#x}): {error}",
+        record.index,
+        record.position
+    )]
+    WriteRecord {
+        /// The record.
+        record: RecordHeader,
+        /// The output offset.
+        offset: u64,
+        /// The error of the system call (not a `source`: the message includes it).
+        error: io::Error,
+    },
+}
+
+impl ReassembleErrorKind {
+    /// Whether the output failed (rather than the input: invalid, truncated or unreadable).
+    pub fn is_output_error(&self) -> bool {
+        matches!(self, Self::Write(_) | Self::WriteRecord { .. })
+    }
 }
 
 /// A failed reassembly: what went wrong and what had been written by then. The output holds every record
@@ -118,8 +143,8 @@ fn reassemble_from<R: Read>(
             kind,
             partial: summary,
         }),
-        (Ok(()), Err(e)) => Err(ReassembleError {
-            kind: ReassembleErrorKind::Write(e),
+        (Ok(()), Err(kind)) => Err(ReassembleError {
+            kind,
             partial: summary,
         }),
     }
@@ -153,13 +178,22 @@ fn replay<R: Read>(
         };
         match event {
             BufferedEvent::Record(_) => summary.records += 1,
-            BufferedEvent::Data { offset, range, .. } => {
+            BufferedEvent::Data {
+                record,
+                offset,
+                range,
+            } => {
                 summary.payload_bytes += range.len() as u64;
-                writer.add(offset, range);
+                writer.add(&record, offset, range);
+                if writer.is_full() {
+                    if let Err(e) = writer.write(reader.buffer()) {
+                        break Err(e);
+                    }
+                }
             }
             BufferedEvent::NeedInput => {
                 if let Err(e) = writer.write(reader.buffer()) {
-                    break Err(ReassembleErrorKind::Write(e));
+                    break Err(e);
                 }
                 if options.write_behind && reader.position() >= next_write_behind {
                     start_write_back(writer.file);
@@ -181,17 +215,17 @@ fn replay<R: Read>(
     summary.input_bytes = reader.position();
     summary.warnings = reader.take_warnings();
     match (result, written) {
-        (Err(kind), _) => Err(kind),
-        (Ok(()), Err(e)) => Err(ReassembleErrorKind::Write(e)),
+        (Err(kind), _) | (Ok(()), Err(kind)) => Err(kind),
         (Ok(()), Ok(())) => Ok(()),
     }
 }
 
-/// Gathers payload ranges of the reader's buffer and writes each stretch of pieces that continue each other
-/// with one `pwritev`, in stream order (so later records still win where ranges overlap).
+/// Gathers the payload ranges of the reader's buffer into a [`Batch`] and writes them with a
+/// [`SegmentWriter`]; tracks the output length.
 struct BatchWriter<'f> {
     file: &'f File,
-    pieces: Vec<(u64, Range<usize>)>,
+    batch: Batch,
+    segments: SegmentWriter,
     end: u64,
 }
 
@@ -199,50 +233,58 @@ impl<'f> BatchWriter<'f> {
     fn new(file: &'f File) -> Self {
         BatchWriter {
             file,
-            pieces: Vec::new(),
+            batch: Batch::new(MAX_PIECES),
+            segments: SegmentWriter::new(file),
             end: 0,
         }
     }
 
     fn is_empty(&self) -> bool {
-        self.pieces.is_empty()
+        self.batch.is_empty()
     }
 
-    fn add(&mut self, offset: u64, range: Range<usize>) {
+    fn is_full(&self) -> bool {
+        self.batch.is_full()
+    }
+
+    fn add(&mut self, record: &RecordHeader, offset: u64, range: Range<usize>) {
         self.end = self.end.max(offset + range.len() as u64);
-        self.pieces.push((offset, range));
+        self.batch.add(record, offset, range);
     }
 
-    /// Writes the gathered pieces, whose ranges index `buffer`.
-    fn write(&mut self, buffer: &[u8]) -> io::Result<()> {
-        let mut first = 0;
-        while first < self.pieces.len() {
-            let start = self.pieces[first].0;
-            let mut next_offset = start;
-            let mut last = first;
-            while last < self.pieces.len()
-                && last - first < MAX_IOVECS
-                && self.pieces[last].0 == next_offset
-            {
-                next_offset += self.pieces[last].1.len() as u64;
-                last += 1;
+    /// Writes the gathered pieces, whose ranges index `buffer`; a failure names the record and offset.
+    fn write(&mut self, buffer: &[u8]) -> Result<(), ReassembleErrorKind> {
+        let (segments, records) = self.batch.resolve();
+        let result = self.segments.write(self.file, buffer, segments);
+        let error = result.err().map(|failure| {
+            // the segment holding the failed offset, or the one after it for a gap's zeros
+            let index = segments
+                .partition_point(|s| s.end() <= failure.offset)
+                .min(segments.len() - 1);
+            ReassembleErrorKind::WriteRecord {
+                record: records[segments[index].record as usize],
+                offset: failure.offset,
+                error: failure.error,
             }
-            let slices: Vec<&[u8]> = self.pieces[first..last]
-                .iter()
-                .map(|(_, range)| &buffer[range.clone()])
-                .collect();
-            allocate(self.file, start, next_offset - start);
-            write_all_vectored_at(self.file, &slices, start)?;
-            first = last;
-        }
-        self.pieces.clear();
-        Ok(())
+        });
+        self.batch.clear();
+        error.map_or(Ok(()), Err)
     }
 
     /// Sets the length to the largest end written.
-    fn finish(&mut self) -> io::Result<()> {
-        if self.file.metadata()?.len() != self.end {
-            self.file.set_len(self.end)?;
+    fn finish(&mut self) -> Result<(), ReassembleErrorKind> {
+        let len = self
+            .file
+            .metadata()
+            .map_err(ReassembleErrorKind::Write)?
+            .len();
+        if len != self.end {
+            self.file.set_len(self.end).map_err(|e| {
+                ReassembleErrorKind::Write(io::Error::new(
+                    e.kind(),
+                    format!("cannot set its length to {} bytes: {e}", self.end),
+                ))
+            })?;
         }
         Ok(())
     }
@@ -253,66 +295,4 @@ impl<'f> BatchWriter<'f> {
 fn start_write_back(file: &File) {
     // SAFETY: sync_file_range only reads its integer arguments.
     unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
-}
-
-/// Allocates the blocks of `len` bytes at `offset` (without changing the length) before they are written.
-/// A hint only: where `fallocate` is not supported or fails, the write that follows allocates the blocks
-/// or reports the error itself.
-fn allocate(file: &File, offset: u64, len: u64) {
-    if let (Ok(offset), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) {
-        // SAFETY: fallocate only reads its integer arguments.
-        unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, offset, len) };
-    }
-}
-
-/// Writes the concatenation of `slices` at `offset` with `pwritev`, continuing after short writes.
-fn write_all_vectored_at(file: &File, slices: &[&[u8]], mut offset: u64) -> io::Result<()> {
-    let mut iovecs: Vec<libc::iovec> = slices
-        .iter()
-        .map(|s| libc::iovec {
-            iov_base: s.as_ptr() as *mut libc::c_void,
-            iov_len: s.len(),
-        })
-        .collect();
-    let mut remaining = &mut iovecs[..];
-    while !remaining.is_empty() {
-        let file_offset = libc::off_t::try_from(offset).map_err(io::Error::other)?;
-        // SAFETY: every iovec points into a live slice of `slices`, which outlives the call; pwritev only
-        // reads from them.
-        let written = unsafe {
-            libc::pwritev(
-                file.as_raw_fd(),
-                remaining.as_ptr(),
-                remaining.len() as libc::c_int,
-                file_offset,
-            )
-        };
-        if written < 0 {
-            let error = io::Error::last_os_error();
-            if error.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(error);
-        }
-        if written == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "pwritev wrote nothing",
-            ));
-        }
-        let mut written = written as usize;
-        offset += written as u64;
-        while let Some(first) = remaining.first_mut() {
-            if written < first.iov_len {
-                // SAFETY: advancing within the same slice by fewer bytes than its length.
-                first.iov_base =
-                    unsafe { (first.iov_base as *mut u8).add(written) } as *mut libc::c_void;
-                first.iov_len -= written;
-                break;
-            }
-            written -= first.iov_len;
-            remaining = &mut remaining[1..];
-        }
-    }
-    Ok(())
 }

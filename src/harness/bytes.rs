@@ -1,5 +1,5 @@
-//! Byte-level helpers of the properties: reassembling flattened bytes in memory and naming the first
-//! difference between two byte strings.
+//! Byte-level helpers of the properties: reassembling flattened bytes in memory, naming the first
+//! difference between two byte strings and, for two dumps, explaining it with their structural diff.
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -16,6 +16,23 @@ pub fn reassemble_bytes(flat: &[u8]) -> Result<Vec<u8>, String> {
         .and_then(|_| file.read_to_end(&mut out))
         .map_err(|e| format!("cannot read the reassembled file: {e}"))?;
     Ok(out)
+}
+
+/// Differences per structure a failing property lists from the structural diff.
+const DIFF_LIMIT: usize = 5;
+
+/// [`compare_bytes`] for two dumps (each named): when they differ, the first differing offset and then
+/// the structural diff of the two (`kdump-flat diff`: which header field, bitmap range, descriptor or page
+/// differs), so that a failing property explains the difference.
+pub fn compare_dumps(actual: (&str, &[u8]), expected: (&str, &[u8])) -> Result<(), String> {
+    compare_bytes(actual.1, expected.1).map_err(|detail| {
+        let diff = crate::diff::describe_in_memory(actual, expected, DIFF_LIMIT);
+        let indented: String = diff.lines().map(|line| format!("\n    {line}")).collect();
+        format!(
+            "{detail}; structural diff (kdump-flat diff {} {}):{indented}",
+            actual.0, expected.0
+        )
+    })
 }
 
 /// Describes the first difference between `actual` and `expected`, if any.

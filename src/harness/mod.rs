@@ -50,7 +50,7 @@ pub mod property;
 pub mod run;
 pub mod structures;
 
-pub use bytes::{compare_bytes, reassemble_bytes};
+pub use bytes::{compare_bytes, compare_dumps, reassemble_bytes};
 pub use case::{write_case, CaseOutput, PartOutput};
 pub use extents::{expected_extents, expected_file_extents, Extent};
 pub use p1_reassembly::{p1_flat_reassembles_to_raw, p1_set_joins_to_one_file};

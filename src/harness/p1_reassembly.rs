@@ -9,7 +9,7 @@ use crate::model::makedumpfile::{
 use crate::model::Layout;
 use crate::sink::{DumpSink, RawSink};
 
-use super::bytes::{compare_bytes, reassemble_bytes};
+use super::bytes::{compare_dumps, reassemble_bytes};
 use super::case::{dump_files, CaseOutput};
 use super::property::{fail, Property, PropertyFailure};
 
@@ -17,14 +17,15 @@ use super::property::{fail, Property, PropertyFailure};
 /// a `--split` layout: the one-file form and every file of the set).
 pub fn p1_flat_reassembles_to_raw(output: &CaseOutput) -> Result<(), PropertyFailure> {
     let reassembled = reassemble_bytes(&output.flat).map_err(|e| fail(Property::P1, e))?;
-    compare_bytes(&reassembled, &output.raw).map_err(|d| fail(Property::P1, d))?;
+    compare_dumps(("reassembled", &reassembled), ("raw", &output.raw))
+        .map_err(|d| fail(Property::P1, d))?;
     if output.parts.is_empty() {
         return Ok(());
     }
     for file in dump_files(output) {
         let reassembled = reassemble_bytes(file.flat)
             .map_err(|e| fail(Property::P1, format!("{}: {e}", file.name)))?;
-        compare_bytes(&reassembled, file.raw)
+        compare_dumps(("reassembled", &reassembled), ("raw", file.raw))
             .map_err(|d| fail(Property::P1, format!("{}: {d}", file.name)))?;
     }
     Ok(())
@@ -77,7 +78,7 @@ pub fn p1_set_joins_to_one_file(
             Cow::Owned(sink.into_bytes())
         }
     };
-    compare_bytes(&joined, &expected).map_err(|d| {
+    compare_dumps(("joined", &joined), ("model", &expected)).map_err(|d| {
         fail(
             Property::P1,
             format!("the joined set differs from the model's one-file dump: {d}"),

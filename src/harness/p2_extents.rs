@@ -9,7 +9,7 @@ use crate::model::makedumpfile::{
 use crate::model::{Layout, WriterKind};
 use crate::sink::RawSink;
 
-use super::bytes::compare_bytes;
+use super::bytes::compare_dumps;
 use super::case::{dump_files, CaseOutput, FileView};
 use super::extents::{expected_file_extents, Extent};
 use super::property::{fail, Property, PropertyFailure};
@@ -126,7 +126,7 @@ fn check_file_extents(layout: &Layout, file: &FileView<'_>) -> Result<(), String
         } else {
             &reference[..]
         };
-        compare_bytes(file.raw, compared).map_err(|d| {
+        compare_dumps(("this mode", file.raw), ("default mode", compared)).map_err(|d| {
             format!(
                 "the file written in mode {} differs from the default mode's: {d}",
                 layout.mode

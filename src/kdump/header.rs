@@ -333,8 +333,8 @@ pub fn read_header<R: ReadAt + ?Sized>(reader: &R) -> Result<DiskDumpHeader, Kdu
             Some(0),
             None,
             format!(
-                "signature is {:?}, expected \"KDUMP   \" or \"DISKDUMP\"",
-                String::from_utf8_lossy(&bytes[..8])
+                "signature is \"{}\", expected \"KDUMP   \" or \"DISKDUMP\"",
+                bytes[..8].escape_ascii()
             ),
         ));
     };

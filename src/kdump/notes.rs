@@ -51,12 +51,18 @@ impl Notes {
     }
 }
 
+/// The most notes a dump's note area may hold (K8). A dump has two notes per CPU and one VMCOREINFO note:
+/// 16,385 for Linux's largest `NR_CPUS` (8192); the bound keeps the memory of the list (about 80 bytes a
+/// note) small whatever the note area holds.
+pub const MAX_NOTES: usize = 1 << 16;
+
 fn align4(n: u64) -> u64 {
     n.div_ceil(4) * 4
 }
 
 /// Parses `bytes` (read from file offset `base`) as a sequence of ELF notes (12-byte headers, name and
-/// descriptor each padded to 4 bytes). Trailing zero bytes (padding) are accepted.
+/// descriptor each padded to 4 bytes). Trailing zero bytes (padding) are accepted. More than
+/// [`MAX_NOTES`] notes are a K8 violation.
 pub fn parse_notes(bytes: &[u8], base: u64, order: ByteOrder) -> Result<Notes, KdumpError> {
     let mut notes = Vec::new();
     let mut at: u64 = 0;
@@ -66,6 +72,17 @@ pub fn parse_notes(bytes: &[u8], base: u64, order: ByteOrder) -> Result<Notes, K
             break;
         }
         let offset = base + at;
+        if notes.len() == MAX_NOTES {
+            return Err(KdumpError::invalid(
+                KInvariant::K8,
+                Some(offset),
+                None,
+                format!(
+                    "more than {MAX_NOTES} notes in the note area (a dump has two per CPU and one \
+                     VMCOREINFO note); the note area is not read past note {MAX_NOTES}"
+                ),
+            ));
+        }
         if len - at < 12 {
             return Err(KdumpError::invalid(
                 KInvariant::K8,
@@ -191,5 +208,23 @@ mod tests {
         let cut = &bytes[..bytes.len() - 8];
         let err = parse_notes(cut, 0x1000, ByteOrder::Little).unwrap_err();
         assert_eq!(err.invariant(), Some(KInvariant::K8));
+    }
+
+    #[test]
+    fn more_than_max_notes_is_a_k8_violation_naming_where() {
+        let empty = note("", 1, &[]);
+        let at_bound = empty.repeat(MAX_NOTES);
+        assert_eq!(
+            parse_notes(&at_bound, 0, ByteOrder::Little)
+                .unwrap()
+                .notes
+                .len(),
+            MAX_NOTES
+        );
+        let past = empty.repeat(MAX_NOTES + 1);
+        let err = parse_notes(&past, 0x1000, ByteOrder::Little).unwrap_err();
+        assert_eq!(err.invariant(), Some(KInvariant::K8));
+        let where_ = format!("{:#x}", 0x1000 + empty.len() * MAX_NOTES);
+        assert!(err.to_string().contains(&where_), "{err}");
     }
 }

@@ -76,14 +76,15 @@ pub(super) fn scan_records<R: ReadAt + ?Sized>(
         };
         let payload_end = record.payload_position().checked_add(record.size);
         if payload_end.is_none_or(|end| end > file_length) {
+            let present = remaining - RECORD_HEADER_SIZE as u64;
             return Err(format_error(FlatFinding::in_record(
                 F7,
                 index,
                 position,
                 format!(
-                    "the payload of {} bytes is truncated: only {} bytes follow the record header",
+                    "payload truncated: {present} of {} bytes present, {} missing",
                     record.size,
-                    remaining - RECORD_HEADER_SIZE as u64
+                    record.size - present
                 ),
             )));
         }
