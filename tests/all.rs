@@ -11,6 +11,7 @@ mod support;
 
 // The tests, one module per file.
 
+mod campaign_regressions;
 mod cli_diff;
 mod cli_flat;
 mod cli_from_elf;
@@ -19,11 +20,13 @@ mod cli_join;
 mod cli_kdump;
 mod cli_model;
 mod cli_operator_faults;
+mod cli_selftest;
 mod cli_to_elf;
 mod flat_corpus;
 mod flat_index;
 mod flat_index_real;
 mod flat_invariants;
+mod flat_io_faults;
 mod flat_reader;
 mod flat_reassemble;
 mod flat_reassemble_orders;
@@ -37,6 +40,7 @@ mod kdump_oracle;
 mod kdump_other_writers;
 mod kdump_reader;
 mod kdump_set;
+mod model_boundaries;
 mod model_elf;
 mod model_harness_modes;
 mod model_kernel_oracle;

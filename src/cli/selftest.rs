@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -16,7 +17,10 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::count;
-use crate::harness::{run_case, CaseOptions, CaseReport, Outcome, Property};
+use crate::harness::{
+    panic_message, run_case, CaseOptions, CaseReport, InjectedFault, Outcome, Property,
+};
+use crate::model::edges::{boundaries_of, Boundary, ALL_BOUNDARIES};
 use crate::model::gen::{layout_from_seed, shrink_layout, SizeClass};
 use crate::model::makedumpfile::{layout_cyclic_buffer, layout_split_ranges};
 use crate::model::{CyclicMode, Layout, MakedumpfileMode, WriterKind};
@@ -55,7 +59,29 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Test hook: inject a fault into every case (the tests of selftest's failure reports use it).
+    #[arg(long, value_enum, hide = true)]
+    pub inject_fault: Option<InjectedFault>,
 }
+
+/// What selftest cannot see, and which tests cover it: (class of bug, why P1–P5 miss it, covering tests).
+pub const BLIND_SPOTS: [(&str, &str, &str); 3] = [
+    (
+        "write order",
+        "P1-P5 compare the finished files, not the order or size of the writes (e.g. a changed cache flush order)",
+        "model_snapshots:: (write sequences under insta snapshots), model_qemu_oracle:: and model_makedumpfile_oracle:: (real QEMU and makedumpfile)",
+    ),
+    (
+        "agreement with real tools",
+        "the model and the reader are both this crate's: a shared misreading of the format passes",
+        "model_real_readers::, kdump_oracle::, real_dumps:: (libkdumpfile, makedumpfile -R, QEMU dumps)",
+    ),
+    (
+        "input arrival and I/O faults",
+        "cases are written and read in memory, in one piece",
+        "flat_io_faults::, flat_reader:: (short reads, late trailing bytes, short writes, EINTR)",
+    ),
+];
 
 /// Counts of one property over all cases.
 #[derive(Debug, Clone, Serialize)]
@@ -149,6 +175,8 @@ struct Summary {
     size: SizeClass,
     seed: Option<u64>,
     modes: ModeCounts,
+    /// Cases sitting on each boundary the generator draws on purpose (a case may sit on several).
+    boundaries: BTreeMap<Boundary, u64>,
     properties: BTreeMap<Property, PropertyTally>,
     corruption: BTreeMap<String, (u64, u64)>,
     /// Up to 50 undetected corruptions: (seed, structure, byte offset).
@@ -156,6 +184,8 @@ struct Summary {
     failures: Vec<CaseFailure>,
     shrunk_layout: Option<Layout>,
     reproducer: Option<PathBuf>,
+    /// What selftest cannot see: (class, why, covering tests), as [`BLIND_SPOTS`].
+    not_seen: Vec<(&'static str, &'static str, &'static str)>,
     ok: bool,
 }
 
@@ -165,6 +195,7 @@ pub fn run(args: Args) -> CliResult {
     let options = CaseOptions {
         corruption_seed: 0,
         corruption_trials: args.corruptions,
+        fault: args.inject_fault,
     };
     let (cases, base_seed) = choose_cases(&args)?;
     let mut stdout = io::stdout();
@@ -183,33 +214,38 @@ pub fn run(args: Args) -> CliResult {
         )?;
     }
     let reports = run_cases(&cases, &options);
-    let tally = Tally::of(&reports);
-    let shrunk = match tally.failures.first() {
-        Some(first) => Some(shrink_and_save(
-            &cases,
-            first,
-            &options,
-            &args.reproducer_dir,
-        )?),
-        None => None,
+    let mut tally = Tally::of(&reports);
+    let (shrunk_layout, reproducer) = match tally.failures.first().cloned() {
+        Some(first) => {
+            let (layout, path, problems) =
+                shrink_and_save(&cases, &first, &options, &args.reproducer_dir);
+            tally.failures.extend(problems);
+            (Some(layout), path)
+        }
+        None => (None, None),
     };
-    let (shrunk_layout, reproducer) = shrunk.unzip();
     let ok = tally.failures.is_empty();
     let mut modes = ModeCounts::default();
+    let mut boundaries: BTreeMap<Boundary, u64> = ALL_BOUNDARIES.iter().map(|&b| (b, 0)).collect();
     for (_, layout) in &cases {
         modes.add(layout);
+        for boundary in boundaries_of(layout) {
+            *boundaries.entry(boundary).or_default() += 1;
+        }
     }
     let summary = Summary {
         cases: reports.len() as u64,
         size: args.size,
         seed: base_seed,
         modes,
+        boundaries,
         properties: tally.properties,
         corruption: tally.corruption,
         undetected: tally.undetected,
         failures: tally.failures,
         shrunk_layout,
         reproducer,
+        not_seen: BLIND_SPOTS.to_vec(),
         ok,
     };
     if args.json {
@@ -345,31 +381,50 @@ impl Tally {
     }
 }
 
-/// Shrinks the layout of the first failing case while the same property still fails and writes it
-/// to a reproducer file in `dir`; returns the shrunk layout and the file.
+/// Shrinks the first failing case and saves the result as the reproducer: (the layout saved, its path,
+/// failures of this step). A panic while shrinking is itself a failure, and the unshrunk layout is saved
+/// instead; a reproducer that cannot be saved is a failure too, and the run still reports.
 fn shrink_and_save(
     cases: &[Case],
     first: &CaseFailure,
     options: &CaseOptions,
     dir: &Path,
-) -> Result<(Layout, PathBuf), Failure> {
+) -> (Layout, Option<PathBuf>, Vec<CaseFailure>) {
     let original = cases
         .iter()
         .find(|(seed, _)| *seed == first.seed)
         .map(|(_, l)| l.clone())
         .expect("the failing case is one of the cases");
-    let property = first.property;
-    let shrunk = shrink_layout(&original, 400, |candidate| {
-        run_case(candidate, options)
-            .outcomes
-            .get(&property)
-            .is_some_and(|o| matches!(o, Outcome::Fail(_)))
+    let (seed, property) = (first.seed, first.property);
+    let mut problems = Vec::new();
+    let shrunk = catch_unwind(AssertUnwindSafe(|| {
+        shrink_layout(&original, 400, |candidate| {
+            if options.fault == Some(InjectedFault::PanicWhileShrinking) {
+                panic!("injected panic while shrinking (test hook)");
+            }
+            run_case(candidate, options)
+                .outcomes
+                .get(&property)
+                .is_some_and(|o| matches!(o, Outcome::Fail(_)))
+        })
+    }))
+    .unwrap_or_else(|panic| {
+        problems.push(CaseFailure {
+            seed,
+            property,
+            detail: format!(
+                "shrinking panicked: {}; the reproducer is the unshrunk layout",
+                panic_message(panic.as_ref())
+            ),
+        });
+        original.clone()
     });
-    let name = match first.seed {
+    let name = match seed {
         Some(seed) => format!("selftest-failure-seed-{seed}.json"),
         None => "selftest-failure-layout.json".into(),
     };
     let path = dir.join(name);
+    // a panicking property here is already a failure (run_case guards each one)
     let shrunk_failure = run_case(&shrunk, options)
         .outcomes
         .get(&property)
@@ -377,12 +432,32 @@ fn shrink_and_save(
             Outcome::Fail(detail) => Some(detail.clone()),
             _ => None,
         });
-    let json = reproducer_json(&shrunk, property, shrunk_failure.as_deref())
-        .map_err(|e| Failure::Io(e.into()))?;
-    let mut out = AtomicOutput::create(&path, true).map_err(|e| Failure::Io(e.into()))?;
+    let saved = match save_reproducer(&path, &shrunk, property, shrunk_failure.as_deref()) {
+        Ok(()) => Some(path),
+        Err(error) => {
+            problems.push(CaseFailure {
+                seed,
+                property,
+                detail: format!("cannot save the reproducer {}: {error:#}", path.display()),
+            });
+            None
+        }
+    };
+    (shrunk, saved, problems)
+}
+
+/// Writes the reproducer of `layout` to `path` (replacing an older one of the same name).
+fn save_reproducer(
+    path: &Path,
+    layout: &Layout,
+    property: Property,
+    detail: Option<&str>,
+) -> anyhow::Result<()> {
+    let json = reproducer_json(layout, property, detail)?;
+    let mut out = AtomicOutput::create(path, true)?;
     std::io::Write::write_all(out.file(), json.as_bytes())?;
-    out.commit().map_err(|e| Failure::Io(e.into()))?;
-    Ok((shrunk, path))
+    out.commit()?;
+    Ok(())
 }
 
 /// The reproducer file: the shrunk layout (what `selftest --layout` and `gen --layout` read), with a note
@@ -424,6 +499,12 @@ fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Re
         m.split_files,
         m.split_files_without_pages
     )?;
+    let on_boundary: Vec<String> = summary
+        .boundaries
+        .iter()
+        .map(|(boundary, cases)| format!("{boundary:?} {cases}"))
+        .collect();
+    writeln!(out, "  cases on boundaries: {}", on_boundary.join(", "))?;
     for property in Property::ALL {
         let Some(tally) = summary.properties.get(&property) else {
             continue;
@@ -469,6 +550,10 @@ fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Re
             "  reproducer: {}  (rerun: kdump-flat selftest --layout {0}; dump it: kdump-flat gen --layout {0} OUT)",
             path.display()
         )?;
+    }
+    writeln!(out, "  not seen by selftest (covered by other tests):")?;
+    for (class, why, tests) in BLIND_SPOTS {
+        writeln!(out, "     {class}: {why}; see {tests}")?;
     }
     writeln!(
         out,

@@ -24,6 +24,7 @@ pub fn run(data: &[u8]) {
         &CaseOptions {
             corruption_seed: data.len() as u64,
             corruption_trials: 1,
+            fault: None,
         },
     );
     for (property, outcome) in &report.outcomes {

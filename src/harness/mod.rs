@@ -60,4 +60,4 @@ pub use p4_check::p4_check_passes;
 pub use p5_corruption::{p5_corruption_is_detected, CorruptionStats};
 pub use p6_elf::p6_elf_agrees_with_raw_and_flat;
 pub use property::{Property, PropertyFailure};
-pub use run::{run_case, CaseOptions, CaseReport, Outcome};
+pub use run::{panic_message, run_case, CaseOptions, CaseReport, InjectedFault, Outcome};

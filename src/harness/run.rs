@@ -1,6 +1,7 @@
 //! Running every property on one layout ([`run_case`]) and the case's report.
 
 use std::collections::BTreeMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::Serialize;
 
@@ -54,6 +55,21 @@ pub struct CaseOptions {
     pub corruption_seed: u64,
     /// Corruption trials per structure (0 skips P5).
     pub corruption_trials: u32,
+    /// A fault to inject, for the tests of selftest's own failure handling; `None` in every real run.
+    pub fault: Option<InjectedFault>,
+}
+
+/// A fault the harness injects on purpose (`selftest --inject-fault`, hidden): the tests use it to check
+/// that a failing property, a panicking property and a panic while shrinking are all reported with the
+/// seed and a reproducer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+pub enum InjectedFault {
+    /// P3 fails on every layout.
+    FailP3,
+    /// P5 panics on every layout (as an out-of-bounds index in a corruption step would).
+    PanicInP5,
+    /// P3 fails on every layout, and checking a shrink candidate panics.
+    PanicWhileShrinking,
 }
 
 impl Default for CaseOptions {
@@ -61,6 +77,7 @@ impl Default for CaseOptions {
         CaseOptions {
             corruption_seed: 0,
             corruption_trials: 2,
+            fault: None,
         }
     }
 }
@@ -70,10 +87,10 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
     let mut outcomes = BTreeMap::new();
     let mut corruption = BTreeMap::new();
     let mut undetected = Vec::new();
-    let output = match write_case(layout) {
+    let output = match guarded(|| write_case(layout)) {
         Ok(o) => o,
-        Err(e) => {
-            outcomes.insert(Property::P1, Outcome::Fail(e.detail));
+        Err(detail) => {
+            outcomes.insert(Property::P1, Outcome::Fail(detail));
             return CaseReport {
                 outcomes,
                 corruption,
@@ -81,41 +98,59 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
             };
         }
     };
-    let judge = |r: Result<(), PropertyFailure>| match r {
+    // each property runs guarded: a panic is that property's failure, never the end of the run
+    let judge = |check: &dyn Fn() -> Result<(), PropertyFailure>| match guarded(check) {
         Ok(()) => Outcome::Pass,
-        Err(e) => Outcome::Fail(e.detail),
+        Err(detail) => Outcome::Fail(detail),
     };
     outcomes.insert(
         Property::P1,
-        judge(
+        judge(&|| {
             p1_flat_reassembles_to_raw(&output)
-                .and_then(|()| p1_set_joins_to_one_file(layout, &output)),
-        ),
+                .and_then(|()| p1_set_joins_to_one_file(layout, &output))
+        }),
     );
     outcomes.insert(
         Property::P2,
-        judge(p2_raw_extent_matches_layout(layout, &output)),
+        judge(&|| p2_raw_extent_matches_layout(layout, &output)),
     );
-    outcomes.insert(Property::P3, judge(p3_pages_read_back(layout, &output)));
-    outcomes.insert(Property::P4, judge(p4_check_passes(&output)));
+    let injected_p3_failure = matches!(
+        options.fault,
+        Some(InjectedFault::FailP3 | InjectedFault::PanicWhileShrinking)
+    );
+    outcomes.insert(
+        Property::P3,
+        judge(&|| {
+            if injected_p3_failure {
+                return Err(fail(Property::P3, "injected failure (test hook)"));
+            }
+            p3_pages_read_back(layout, &output)
+        }),
+    );
+    outcomes.insert(Property::P4, judge(&|| p4_check_passes(&output)));
     outcomes.insert(
         Property::P6,
-        judge(p6_elf_agrees_with_raw_and_flat(layout, &output)),
+        judge(&|| p6_elf_agrees_with_raw_and_flat(layout, &output)),
     );
     if options.corruption_trials > 0 {
-        match p5_corruption_is_detected(
-            layout,
-            &output,
-            options.corruption_seed,
-            options.corruption_trials,
-        ) {
+        match guarded(|| {
+            if options.fault == Some(InjectedFault::PanicInP5) {
+                panic!("injected panic (test hook)");
+            }
+            p5_corruption_is_detected(
+                layout,
+                &output,
+                options.corruption_seed,
+                options.corruption_trials,
+            )
+        }) {
             Ok(stats) => {
                 corruption = stats.per_structure;
                 undetected = stats.undetected;
                 outcomes.insert(Property::P5, Outcome::Pass);
             }
-            Err(e) => {
-                outcomes.insert(Property::P5, Outcome::Fail(e.detail));
+            Err(detail) => {
+                outcomes.insert(Property::P5, Outcome::Fail(detail));
             }
         }
     }
@@ -124,4 +159,22 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
         corruption,
         undetected,
     }
+}
+
+/// Runs one step of a case; a failure gives its detail, a panic becomes a failure that says so (a bug in a
+/// writer or reader must be reported with its seed, never end the run).
+fn guarded<T>(step: impl FnOnce() -> Result<T, PropertyFailure>) -> Result<T, String> {
+    match catch_unwind(AssertUnwindSafe(step)) {
+        Ok(result) => result.map_err(|e| e.detail),
+        Err(panic) => Err(format!("panicked: {}", panic_message(panic.as_ref()))),
+    }
+}
+
+/// The text of a panic payload (`panic!` with a literal or a formatted message).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a panic without a message)".into())
 }

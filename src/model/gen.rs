@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compress::{Compression, ALL_COMPRESSIONS};
 
+use super::edges::draw_boundary;
 use super::makedumpfile::layout_cyclic_buffer;
 use super::{
     CyclicMode, Layout, Machine, MakedumpfileMode, MemoryBlock, NoteSpec, PageClass, PageContent,
@@ -190,6 +191,8 @@ pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<
     if layout.writer == WriterKind::Makedumpfile && layout.dumped_pages() == 0 {
         layout.blocks[0].runs[0].class = PageClass::Kernel;
     }
+    // About half the layouts are moved onto a bitmap edge, an extreme partial page or touching blocks.
+    draw_boundary(u, &mut layout)?;
     // Chosen last, so the layout's contents do not depend on it (and a seed's contents stay those it had
     // before modes were generated).
     if layout.writer == WriterKind::Makedumpfile {
