@@ -11,6 +11,9 @@ command -v makedumpfile >/dev/null || need+=(makedumpfile)
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v xxd >/dev/null || need+=(xxd)
 command -v cpio >/dev/null || need+=(cpio)
+# The build itself needs the system zlib (build.rs refuses libz-sys's bundled copy): pkg-config, zlib1g-dev.
+command -v pkg-config >/dev/null || need+=(pkg-config)
+pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev)
 /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
