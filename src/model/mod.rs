@@ -46,6 +46,7 @@
 //! assert!(matches!(layout.expected_page(first), ExpectedPage::Data(_) | ExpectedPage::Excluded));
 //! ```
 
+#[cfg(feature = "harness")]
 pub mod edges;
 pub mod encode;
 #[cfg(feature = "harness")]
