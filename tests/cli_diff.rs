@@ -2,7 +2,8 @@
 //! (a header byte, a descriptor, a page changed), the JSON shape, and the exit status (0 same, 1
 //! different, 2 trouble naming the side and what check found).
 
-use std::path::{Path, PathBuf};
+use crate::support::cli::{corpus, run, stderr, stdout};
+use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
@@ -10,28 +11,6 @@ use kdump_flat::kdump::walk::{
     is_zero_page_reference, shared_zero_page, walk_descriptors, DescriptorEntry,
 };
 use kdump_flat::kdump::KdumpFile;
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real")
-}
-
-/// Runs `kdump-flat ARGS` in `dir` (so that paths in the output are the relative ones given).
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::cargo_bin("kdump-flat")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 fn json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)

@@ -5,8 +5,8 @@
 //! from the same ELF as the split set fw-mdf-split-d1.* (and which `makedumpfile --reassemble` of that
 //! set reproduces byte for byte, checked there).
 
+use crate::support::cli::{run, stderr};
 use std::path::Path;
-use std::process::Output;
 
 use assert_cmd::Command;
 
@@ -29,20 +29,6 @@ fn dir_with(names: &[&str]) -> tempfile::TempDir {
         std::fs::write(dir.path().join(name), corpus(name)).unwrap();
     }
     dir
-}
-
-/// Runs `kdump-flat ARGS` in `dir`.
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::cargo_bin("kdump-flat")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The names in `dir`, sorted (temporary files included: none may be left).

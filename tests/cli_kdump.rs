@@ -1,35 +1,12 @@
 //! The `check`, `info` and `read` subcommands: output under insta snapshots, exit codes, output files.
 
+use crate::support::cli::{corpus, run, stderr, stdout};
 use crate::support::kdump::{Page, Synth};
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use assert_cmd::Command;
 use kdump_flat::compress::Compression;
 use kdump_flat::kdump::{KdumpFile, PageContent};
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/real")
-}
-
-/// Runs `kdump-flat ARGS` in `dir` (so that paths in the output are the relative ones given).
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::cargo_bin("kdump-flat")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 #[test]
 fn info_on_real_dumps() {

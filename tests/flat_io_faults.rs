@@ -28,18 +28,9 @@ use proptest::prelude::*;
 /// One write: offset and bytes.
 type Write_ = (u64, Vec<u8>);
 
-/// The reassembled bytes the writes define: later writes win, unwritten bytes are zero.
+/// The byte model of the writes (support::flat::replay_writes).
 fn replay(writes: &[Write_]) -> Vec<u8> {
-    let len = writes
-        .iter()
-        .map(|(offset, data)| offset + data.len() as u64)
-        .max()
-        .unwrap_or(0);
-    let mut bytes = vec![0u8; len as usize];
-    for (offset, data) in writes {
-        bytes[*offset as usize..*offset as usize + data.len()].copy_from_slice(data);
-    }
-    bytes
+    crate::support::flat::replay_writes(writes)
 }
 
 /// The flattened stream of the writes, built from the format definition (not by `FlatSink`).

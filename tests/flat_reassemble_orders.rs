@@ -45,18 +45,9 @@ fn flatten(writes: &[Write_]) -> Vec<u8> {
     sink.into_inner()
 }
 
-/// The byte model: later writes win, unwritten bytes are zero, length = max end.
+/// The byte model of the writes (support::flat::replay_writes).
 fn model(writes: &[Write_]) -> Vec<u8> {
-    let len = writes
-        .iter()
-        .map(|(o, d)| o + d.len() as u64)
-        .max()
-        .unwrap_or(0);
-    let mut bytes = vec![0u8; len as usize];
-    for (offset, data) in writes {
-        bytes[*offset as usize..*offset as usize + data.len()].copy_from_slice(data);
-    }
-    bytes
+    crate::support::flat::replay_writes(writes)
 }
 
 /// How the records of a generated sequence are ordered.

@@ -85,3 +85,18 @@ impl std::io::Read for ShortReads<'_> {
         Ok(n)
     }
 }
+
+/// The reassembled bytes of `(offset, payload)` writes as the format defines them: later writes win,
+/// unwritten bytes are zero, the length is the largest end.
+pub fn replay_writes(writes: &[(u64, Vec<u8>)]) -> Vec<u8> {
+    let len = writes
+        .iter()
+        .map(|(offset, data)| offset + data.len() as u64)
+        .max()
+        .unwrap_or(0);
+    let mut bytes = vec![0u8; len as usize];
+    for (offset, data) in writes {
+        bytes[*offset as usize..*offset as usize + data.len()].copy_from_slice(data);
+    }
+    bytes
+}
