@@ -181,3 +181,122 @@ fn check_progress_over_several_files_reaches_their_total_size() {
         "{reports:?}"
     );
 }
+
+/// compress.rs `zlib_total_length`: zlib data that inflates to more than the page is reported with the
+/// length it really inflates to, also when that is many times the 16 KiB counting buffer (the loop runs
+/// until the stream ends). The lengths are those of the buffers compressed here.
+#[test]
+fn zlib_data_longer_than_the_page_is_reported_with_its_whole_length() {
+    use kdump_flat::compress::{DecompressError, OutputLength};
+    for length in [4097usize, 8192, 16 * 1024 + 4096 + 1, 1 << 20, 4 << 20] {
+        let data: Vec<u8> = (0..length).map(|i| (i % 251) as u8).collect();
+        let packed = compress(Compression::Zlib, &data);
+        match decompress(Compression::Zlib, &packed, 4096) {
+            Err(DecompressError::WrongLength {
+                expected: 4096,
+                actual,
+                ..
+            }) => assert_eq!(actual, OutputLength::Exactly(length), "{length} bytes"),
+            other => panic!("{length} bytes of zlib data as a 4096-byte page: {other:?}"),
+        }
+    }
+}
+
+/// kdump/subheader.rs `choose_32bit_layout`: a padded (96-byte) 32-bit sub-header whose fields also read
+/// as a plausible packed one — its `size_vmcoreinfo` sits where the packed `offset_note` would be and
+/// equals block_size + 80, its `offset_note` (block_size + 96) where the packed `size_note` would be, and
+/// both "size" readings are non-zero — is told apart by version 6's `max_mapnr_64`, which must equal the
+/// header's `max_mapnr` (K10). The machine name (i686, which otherwise means packed) must not decide.
+#[test]
+fn a_padded_32bit_sub_header_that_also_fits_the_packed_reading_is_told_apart_by_max_mapnr_64() {
+    use crate::support::kdump::{mixed_pages, Layout32, Page};
+    use kdump_flat::kdump::{ByteOrder, Class, PageContent, SubHeaderLayout};
+    let page_size = 4096u32;
+    let synth = Synth {
+        class: Class::Bits32,
+        order: ByteOrder::Little,
+        layout32: Layout32::Padded,
+        machine: "i686".into(),
+        header_version: 6,
+        max_mapnr: 200,
+        pages: mixed_pages(200, page_size as usize, 7),
+        // size_vmcoreinfo = block_size + 80: the packed reading's offset_note
+        vmcoreinfo: Some("X".repeat(page_size as usize + 80)),
+        ..Synth::x86_64(Compression::Zlib, 200)
+    };
+    let built = synth.build();
+    assert_eq!(built.notes_offset, page_size as u64 + 96);
+    let file = KdumpFile::open(built.bytes.as_slice()).unwrap();
+    assert_eq!(
+        file.sub_header().map(|sub| sub.layout),
+        Some(SubHeaderLayout::Padded32)
+    );
+    for (&pfn, page) in &synth.pages {
+        let expected = match page {
+            Page::Dumped(bytes) => PageContent::Data(bytes.clone()),
+            Page::Excluded => PageContent::Excluded,
+        };
+        assert_eq!(file.read_page(pfn).unwrap(), expected, "pfn {pfn}");
+    }
+}
+
+/// A reader whose failed reads leave the buffer untouched (the trait allows it: `read_exact_at` says
+/// nothing about a partial fill before `UnexpectedEof`; the slice and file readers happen to fill it).
+struct AllOrNothingReader(Vec<u8>);
+
+impl kdump_flat::readat::ReadAt for AllOrNothingReader {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.as_slice().read_at(offset, buf)
+    }
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.0.len() as u64)
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        if offset.saturating_add(buf.len() as u64) > self.0.len() as u64 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.0.as_slice().read_exact_at(offset, buf)
+    }
+}
+
+/// kdump/subheader.rs `read_sub_header`: a 32-bit file that ends right after an 80-byte packed sub-header
+/// (shorter than the 96 bytes of the padded reading) has its sub-header chosen from its real 80 bytes,
+/// also through a reader whose failed 96-byte read leaves nothing in the buffer: the error is about what
+/// is missing after the sub-header (the bitmaps, K12), not about the sub-header.
+#[test]
+fn a_32bit_file_cut_after_its_packed_sub_header_reports_what_follows_it() {
+    use crate::support::kdump::{mixed_pages, Layout32};
+    use kdump_flat::kdump::{ByteOrder, Class};
+    let synth = Synth {
+        class: Class::Bits32,
+        order: ByteOrder::Little,
+        layout32: Layout32::Packed,
+        machine: "arm".into(),
+        header_version: 6,
+        max_mapnr: 64,
+        pages: mixed_pages(64, 4096, 3),
+        vmcoreinfo: Some("OSRELEASE=6.1.0\nPAGESIZE=4096\n".into()),
+        ..Synth::x86_64(Compression::Zlib, 64)
+    };
+    let built = synth.build();
+    let cut = built.bytes[..built.sub_header_offset as usize + 80].to_vec();
+    for (reader, error) in [
+        ("slice", KdumpFile::open(cut.as_slice()).map(|_| ()).err()),
+        (
+            "all-or-nothing",
+            KdumpFile::open(AllOrNothingReader(cut.clone()))
+                .map(|_| ())
+                .err(),
+        ),
+    ] {
+        let error = error
+            .unwrap_or_else(|| panic!("{reader}: a file cut after its sub-header opened"))
+            .to_string();
+        assert!(
+            !error.contains("kdump_sub_header")
+                && error.starts_with("K12")
+                && error.contains("bitmaps"),
+            "{reader}: the error blames the wrong structure: {error}"
+        );
+    }
+}
