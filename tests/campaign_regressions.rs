@@ -300,3 +300,126 @@ fn a_32bit_file_cut_after_its_packed_sub_header_reports_what_follows_it() {
         );
     }
 }
+
+/// Runs `kdump-flat ARGS` under GNU time and returns whether it succeeded and its peak resident set in
+/// KiB. GNU time forks the command from its own small process and reads the child's `wait4` usage; a
+/// child spawned from this test process would report this process's peak instead (Linux keeps the
+/// pre-exec memory's high-water mark in the child's `ru_maxrss`, and std spawns with `CLONE_VM`).
+fn run_measuring_peak_rss(args: &[&std::ffi::OsStr]) -> (bool, u64) {
+    let output = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "peak-rss-kib=%M"])
+        .arg(env!("CARGO_BIN_EXE_kdump-flat"))
+        .args(args)
+        .output()
+        .expect("GNU time (/usr/bin/time, Debian package `time`; scripts/install-test-tools.sh)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let peak = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("peak-rss-kib="))
+        .unwrap_or_else(|| panic!("no peak from GNU time: {stderr}"))
+        .trim()
+        .parse()
+        .unwrap();
+    (output.status.success(), peak)
+}
+
+/// flat/gather.rs `Batch::is_full`: the pieces gathered from one 4 MiB input buffer are written out every
+/// 32 Ki pieces, so reassembly's memory does not grow with the number of records in a buffer: a million
+/// one-byte records (246,000 to a buffer) in descending order, then the same shuffled within windows of
+/// 64, reassemble within the 16 MiB peak RSS that docs/reassembly.md promises, and to the bytes written.
+#[test]
+fn a_million_one_byte_records_reassemble_within_16_mib() {
+    use kdump_flat::sink::{DumpSink, FlatSink};
+    const RECORDS: u64 = 1 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let descending: Vec<u64> = (0..RECORDS).rev().collect();
+    let mut shuffled: Vec<u64> = (0..RECORDS).collect();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for window in shuffled.chunks_mut(64) {
+        for i in (1..window.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            window.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+    }
+    for (name, order) in [("descending", descending), ("shuffled", shuffled)] {
+        let input = dir.path().join(format!("{name}.flat"));
+        let mut sink = FlatSink::new(std::io::BufWriter::new(
+            std::fs::File::create(&input).unwrap(),
+        ));
+        for &offset in &order {
+            sink.write_at(offset, &[(offset % 251) as u8]).unwrap();
+        }
+        sink.finish().unwrap();
+        drop(sink);
+        let output = dir.path().join(format!("{name}.raw"));
+        let (succeeded, peak_kib) =
+            run_measuring_peak_rss(&["reassemble".as_ref(), input.as_os_str(), output.as_os_str()]);
+        assert!(succeeded, "{name}: reassemble failed");
+        assert!(
+            peak_kib <= 16 * 1024,
+            "{name}: peak RSS {peak_kib} KiB > 16 MiB"
+        );
+        let bytes = std::fs::read(&output).unwrap();
+        assert_eq!(bytes.len() as u64, RECORDS, "{name}");
+        assert!(
+            bytes.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8),
+            "{name}: wrong bytes"
+        );
+    }
+}
+
+/// flat/error.rs `FlatError::record`: the error names the record it is about — the third record (index 2)
+/// of a stream whose third record has a negative offset (F8), through the streaming reassembler and the
+/// index alike — and no record for a broken file header (F2). The stream position is that record's header.
+#[test]
+fn flat_errors_name_the_record_they_are_about() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::{
+        index::FlatIndex, reassemble, FlatInvariant, ReadError, ReassembleErrorKind,
+        ReassembleOptions,
+    };
+    let third_is_negative = StreamBuilder::new()
+        .data(0, 10, 1)
+        .data(10, 20, 2)
+        .record(-8, 4, b"oops")
+        .end()
+        .build();
+    let bad_signature = StreamBuilder::new()
+        .patch(0, b"M")
+        .data(0, 10, 1)
+        .end()
+        .build();
+    let third_header_at = 4096 + (16 + 10) + (16 + 20);
+    for (name, stream, invariant, record, offset) in [
+        (
+            "negative offset",
+            &third_is_negative,
+            FlatInvariant::F8,
+            Some(2),
+            third_header_at,
+        ),
+        ("bad signature", &bad_signature, FlatInvariant::F2, None, 0),
+    ] {
+        let mut output = tempfile::tempfile().unwrap();
+        let streamed =
+            match reassemble(stream.as_slice(), &mut output, ReassembleOptions::default()) {
+                Err(error) => match error.kind {
+                    ReassembleErrorKind::Invalid(e) => e,
+                    other => panic!("{name}: not a format error: {other}"),
+                },
+                Ok(_) => panic!("{name}: reassembled"),
+            };
+        let indexed = match FlatIndex::open(stream.as_slice()) {
+            Err(ReadError::Format(e)) => e,
+            Err(e) => panic!("{name}: I/O error {e}"),
+            Ok(_) => panic!("{name}: indexed"),
+        };
+        for error in [streamed, indexed] {
+            assert_eq!(error.invariant(), invariant, "{name}: {error}");
+            assert_eq!(error.record(), record, "{name}: {error}");
+            assert_eq!(error.offset(), offset as u64, "{name}: {error}");
+        }
+    }
+}
