@@ -423,3 +423,36 @@ fn flat_errors_name_the_record_they_are_about() {
         }
     }
 }
+
+/// flat/reassemble.rs `BatchWriter::write`: when a write fails, the error names the record whose bytes
+/// could not be written, found among the batch's records by output offset — here the third of three
+/// records, at 2^62 (past any file system's largest file: EFBIG), after two that were written.
+#[test]
+fn a_failed_write_names_the_record_it_belongs_to_among_several() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::{reassemble, ReassembleErrorKind, ReassembleOptions};
+    let far = 1i64 << 62;
+    let stream = StreamBuilder::new()
+        .data(0, 10, 1)
+        .data(100, 10, 2)
+        .data(far, 10, 3)
+        .end()
+        .build();
+    // in the build directory's file system (not a tmpfs /tmp, whose largest file is 2^63 - 1 bytes)
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mut output = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(dir.path().join("out"))
+        .unwrap();
+    let error = reassemble(stream.as_slice(), &mut output, ReassembleOptions::default())
+        .expect_err("a record at 2^62 was written");
+    match error.kind {
+        ReassembleErrorKind::WriteRecord { record, offset, .. } => {
+            assert_eq!((record.index, record.offset), (2, far as u64));
+            assert_eq!(offset, far as u64);
+        }
+        other => panic!("not a record's write error: {other}"),
+    }
+}
