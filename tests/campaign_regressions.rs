@@ -456,3 +456,40 @@ fn a_failed_write_names_the_record_it_belongs_to_among_several() {
         other => panic!("not a record's write error: {other}"),
     }
 }
+
+/// flat/reassemble.rs `READ_BUFFER_SIZE`: the input is read in large blocks (4 MiB, docs/commands.md), not
+/// in pieces the size of records: 16 MiB of 4 KiB records take at most one `read` per MiB (plus the
+/// end-of-input read), counted through a reader that returns everything asked for.
+#[test]
+fn reassembly_reads_its_input_in_large_blocks() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::{reassemble, ReassembleOptions};
+    struct CountingReader<'a> {
+        data: &'a [u8],
+        reads: usize,
+    }
+    impl std::io::Read for CountingReader<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.reads += 1;
+            self.data.read(buf)
+        }
+    }
+    let mut builder = StreamBuilder::new();
+    for i in 0..4096i64 {
+        builder = builder.data(i * 4096, 4096, (i % 251) as u8);
+    }
+    let stream = builder.end().build();
+    let mut reader = CountingReader {
+        data: &stream,
+        reads: 0,
+    };
+    let mut output = tempfile::tempfile().unwrap();
+    reassemble(&mut reader, &mut output, ReassembleOptions::default()).unwrap();
+    let most = stream.len().div_ceil(1 << 20) + 1;
+    assert!(
+        reader.reads <= most,
+        "{} reads for {} bytes (at most {most})",
+        reader.reads,
+        stream.len()
+    );
+}
