@@ -493,3 +493,57 @@ fn reassembly_reads_its_input_in_large_blocks() {
         stream.len()
     );
 }
+
+/// flat/reader.rs `DEFAULT_CHUNK_SIZE`: `FlatReader::new` delivers a payload in pieces of up to 1 MiB (its
+/// documented default, read into a buffer of that size), not byte by byte: a 3 MiB record arrives in at
+/// most four `Data` events (the first one what the buffer holds after the headers), in order.
+#[test]
+fn the_flat_reader_delivers_payloads_in_pieces_of_one_mib() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::{FlatEvent, FlatReader, ParseMode};
+    let stream = StreamBuilder::new().data(0, 3 << 20, 9).end().build();
+    let mut reader = FlatReader::new(stream.as_slice(), ParseMode::Strict);
+    let mut pieces = Vec::new();
+    while let Some(event) = reader.next_event().unwrap() {
+        if let FlatEvent::Data { offset, bytes, .. } = event {
+            pieces.push((offset, bytes.len()));
+        }
+    }
+    assert!(pieces.len() <= 4, "{} pieces", pieces.len());
+    let mut next = 0;
+    for &(offset, len) in &pieces {
+        assert!(offset == next && len <= 1 << 20, "{pieces:?}");
+        next += len as u64;
+    }
+    assert_eq!(next, 3 << 20);
+}
+
+/// kdump/file.rs `read_area`: an eraseinfo (or notes) area larger than `MAX_NOTES_SIZE` is refused (K17)
+/// before anything is allocated for it, also when the file is long enough to hold it — here a sparse file
+/// of 72 MiB whose sub-header claims 64 MiB + 1 bytes of eraseinfo.
+#[test]
+fn an_eraseinfo_larger_than_the_bound_is_refused_even_inside_the_file() {
+    use kdump_flat::kdump::{KInvariant, MAX_NOTES_SIZE};
+    let synth = Synth {
+        eraseinfo: Some(b"erase init_uts_ns.name.nodename size 65\n".to_vec()),
+        ..Synth::x86_64(Compression::Zlib, 16)
+    };
+    let built = synth.build();
+    let mut bytes = built.bytes.clone();
+    // x86_64 kdump_sub_header: offset_eraseinfo at 64, size_eraseinfo at 72
+    let size_at = built.sub_header_offset as usize + 72;
+    bytes[size_at..size_at + 8].copy_from_slice(&(MAX_NOTES_SIZE + 1).to_le_bytes());
+    let mut file = tempfile::tempfile().unwrap();
+    std::io::Write::write_all(&mut file, &bytes).unwrap();
+    file.set_len(72 << 20).unwrap();
+    let dump = KdumpFile::open(file).unwrap();
+    match dump.eraseinfo() {
+        Err(error) => {
+            assert_eq!(error.invariant(), Some(KInvariant::K17), "{error}");
+        }
+        Ok(area) => panic!(
+            "an eraseinfo of {} bytes was read",
+            area.map_or(0, |a| a.len())
+        ),
+    }
+}
