@@ -529,6 +529,157 @@ fn reassemble_survives_short_pwritev_and_eintr() {
     );
 }
 
+/// A preloaded shim that counts the output system calls of the process (`pwritev`, `pwrite`, `write`,
+/// `fallocate`, `pread`) and writes the counts to `$SYSCALL_COUNTS` when the process exits.
+const COUNTING_SHIM: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+static unsigned long n_pwritev, n_pwrite, n_write, n_fallocate, n_pread;
+
+__attribute__((destructor)) static void report(void) {
+    const char *path = getenv("SYSCALL_COUNTS");
+    FILE *f = path ? fopen(path, "w") : NULL;
+    if (!f) return;
+    fprintf(f, "pwritev %lu\npwrite %lu\nwrite %lu\nfallocate %lu\npread %lu\n",
+            n_pwritev, n_pwrite, n_write, n_fallocate, n_pread);
+    fclose(f);
+}
+
+#define FORWARD(ret, name, counter, params, args)                        \
+    ret name params {                                                     \
+        static ret (*real) params;                                        \
+        if (!real) real = dlsym(RTLD_NEXT, #name);                        \
+        __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);                \
+        return real args;                                                 \
+    }
+FORWARD(ssize_t, pwritev, n_pwritev, (int fd, const struct iovec *iov, int n, off_t o), (fd, iov, n, o))
+FORWARD(ssize_t, pwritev64, n_pwritev, (int fd, const struct iovec *iov, int n, off_t o), (fd, iov, n, o))
+FORWARD(ssize_t, pwrite, n_pwrite, (int fd, const void *b, size_t l, off_t o), (fd, b, l, o))
+FORWARD(ssize_t, pwrite64, n_pwrite, (int fd, const void *b, size_t l, off_t o), (fd, b, l, o))
+FORWARD(ssize_t, write, n_write, (int fd, const void *b, size_t l), (fd, b, l))
+FORWARD(int, fallocate, n_fallocate, (int fd, int m, off_t o, off_t l), (fd, m, o, l))
+FORWARD(int, fallocate64, n_fallocate, (int fd, int m, off_t o, off_t l), (fd, m, o, l))
+FORWARD(ssize_t, pread, n_pread, (int fd, void *b, size_t l, off_t o), (fd, b, l, o))
+FORWARD(ssize_t, pread64, n_pread, (int fd, void *b, size_t l, off_t o), (fd, b, l, o))
+"#;
+
+/// Output system calls of `kdump-flat reassemble` on `writes` (sent through the flattened format), by
+/// name, after checking the output against the byte model.
+fn reassembly_syscalls(
+    dir: &Path,
+    shim: &Path,
+    writes: &[Write_],
+) -> std::collections::BTreeMap<String, u64> {
+    let input = dir.join("in.flat");
+    std::fs::write(&input, stream_of(writes)).unwrap();
+    let output = dir.join("out");
+    let counts = dir.join("counts");
+    let result = Command::cargo_bin("kdump-flat")
+        .unwrap()
+        .env("LD_PRELOAD", shim)
+        .env("SYSCALL_COUNTS", &counts)
+        .args(["reassemble", "--force"])
+        .arg(&input)
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(
+        std::fs::read(&output).unwrap() == replay(writes),
+        "reassembled bytes"
+    );
+    std::fs::read_to_string(&counts)
+        .expect("the counting shim's report")
+        .lines()
+        .map(|line| {
+            let (name, n) = line.split_once(' ').unwrap();
+            (name.to_string(), n.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The reassembler's system calls, counted under the real binary (docs/reassembly.md): tiny records cost
+/// a fraction of a call each whatever their order, 4 KiB records shuffled within windows of 8 go out in
+/// writes of about 256 KiB, and `fallocate` is only called for stretches of at least 1 MiB (at most one
+/// per MiB of output), never per small record.
+#[test]
+fn reassembly_costs_few_system_calls_whatever_the_record_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("count.c");
+    let shim = dir.path().join("count.so");
+    std::fs::write(&source, COUNTING_SHIM).unwrap();
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&shim)
+        .arg(&source)
+        .arg("-ldl")
+        .status()
+        .expect("the C compiler `cc` (needed to build the counting shim)");
+    assert!(status.success(), "building the counting shim");
+    let writes_of =
+        |counts: &std::collections::BTreeMap<String, u64>| counts["pwritev"] + counts["pwrite"];
+
+    // 200,000 adjacent one-byte records in descending order: 200 KB of output
+    let descending: Vec<Write_> = (0..200_000u64)
+        .rev()
+        .map(|i| (i, vec![(i % 251) as u8]))
+        .collect();
+    let counts = reassembly_syscalls(dir.path(), &shim, &descending);
+    assert!(
+        writes_of(&counts) <= 64,
+        "one-byte records descending: {counts:?}"
+    );
+    assert_eq!(
+        counts["fallocate"], 0,
+        "one-byte records descending: {counts:?}"
+    );
+
+    // 4096 records of 4 KiB (16 MiB), shuffled within windows of 8
+    let mut order: Vec<u64> = (0..4096).collect();
+    for window in order.chunks_mut(8) {
+        window.reverse();
+        window.swap(1, 5);
+    }
+    let shuffled: Vec<Write_> = order
+        .iter()
+        .map(|&i| (i * 4096, payload(i as usize, 4096)))
+        .collect();
+    let counts = reassembly_syscalls(dir.path(), &shim, &shuffled);
+    let most = (16 << 20) / (256 << 10) * 2 + 8;
+    assert!(
+        writes_of(&counts) <= most,
+        "4 KiB records shuffled: {counts:?} (at most {most} writes)"
+    );
+    assert!(
+        counts["fallocate"] <= 16,
+        "4 KiB records shuffled: {counts:?}"
+    );
+
+    // 20,000 one-byte records 4 KiB apart, descending: each its own place, at most one write each
+    let spread: Vec<Write_> = (0..20_000u64)
+        .rev()
+        .map(|i| (i * 4096, vec![1 + (i % 250) as u8]))
+        .collect();
+    let counts = reassembly_syscalls(dir.path(), &shim, &spread);
+    assert!(
+        writes_of(&counts) <= 20_000 + 8,
+        "one-byte records 4 KiB apart: {counts:?}"
+    );
+    assert!(
+        counts["fallocate"] <= 80,
+        "one-byte records 4 KiB apart (80 MB of output): {counts:?}"
+    );
+}
+
 /// Offsets drawn at the edges on purpose: 2^k − 1, 2^k, 2^k + 1 around 2^31, 2^32 and (for the index,
 /// which needs no file) just below 2^63, plus a small spread; sometimes anywhere below 64 KiB (so that
 /// writes overlap).
