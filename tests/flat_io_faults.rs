@@ -608,8 +608,8 @@ fn reassembly_syscalls(
 }
 
 /// The reassembler's system calls, counted under the real binary (docs/reassembly.md): tiny records cost
-/// a fraction of a call each whatever their order, 4 KiB records shuffled within windows of 8 go out in
-/// writes of about 256 KiB, and `fallocate` is only called for stretches of at least 1 MiB (at most one
+/// a fraction of a call each whatever their order and spacing, 4 KiB records shuffled within windows of 8
+/// go out in writes of about 256 KiB (about one write per 256 KiB of output in every case), and `fallocate` is only called for stretches of at least 1 MiB (at most one
 /// per MiB of output), never per small record.
 #[test]
 fn reassembly_costs_few_system_calls_whatever_the_record_order() {
@@ -628,6 +628,9 @@ fn reassembly_costs_few_system_calls_whatever_the_record_order() {
     let writes_of =
         |counts: &std::collections::BTreeMap<String, u64>| counts["pwritev"] + counts["pwrite"];
 
+    // one write per 256 KiB of output (docs/commands.md), plus a few where buffers and batches end
+    let most_writes = |output_bytes: u64| output_bytes.div_ceil(256 << 10) + 32;
+
     // 200,000 adjacent one-byte records in descending order: 200 KB of output
     let descending: Vec<Write_> = (0..200_000u64)
         .rev()
@@ -635,7 +638,7 @@ fn reassembly_costs_few_system_calls_whatever_the_record_order() {
         .collect();
     let counts = reassembly_syscalls(dir.path(), &shim, &descending);
     assert!(
-        writes_of(&counts) <= 64,
+        writes_of(&counts) <= most_writes(200_000),
         "one-byte records descending: {counts:?}"
     );
     assert_eq!(
@@ -654,24 +657,24 @@ fn reassembly_costs_few_system_calls_whatever_the_record_order() {
         .map(|&i| (i * 4096, payload(i as usize, 4096)))
         .collect();
     let counts = reassembly_syscalls(dir.path(), &shim, &shuffled);
-    let most = (16 << 20) / (256 << 10) * 2 + 8;
     assert!(
-        writes_of(&counts) <= most,
-        "4 KiB records shuffled: {counts:?} (at most {most} writes)"
+        writes_of(&counts) <= most_writes(16 << 20),
+        "4 KiB records shuffled: {counts:?}"
     );
     assert!(
         counts["fallocate"] <= 16,
         "4 KiB records shuffled: {counts:?}"
     );
 
-    // 20,000 one-byte records 4 KiB apart, descending: each its own place, at most one write each
+    // 20,000 one-byte records 4 KiB apart, descending: the gaps (shorter than a block, never written)
+    // are written as zeros, so these too go out one write per 256 KiB of output
     let spread: Vec<Write_> = (0..20_000u64)
         .rev()
         .map(|i| (i * 4096, vec![1 + (i % 250) as u8]))
         .collect();
     let counts = reassembly_syscalls(dir.path(), &shim, &spread);
     assert!(
-        writes_of(&counts) <= 20_000 + 8,
+        writes_of(&counts) <= most_writes(20_000 * 4096),
         "one-byte records 4 KiB apart: {counts:?}"
     );
     assert!(
