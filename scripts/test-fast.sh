@@ -1,7 +1,6 @@
 #!/bin/bash
 # The fast test tier: the unit tests and the integration tests without the slow ones listed in
-# .cargo/mutants.toml (the
-# same command cargo-mutants runs on each mutant). Extra arguments go to the test binary, e.g. a filter.
+# .cargo/mutants.toml (the same command cargo-mutants runs on each mutant). Extra arguments go to the test binary, e.g. a filter.
 set -eu
 cd "$(dirname "$0")/.."
 mapfile -t args < <(/usr/bin/python3 -c '
