@@ -547,3 +547,46 @@ fn an_eraseinfo_larger_than_the_bound_is_refused_even_inside_the_file() {
         ),
     }
 }
+
+/// kdump/walk.rs `page_counts` (what `info` prints): pages are counted right in a bitmap longer than one
+/// 1 MiB scan chunk (more than 8 Mi pfns, a 32 GiB guest): pages in the first and in a later chunk, and
+/// in the last partial byte.
+#[test]
+fn page_counts_span_several_bitmap_scan_chunks() {
+    use crate::support::kdump::Page;
+    use kdump_flat::kdump::walk::page_counts;
+    let max_mapnr = (9 << 20) + 5;
+    let pfns = [
+        0u64,
+        7,
+        8,
+        4096,
+        (8 << 20) - 1,
+        8 << 20,
+        (8 << 20) + 9,
+        max_mapnr - 1,
+    ];
+    let synth = Synth {
+        max_mapnr,
+        pages: pfns
+            .iter()
+            .enumerate()
+            .map(|(i, &pfn)| {
+                let page = if i % 3 == 2 {
+                    Page::Excluded
+                } else {
+                    Page::Dumped(vec![i as u8 + 1; 4096])
+                };
+                (pfn, page)
+            })
+            .collect(),
+        ..Synth::x86_64(Compression::Zlib, 16)
+    };
+    let dump = KdumpFile::open(synth.build().bytes).unwrap();
+    let counts = page_counts(&dump).unwrap();
+    let excluded = pfns.len() as u64 / 3;
+    assert_eq!(
+        (counts.in_memory, counts.dumped, counts.excluded),
+        (pfns.len() as u64, pfns.len() as u64 - excluded, excluded)
+    );
+}
