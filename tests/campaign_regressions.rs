@@ -590,3 +590,50 @@ fn page_counts_span_several_bitmap_scan_chunks() {
         (pfns.len() as u64, pfns.len() as u64 - excluded, excluded)
     );
 }
+
+/// model/write.rs `check_page_size`: the writers refuse page sizes that are not a power of two in
+/// [4096, 262144] (K4: libkdumpfile refuses other block sizes) before writing anything; the bounds
+/// themselves are accepted.
+#[test]
+fn from_elf_refuses_page_sizes_readers_refuse() {
+    use kdump_flat::from_elf::{write_kdump_from_elf, FromElfOptions};
+    use kdump_flat::sink::RawSink;
+    let mut dump = elf_with_notes(EM_X86_64, Vec::new());
+    // 1 MiB of guest memory, all zeros (no file bytes)
+    dump.blocks.push(kdump_flat::elf::MemoryBlock {
+        header_index: 0,
+        phys_addr: 0,
+        virt_addr: 0,
+        file_offset: 0,
+        file_size: 0,
+        mem_size: 1 << 20,
+    });
+    for (page_size, accepted) in [
+        (1000, false),
+        (2048, false),
+        (4096, true),
+        (6144, false),
+        (262_144, true),
+        (524_288, false),
+    ] {
+        let options = FromElfOptions {
+            page_size,
+            ..FromElfOptions::default()
+        };
+        let mut file = Vec::new();
+        let mut sink = RawSink::new(std::io::Cursor::new(&mut file));
+        let result = write_kdump_from_elf(&[0u8; 0][..], &dump, &options, &mut sink);
+        drop(sink);
+        match result {
+            Ok(_) => assert!(accepted, "page size {page_size} accepted"),
+            Err(error) => {
+                assert!(!accepted, "page size {page_size} refused: {error}");
+                assert!(error.to_string().contains("page size"), "{error}");
+                assert!(
+                    file.is_empty(),
+                    "page size {page_size}: bytes written before the refusal"
+                );
+            }
+        }
+    }
+}
