@@ -637,3 +637,67 @@ fn from_elf_refuses_page_sizes_readers_refuse() {
         }
     }
 }
+
+/// flat/index/resolve.rs: `IndexStats::overlapping` says whether any two records overlap (F14) — not
+/// whether they touch: adjacent records, in either order, and records with gaps do not overlap.
+#[test]
+fn the_index_tells_overlapping_records_from_adjacent_ones() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::index::FlatIndex;
+    for (name, records, overlapping) in [
+        ("adjacent", &[(0, 10), (10, 10), (20, 5)][..], false),
+        (
+            "adjacent, backward",
+            &[(20, 5), (10, 10), (0, 10)][..],
+            false,
+        ),
+        ("gaps", &[(0, 10), (100, 10), (50, 10)][..], false),
+        ("overlapping", &[(0, 10), (5, 10)][..], true),
+        ("one byte shared, backward", &[(10, 10), (0, 11)][..], true),
+        ("the same twice", &[(0, 10), (0, 10)][..], true),
+    ] {
+        let stream = records
+            .iter()
+            .fold(StreamBuilder::new(), |builder, &(offset, len)| {
+                builder.data(offset, len, 7)
+            })
+            .end()
+            .build();
+        let index = FlatIndex::open(stream.as_slice()).unwrap();
+        assert_eq!(index.stats().overlapping, overlapping, "{name}");
+    }
+}
+
+/// model/validate.rs `validate_bounds`: a layout's note sizes may reach `MAX_NOTE_DESC` (the bound is
+/// inclusive), and one byte more is refused as too big — for each of the three sizes it bounds.
+#[test]
+fn layout_note_sizes_reach_their_bound_inclusively() {
+    use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+    use kdump_flat::model::{LayoutError, MAX_NOTE_DESC};
+    let base = layout_from_seed(3, SizeClass::Small);
+    let notes_too_big = |result: Result<(), LayoutError>| matches!(result, Err(LayoutError::TooBig { what }) if what == "notes");
+    type Setter = fn(&mut kdump_flat::model::Layout, u32);
+    let setters: [(&str, Setter); 3] = [
+        ("prstatus_size", |l, n| l.notes.prstatus_size = n),
+        ("qemu_cpu_state_size", |l, n| {
+            l.notes.qemu_cpu_state_size = Some(n)
+        }),
+        ("vmcoreinfo", |l, n| {
+            l.notes.vmcoreinfo = Some("X".repeat(n as usize))
+        }),
+    ];
+    for (name, set) in setters {
+        let mut at_bound = base.clone();
+        set(&mut at_bound, MAX_NOTE_DESC);
+        assert!(
+            !notes_too_big(at_bound.validate()),
+            "{name} = MAX_NOTE_DESC refused as too big"
+        );
+        let mut past = base.clone();
+        set(&mut past, MAX_NOTE_DESC + 1);
+        assert!(
+            notes_too_big(past.validate()),
+            "{name} = MAX_NOTE_DESC + 1 not refused as too big"
+        );
+    }
+}
