@@ -701,3 +701,33 @@ fn layout_note_sizes_reach_their_bound_inclusively() {
         );
     }
 }
+
+/// model/gen.rs `class`: the generator draws every page class (kernel, cache, cache with private data,
+/// user, free) in an ordinary run, so the dump levels' bits 2, 4, 8 and 16 each exclude something (a
+/// class never drawn would leave its dump-level bit untested).
+#[test]
+fn generated_layouts_draw_every_page_class() {
+    use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+    use kdump_flat::model::PageClass;
+    let mut seen = std::collections::HashSet::new();
+    for seed in 0..100 {
+        let layout = layout_from_seed(seed, SizeClass::Small);
+        for block in &layout.blocks {
+            for run in &block.runs {
+                seen.insert(format!("{:?}", run.class));
+            }
+        }
+    }
+    for class in [
+        PageClass::Kernel,
+        PageClass::Cache,
+        PageClass::CachePrivate,
+        PageClass::User,
+        PageClass::Free,
+    ] {
+        assert!(
+            seen.contains(&format!("{class:?}")),
+            "{class:?} never drawn in 100 seeds"
+        );
+    }
+}
