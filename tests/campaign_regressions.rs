@@ -731,3 +731,42 @@ fn generated_layouts_draw_every_page_class() {
         );
     }
 }
+
+/// flat/index/scan.rs `scan_records`: a stream cut exactly at the end of a record's payload (no end
+/// marker) is reported by the index with the same invariant, record and offset as by the streaming reader,
+/// and one cut a byte earlier too (the payload then truncated, F7); the streaming reader is the
+/// independent oracle.
+#[test]
+fn a_stream_cut_at_a_payload_end_is_the_same_error_for_the_index_and_the_reader() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::index::FlatIndex;
+    use kdump_flat::flat::{reassemble, ReadError, ReassembleErrorKind, ReassembleOptions};
+    let whole = StreamBuilder::new()
+        .data(0, 100, 1)
+        .data(100, 50, 2)
+        .data(150, 30, 3)
+        .end()
+        .build();
+    let second_payload_end = 4096 + (16 + 100) + (16 + 50);
+    for cut in [second_payload_end, second_payload_end - 1] {
+        let bytes = &whole[..cut];
+        let mut output = tempfile::tempfile().unwrap();
+        let streamed = match reassemble(bytes, &mut output, ReassembleOptions::default()) {
+            Err(error) => match error.kind {
+                ReassembleErrorKind::Invalid(e) => e,
+                other => panic!("cut at {cut}: {other}"),
+            },
+            Ok(_) => panic!("cut at {cut}: reassembled"),
+        };
+        let indexed = match FlatIndex::open(bytes) {
+            Err(ReadError::Format(e)) => e,
+            Err(e) => panic!("cut at {cut}: {e}"),
+            Ok(_) => panic!("cut at {cut}: indexed"),
+        };
+        assert_eq!(
+            (indexed.invariant(), indexed.record(), indexed.offset()),
+            (streamed.invariant(), streamed.record(), streamed.offset()),
+            "cut at {cut}: index says {indexed}, the reader {streamed}"
+        );
+    }
+}
