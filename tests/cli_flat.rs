@@ -221,6 +221,22 @@ fn records_on_invalid_input_lists_what_came_before_and_exits_1() {
 }
 
 #[test]
+fn records_on_a_cut_or_bad_stream_prints_the_rows_read_then_where_the_list_stops() {
+    // Rows are printed as records are read: those whose header was read stay, the cut record included;
+    // then one line saying where the list stops and no totals (no reassembled length of a cut stream).
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/flat");
+    let mut shown = Vec::new();
+    for name in ["f7-truncated-payload.flat", "f2-signature.flat"] {
+        let output = kdump_flat(&corpus).args(["records", name]).output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(!stdout.contains("reassembled length"), "{name}: {stdout}");
+        shown.push(format!("{name}:\n{stdout}---\n{}", stderr_of(&output)));
+    }
+    insta::assert_snapshot!(shown.join("\n"));
+}
+
+#[test]
 fn flatten_skips_holes_and_reassembles_to_the_same_file() {
     use std::io::{Seek, SeekFrom, Write};
     let dir = tempfile::tempdir().unwrap();
