@@ -227,7 +227,10 @@ fn records_on_a_cut_or_bad_stream_prints_the_rows_read_then_where_the_list_stops
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/flat");
     let mut shown = Vec::new();
     for name in ["f7-truncated-payload.flat", "f2-signature.flat"] {
-        let output = kdump_flat(&corpus).args(["records", name]).output().unwrap();
+        let output = kdump_flat(&corpus)
+            .args(["records", name])
+            .output()
+            .unwrap();
         assert_eq!(output.status.code(), Some(1), "{name}");
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         assert!(!stdout.contains("reassembled length"), "{name}: {stdout}");
