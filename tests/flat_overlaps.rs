@@ -1,5 +1,5 @@
-//! `flat::OverlapTracker`, the painter's map behind `records` (F14), against a byte-by-byte replay of the same
-//! writes: the earlier records each write overwrites, the owner of every byte, and the number of segments
+//! `flat::OverlapTracker`, the painter's map behind `records` (F14), against a byte-by-byte replay of the
+//! same writes: the earlier records each write overwrites, the owner of every byte, and the number of segments
 //! the map keeps (its memory) on the write orders QEMU and makedumpfile use.
 
 use kdump_flat::flat::{OverlapTracker, RecordHeader};

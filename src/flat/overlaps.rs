@@ -3,17 +3,18 @@
 //! A painter's map of the reassembled dump: the offsets where the visible owner changes ("segments"), each
 //! with what is visible from there to the next boundary: one record, a hole, or a **run**. A run is a
 //! sequence of records of one size written one after the other at adjacent offsets, ascending (each record
-//! right after the previous one, as QEMU and makedumpfile write) or descending (each right before it); one
-//! run describes any number of records, so a million contiguous one-byte records are one segment. Adding a
+//! right after the previous one, as writers of uncompressed data do) or descending (each right before
+//! it); one run describes any number of records, so a million contiguous one-byte records are one segment. Adding a
 //! record removes the boundaries it covers and reports their owners (the records whose still-visible bytes
 //! it replaces, as ranges of indices), then either extends the run its predecessor ended or starts a
 //! segment of its own.
 //!
 //! Cost: O(log s) time per record plus O(k) for the k boundaries it removes, where s is the number of
-//! visible segments; memory O(s), not O(records): 16 bytes of B-tree entry per segment (about 37 with the
-//! tree's nodes, measured), plus a 32-byte run slot for a segment that shows a run. Streams written front
-//! to back or back to front in equal records are one segment; each record that lands elsewhere adds at
-//! most three (it can split one segment in two and start its own).
+//! visible segments; memory O(s), not O(records): 16 bytes of B-tree entry per segment (30–37 with the
+//! tree's nodes, measured), plus a 32-byte run slot (and its place on the free list) for a segment that
+//! shows a run. Streams written front to back or back to front in equal records are one segment (and the
+//! hole after it); each record that lands elsewhere adds at most two boundaries (its start and its end), so
+//! s ≤ 2 × records + 1.
 
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
