@@ -27,6 +27,7 @@ mod flat_index;
 mod flat_index_real;
 mod flat_invariants;
 mod flat_io_faults;
+mod flat_overlaps;
 mod flat_reader;
 mod flat_reassemble;
 mod flat_reassemble_orders;

@@ -221,6 +221,66 @@ fn records_on_invalid_input_lists_what_came_before_and_exits_1() {
 }
 
 #[test]
+fn records_on_a_cut_or_bad_stream_prints_the_rows_read_then_where_the_list_stops() {
+    // Rows are printed as records are read: those whose header was read stay, the cut record included;
+    // then one line saying where the list stops and no totals (no reassembled length of a cut stream).
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/flat");
+    let mut shown = Vec::new();
+    for name in ["f7-truncated-payload.flat", "f2-signature.flat"] {
+        let output = kdump_flat(&corpus)
+            .args(["records", name])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(!stdout.contains("reassembled length"), "{name}: {stdout}");
+        shown.push(format!("{name}:\n{stdout}---\n{}", stderr_of(&output)));
+    }
+    insta::assert_snapshot!(shown.join("\n"));
+}
+
+#[test]
+fn records_prints_rows_while_the_stream_is_still_arriving() {
+    // 2,000 records (about 100 KB of rows, more than any output buffer) go into a pipe that stays open:
+    // rows must come out before the stream ends, so they are not collected first.
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command as Process, Stdio};
+    let mut stream = StreamBuilder::new();
+    for i in 0..2000 {
+        stream = stream.data(i, 1, 0x5a);
+    }
+    let mut child = Process::new(env!("CARGO_BIN_EXE_kdump-flat"))
+        .args(["records", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&stream.build()).unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let first_row = lines.nth(1).map(|line| line.unwrap());
+        sender.send(first_row).unwrap();
+        lines.map(|line| line.unwrap()).collect::<Vec<String>>()
+    });
+    let first_row = receiver.recv_timeout(std::time::Duration::from_secs(60));
+    drop(stdin); // the stream ends here, without an end marker
+    assert_eq!(
+        first_row.expect("no row before the stream ended"),
+        Some("       0          0x1000             0x0         0x1".to_string())
+    );
+    let rest = reader.join().unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("the stream is invalid (error below): the list stops at record 1999")
+    );
+}
+
+#[test]
 fn flatten_skips_holes_and_reassembles_to_the_same_file() {
     use std::io::{Seek, SeekFrom, Write};
     let dir = tempfile::tempdir().unwrap();

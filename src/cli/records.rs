@@ -1,8 +1,12 @@
 //! `kdump-flat records IN [--json]`: one line per record (index, position, offset, size) and the earlier
-//! records whose bytes it overwrites (F14), computed with a painter's map in O(n log n).
+//! records whose bytes it overwrites (F14), printed as each record is read. The overwrites come from a
+//! painter's map (`flat::OverlapTracker`) whose memory grows with the visible segments, not the records.
+//! On a bad or cut stream the lines already printed stay (one per record whose header was read, the cut
+//! record included), then a line saying where the list stops, no totals, and the error.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
@@ -37,7 +41,23 @@ struct RecordLine<'a> {
     position: u64,
     offset: u64,
     size: u64,
-    overwrites: &'a [u64],
+    overwrites: Overwrites<'a>,
+}
+
+/// The earlier records a record overwrites, kept as index ranges and written out one index at a time (a
+/// record over a million earlier ones lists a million indices without holding them).
+struct Overwrites<'a>(&'a [RangeInclusive<u64>]);
+
+impl Overwrites<'_> {
+    fn indices(&self) -> impl Iterator<Item = u64> + '_ {
+        self.0.iter().cloned().flatten()
+    }
+}
+
+impl Serialize for Overwrites<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.indices())
+    }
 }
 
 #[derive(Serialize)]
@@ -87,7 +107,8 @@ pub fn run(args: Args) -> CliResult {
             Err(ReadError::Format(e)) => break Some(Ok(e)),
             Err(ReadError::Io(e)) => break Some(Err(e)),
         };
-        let overwrites = tracker.add(&record);
+        let overwrites = tracker.add_ranges(&record);
+        let overwrites = Overwrites(&overwrites);
         reassembled_len = reassembled_len.max(record.end());
         if args.json {
             // One record per line (compact), inside an indented document like the other --json outputs.
@@ -97,20 +118,19 @@ pub fn run(args: Args) -> CliResult {
                 position: record.position,
                 offset: record.offset,
                 size: record.size,
-                overwrites: &overwrites,
+                overwrites,
             };
             serde_json::to_writer(&mut out, &line).map_err(io::Error::other)?;
         } else {
-            let list: Vec<String> = overwrites.iter().map(|o| o.to_string()).collect();
-            let line = format!(
-                "{:>8}  {:>#14x}  {:>#14x}  {:>#10x}  {}",
-                record.index,
-                record.position,
-                record.offset,
-                record.size,
-                list.join(",")
-            );
-            writeln!(out, "{}", line.trim_end())?;
+            write!(
+                out,
+                "{:>8}  {:>#14x}  {:>#14x}  {:>#10x}",
+                record.index, record.position, record.offset, record.size,
+            )?;
+            for (i, index) in overwrites.indices().enumerate() {
+                write!(out, "{}{index}", if i == 0 { "  " } else { "," })?;
+            }
+            writeln!(out)?;
         }
         count += 1;
     };
@@ -136,11 +156,17 @@ pub fn run(args: Args) -> CliResult {
         let totals_json = serde_json::to_string_pretty(&totals).map_err(io::Error::other)?;
         writeln!(out, "{}", totals_json.trim_start_matches("{\n"))?;
     } else if format_error.is_some() || io_error.is_some() {
-        writeln!(
-            out,
-            "the stream is invalid (error below): the list stops at record {}",
-            totals.record_count.saturating_sub(1),
-        )?;
+        // No totals: a length or count of a cut stream would read as the dump's.
+        match totals.record_count.checked_sub(1) {
+            Some(last) => writeln!(
+                out,
+                "the stream is invalid (error below): the list stops at record {last}"
+            )?,
+            None => writeln!(
+                out,
+                "the stream is invalid (error below): no record could be read"
+            )?,
+        }
     } else {
         writeln!(
             out,

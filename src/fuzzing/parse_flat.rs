@@ -17,6 +17,8 @@ use crate::sink::{DumpSink, RawSink};
 const CHUNK: usize = 4096;
 /// Largest reassembled dump the target replays in memory.
 const MAX_REPLAY_LEN: u64 = 1 << 20;
+/// Largest reassembled dump whose owners the target replays byte by byte (8 bytes a byte).
+const MAX_OWNER_REPLAY_LEN: u64 = 1 << 16;
 
 /// What a parse produced.
 #[derive(Debug, PartialEq, Eq)]
@@ -124,13 +126,46 @@ pub fn parse_flat(data: &[u8]) {
         );
     }
 
-    let mut tracker = OverlapTracker::new();
-    for record in &lenient.records {
-        let owners = tracker.add(record);
-        assert!(owners.iter().all(|&o| o < record.index));
-    }
+    check_overlaps(&lenient.records);
     if keep_payloads && lenient.error.is_none() {
         replay_small_dump(&lenient);
+    }
+}
+
+/// The overlap tracker against a byte-by-byte replay of who owns each byte: the records each record
+/// overwrites, and the owner of every byte at the end (for dumps up to [`MAX_OWNER_REPLAY_LEN`]).
+fn check_overlaps(records: &[RecordHeader]) {
+    const NOBODY: u64 = u64::MAX;
+    let len = records.iter().map(|r| r.end()).max().unwrap_or(0);
+    let mut model = (len <= MAX_OWNER_REPLAY_LEN).then(|| vec![NOBODY; len as usize]);
+    let mut tracker = OverlapTracker::new();
+    for record in records {
+        let reported = tracker.add(record);
+        assert!(reported.iter().all(|&o| o < record.index));
+        if let Some(model) = model.as_mut() {
+            let range = record.offset as usize..record.end() as usize;
+            let mut owners: Vec<u64> = model[range.clone()]
+                .iter()
+                .copied()
+                .filter(|&o| o != NOBODY)
+                .collect();
+            owners.sort_unstable();
+            owners.dedup();
+            assert_eq!(
+                reported, owners,
+                "records overwritten by record {}",
+                record.index
+            );
+            model[range].fill(record.index);
+        }
+    }
+    for (offset, &owner) in model.iter().flatten().enumerate() {
+        let want = (owner != NOBODY).then_some(owner);
+        assert_eq!(
+            tracker.owner_at(offset as u64),
+            want,
+            "owner of byte {offset}"
+        );
     }
 }
 
@@ -162,6 +197,39 @@ fn replay_small_dump(outcome: &Outcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fuzzing::smoke::SmokeLoop;
+    use rand::Rng;
+
+    /// Valid streams of overlapping records, many in runs of equal records written back to back (both
+    /// directions), so that the overlap check meets runs extended, split and overwritten.
+    #[test]
+    fn smoke() {
+        let smoke = SmokeLoop {
+            target: "parse_flat",
+            seed: 13,
+            rounds: 200,
+        };
+        smoke.run(parse_flat, |rng, _| {
+            let mut stream = crate::sink::flat_header_bytes().to_vec();
+            let mut record = |offset: u64, size: u64| {
+                stream.extend_from_slice(&offset.to_be_bytes());
+                stream.extend_from_slice(&size.to_be_bytes());
+                stream.extend(std::iter::repeat_n(0x5a, size as usize));
+            };
+            record(0, 1);
+            for _ in 0..rng.gen_range(1..12) {
+                let (offset, size) = (rng.gen_range(0..300u64), rng.gen_range(1..9u64));
+                let count = rng.gen_range(1..30u64);
+                let descending = rng.gen_bool(0.5);
+                for k in 0..count {
+                    let step = if descending { count - 1 - k } else { k };
+                    record(offset + step * size, size);
+                }
+            }
+            stream.extend_from_slice(&[0xff; 16]);
+            vec![stream]
+        });
+    }
 
     #[test]
     fn survives_short_and_odd_inputs() {
