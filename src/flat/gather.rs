@@ -166,7 +166,7 @@ impl CoveredRanges {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "harness"))] // the tests use proptest
 mod tests {
     use super::*;
     use proptest::prelude::*;

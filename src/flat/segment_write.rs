@@ -379,6 +379,6 @@ fn write_all_vectored_at(
     Ok(offset)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "harness"))] // the tests use proptest
 #[path = "segment_write_tests.rs"]
 mod tests;
