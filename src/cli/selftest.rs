@@ -131,6 +131,8 @@ struct ModeCounts {
     split_files: u64,
     /// Files of those sets without any page of their own.
     split_files_without_pages: u64,
+    /// makedumpfile cases laid out as another writer does, per variant (`Deviations::names`).
+    other_writers: BTreeMap<&'static str, u64>,
 }
 
 impl ModeCounts {
@@ -140,6 +142,9 @@ impl ModeCounts {
             return;
         }
         self.makedumpfile += 1;
+        for name in layout.deviations.names() {
+            *self.other_writers.entry(name).or_default() += 1;
+        }
         match layout_cyclic_buffer(layout) {
             None => self.non_cyclic += 1,
             Some(bytes) if layout.max_mapnr() <= bytes.saturating_mul(8) => {
@@ -498,6 +503,22 @@ fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Re
         m.split_sets,
         m.split_files,
         m.split_files_without_pages
+    )?;
+    let variants: Vec<String> = [
+        "notes-after-data",
+        "data-reversed",
+        "data-shuffled",
+        "sub-hdr-size-0",
+        "split-timestamps",
+        "split-gaps",
+    ]
+    .iter()
+    .map(|name| format!("{name} {}", m.other_writers.get(name).copied().unwrap_or(0)))
+    .collect();
+    writeln!(
+        out,
+        "  other writers' layouts (makedumpfile cases): {}",
+        variants.join(", ")
     )?;
     let on_boundary: Vec<String> = summary
         .boundaries

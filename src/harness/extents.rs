@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::model::deviation::{notes_after_data, sub_hdr_blocks};
 use crate::model::encode::PAGE_DESC_SIZE;
 use crate::model::makedumpfile::layout_cyclic_buffer;
 use crate::model::notes::note_section;
@@ -40,7 +41,9 @@ pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<
     let n = note_section(layout).len() as u64;
     let m = layout.max_mapnr();
     let l = m.div_ceil(8).div_ceil(ps) * ps;
-    let s = (k + n).div_ceil(ps);
+    // sub_hdr_size: the blocks of sub-header and notes; of the sub-header alone when the notes are after
+    // the data; 0 for that deviation (docs/validity.md).
+    let s = sub_hdr_blocks(layout, k, n);
     let bitmap = (1 + s) * ps;
     let p = bitmap + 2 * l;
     let d = layout.dumped_pages();
@@ -66,6 +69,8 @@ pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<
         // QEMU: whole PS-byte chunks, chunk 0 up to the chunk of the last pfn.
         WriterKind::Qemu => (m - 1) / (ps * 8) * ps + ps,
         // makedumpfile: the whole bitmap (non-cyclic), or the bytes of pfns below max_mapnr (cyclic).
+        // Another writer's file layout: both bitmaps whole.
+        WriterKind::Makedumpfile if layout.deviations.changes_file_layout() => l,
         WriterKind::Makedumpfile if layout_cyclic_buffer(layout).is_some() => m.div_ceil(8),
         WriterKind::Makedumpfile => l,
     };
@@ -81,11 +86,21 @@ pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<
             end: ps + k,
         },
     ];
+    let erase_len = layout
+        .eraseinfo
+        .as_ref()
+        .filter(|t| !t.is_empty())
+        .map_or(0, |t| t.len() as u64);
+    let notes_at = if notes_after_data(layout) {
+        q + data_len + erase_len
+    } else {
+        ps + k
+    };
     if n > 0 {
         extents.push(Extent {
             name: "notes",
-            start: ps + k,
-            end: ps + k + n,
+            start: notes_at,
+            end: notes_at + n,
         });
     }
     extents.push(Extent {
@@ -116,5 +131,6 @@ pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<
         });
     }
     extents.retain(|e| e.end > e.start);
+    extents.sort_by_key(|e| e.start);
     extents
 }
