@@ -3,8 +3,8 @@
 
 use kdump_flat::compress::Compression;
 use kdump_flat::model::{
-    write_layout, Layout, Machine, MakedumpfileMode, MemoryBlock, NoteSpec, PageClass, PageContent,
-    PageRun, PageSize, Utsname, WriterKind,
+    write_layout, Deviations, Layout, Machine, MakedumpfileMode, MemoryBlock, NoteSpec, PageClass,
+    PageContent, PageRun, PageSize, Utsname, WriterKind,
 };
 use kdump_flat::sink::{DumpSink, RecordingSink};
 
@@ -63,6 +63,7 @@ fn base(
         utsname: Utsname::default(),
         max_mapnr_beyond_memory: 0,
         mode: MakedumpfileMode::default(),
+        deviations: Deviations::default(),
     }
 }
 

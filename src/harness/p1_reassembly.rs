@@ -63,13 +63,15 @@ pub fn p1_set_joins_to_one_file(
         (Ok(set), false) => set,
         (Err(e), true) if e.invariant() == Some(KInvariant::K18) => return Ok(()),
         (Err(e), _) => return Err(fail(Property::P1, format!("join: not a set: {e}"))),
-        (Ok(_), true) => return Err(fail(
-            Property::P1,
-            format!(
+        (Ok(_), true) => {
+            return Err(fail(
+                Property::P1,
+                format!(
                 "join: a set with {} was taken as one set; makedumpfile --reassemble refuses it",
                 layout.deviations
             ),
-        )),
+            ))
+        }
     };
     let mut sink = RawSink::in_memory();
     join(&set, &mut sink).map_err(|e| fail(Property::P1, format!("join failed: {e}")))?;
