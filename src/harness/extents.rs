@@ -30,8 +30,10 @@ pub fn expected_extents(layout: &Layout) -> Vec<Extent> {
 /// The ranges a writer must write for `layout` as one file (`split` = `None`) or as the file of a
 /// `--split` set holding the pfns of `split` (docs/FORMATS.md §2–3, K18: every file has the header, notes and
 /// both whole bitmaps and room for the descriptors of every dumpable page of the dump, but only its own
-/// descriptors, then its own data after that room). Sorted by start; everything else below the last end
-/// is a hole.
+/// descriptors, then its own data after that room). Other writers' layouts (`Layout::deviations`):
+/// `sub_hdr_size` as [`sub_hdr_blocks`] says (so bitmap 1 may start on the sub-header), the notes after
+/// the data and eraseinfo, both bitmaps whole. Sorted by start; everything else below the last end is a
+/// hole.
 pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<Extent> {
     let in_file = |pfn: u64| split.is_none_or(|(start, end)| (start..end).contains(&pfn));
     let ps = layout.page_bytes();
