@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use super::encode::StructAbi;
 use super::makedumpfile::layout_split_ranges;
-use super::{Layout, WriterKind};
+use super::Layout;
 
 /// Where the notes are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -268,11 +268,6 @@ pub fn split_gaps(layout: &Layout) -> Vec<(u64, u64)> {
         gaps.push((covered, layout.max_mapnr()));
     }
     gaps
-}
-
-/// True when `layout` is written by makedumpfile's writer with a deviation of a set or file.
-pub fn has_deviations(layout: &Layout) -> bool {
-    layout.writer == WriterKind::Makedumpfile && !layout.deviations.is_none()
 }
 
 #[cfg(test)]
