@@ -1,7 +1,8 @@
 //! `kdump-flat selftest [--cases N] [--seed S] [--size small|medium|large]`: runs the harness properties
 //! P1–P5 on N random layouts (QEMU's and makedumpfile's writers; makedumpfile's in its non-cyclic and
-//! cyclic modes, with `--num-threads`, `-b` and `--split` sets), prints a per-property summary, how many
-//! cases used each writer and mode, the P5 detection rates (split sets apart) and, on a failure, the seed,
+//! cyclic modes, with `--num-threads`, `-b` and `--split` sets, and other writers' layouts), prints a
+//! per-property summary, how many cases used each writer, mode and other writer's layout, the P5 detection
+//! rates (split sets apart) and, on a failure, the seed,
 //! the shrunk layout and a reproducer file.
 
 use std::collections::BTreeMap;
