@@ -47,6 +47,7 @@ mod model_harness_modes;
 mod model_kernel_oracle;
 mod model_makedumpfile_modes;
 mod model_makedumpfile_oracle;
+mod model_other_writers;
 mod model_properties;
 mod model_qemu_oracle;
 mod model_real_readers;

@@ -100,7 +100,7 @@ fn split_set_properties_notice_a_changed_file() {
     p1_set_joins_to_one_file(&layout, &output).unwrap();
     p2_raw_extent_matches_layout(&layout, &output).unwrap();
     p3_pages_read_back(&layout, &output).unwrap();
-    p4_check_passes(&output).unwrap();
+    p4_check_passes(&layout, &output).unwrap();
 
     // A byte of the last non-empty file's page data: the join and the set read-back differ from the model.
     let part = output
@@ -129,7 +129,7 @@ fn split_set_properties_notice_a_changed_file() {
     // A file of the set missing: check of the set (K18) and KdumpSet refuse it.
     let mut missing = output.clone();
     missing.parts.remove(0);
-    assert!(p4_check_passes(&missing)
+    assert!(p4_check_passes(&layout, &missing)
         .unwrap_err()
         .detail
         .contains("K18"));

@@ -53,7 +53,7 @@ proptest! {
         p1_flat_reassembles_to_raw(&output).map_err(|e| TestCaseError::fail(e.to_string()))?;
         p2_raw_extent_matches_layout(&layout, &output).map_err(|e| TestCaseError::fail(e.to_string()))?;
         p3_pages_read_back(&layout, &output).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        p4_check_passes(&output).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        p4_check_passes(&layout, &output).map_err(|e| TestCaseError::fail(e.to_string()))?;
     }
 }
 
@@ -74,7 +74,7 @@ fn reader_reads_a_padded_32bit_makedumpfile_dump_without_vmcoreinfo() {
     layout.validate().unwrap();
     let output = write_case(&layout).unwrap();
     p3_pages_read_back(&layout, &output).unwrap();
-    p4_check_passes(&output).unwrap();
+    p4_check_passes(&layout, &output).unwrap();
 }
 
 /// A makedumpfile layout with CPUs, VMCOREINFO and eraseinfo, so every structure is present.

@@ -3,8 +3,9 @@
 
 use kdump_flat::compress::Compression;
 use kdump_flat::model::{
-    write_layout, Layout, Machine, MakedumpfileMode, MemoryBlock, NoteSpec, PageClass, PageContent,
-    PageRun, PageSize, Utsname, WriterKind,
+    write_layout, DataOrder, Deviations, Layout, Machine, MakedumpfileMode, MemoryBlock, NoteSpec,
+    NotesPlacement, PageClass, PageContent, PageRun, PageSize, SubHeaderBlocks, Utsname,
+    WriterKind,
 };
 use kdump_flat::sink::{DumpSink, RecordingSink};
 
@@ -63,6 +64,7 @@ fn base(
         utsname: Utsname::default(),
         max_mapnr_beyond_memory: 0,
         mode: MakedumpfileMode::default(),
+        deviations: Deviations::default(),
     }
 }
 
@@ -160,5 +162,30 @@ fn makedumpfile_x86_64_4k_none_many_pages() {
     );
     layout.blocks[1].runs[0].count = 1500;
     layout.blocks[1].runs[0].class = PageClass::Kernel;
+    insta::assert_snapshot!(records(&layout));
+}
+
+/// Another writer's file layout (libkdumpfile's mkdiskdump): data first in reverse pfn order with the
+/// descriptors in pfn order, then the bitmaps, eraseinfo and notes after the data, header and sub-header
+/// last; `sub_hdr_size` 0, so the sub-header (at 0x1000) is written over bitmap 1's first bytes and the
+/// memory starts above pfn 8 × 104.
+#[test]
+fn other_writer_x86_64_4k_zlib_sub_hdr_size_0_notes_after_data_reversed() {
+    let mut layout = base(
+        WriterKind::Makedumpfile,
+        Machine::X86_64,
+        PageSize::K4,
+        Compression::Zlib,
+    );
+    layout.eraseinfo = Some("erase modelsym size 4\n".into());
+    for block in &mut layout.blocks {
+        block.start_pfn += 1000;
+    }
+    layout.deviations = Deviations {
+        notes: NotesPlacement::AfterData,
+        data_order: DataOrder::Reversed,
+        sub_header_blocks: SubHeaderBlocks::Zero,
+        ..Deviations::default()
+    };
     insta::assert_snapshot!(records(&layout));
 }

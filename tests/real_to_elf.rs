@@ -206,6 +206,8 @@ fn drgn_layout() -> Layout {
     layout.notes.prstatus_size = 336;
     layout.eraseinfo = None;
     layout.mode = Default::default();
+    // A plain makedumpfile file: no other writer's layout features (the seed may have drawn some).
+    layout.deviations = Default::default();
     let run = |count, content, class| PageRun {
         count,
         content,

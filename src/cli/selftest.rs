@@ -1,7 +1,8 @@
 //! `kdump-flat selftest [--cases N] [--seed S] [--size small|medium|large]`: runs the harness properties
 //! P1–P5 on N random layouts (QEMU's and makedumpfile's writers; makedumpfile's in its non-cyclic and
-//! cyclic modes, with `--num-threads`, `-b` and `--split` sets), prints a per-property summary, how many
-//! cases used each writer and mode, the P5 detection rates (split sets apart) and, on a failure, the seed,
+//! cyclic modes, with `--num-threads`, `-b` and `--split` sets, and other writers' layouts), prints a
+//! per-property summary, how many cases used each writer, mode and other writer's layout, the P5 detection
+//! rates (split sets apart) and, on a failure, the seed,
 //! the shrunk layout and a reproducer file.
 
 use std::collections::BTreeMap;
@@ -131,6 +132,8 @@ struct ModeCounts {
     split_files: u64,
     /// Files of those sets without any page of their own.
     split_files_without_pages: u64,
+    /// makedumpfile cases laid out as another writer does, per variant (`Deviations::names`).
+    other_writers: BTreeMap<&'static str, u64>,
 }
 
 impl ModeCounts {
@@ -140,6 +143,9 @@ impl ModeCounts {
             return;
         }
         self.makedumpfile += 1;
+        for name in layout.deviations.names() {
+            *self.other_writers.entry(name).or_default() += 1;
+        }
         match layout_cyclic_buffer(layout) {
             None => self.non_cyclic += 1,
             Some(bytes) if layout.max_mapnr() <= bytes.saturating_mul(8) => {
@@ -498,6 +504,22 @@ fn print_summary(out: &mut dyn Write, summary: &Summary, seconds: f64) -> io::Re
         m.split_sets,
         m.split_files,
         m.split_files_without_pages
+    )?;
+    let variants: Vec<String> = [
+        "notes-after-data",
+        "data-reversed",
+        "data-shuffled",
+        "sub-hdr-size-0",
+        "split-timestamps",
+        "split-gaps",
+    ]
+    .iter()
+    .map(|name| format!("{name} {}", m.other_writers.get(name).copied().unwrap_or(0)))
+    .collect();
+    writeln!(
+        out,
+        "  other writers' layouts (makedumpfile cases): {}",
+        variants.join(", ")
     )?;
     let on_boundary: Vec<String> = summary
         .boundaries

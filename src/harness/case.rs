@@ -1,7 +1,6 @@
 //! One case: a layout's write sequence sent down the raw path, the flattened path and a recorder in one
 //! run ([`write_case`]), and the files a property looks at (`dump_files`).
 
-use crate::model::makedumpfile::layout_split_ranges;
 use crate::model::{write_layout, write_layout_part, Layout, WriteError, WriteSummary};
 use crate::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
@@ -26,7 +25,7 @@ pub struct CaseOutput {
 /// One file of a `--split` set, written once down every path.
 #[derive(Debug, Clone)]
 pub struct PartOutput {
-    /// Its pfn range `[start, end)` (from [`crate::model::makedumpfile::layout_split_ranges`]).
+    /// Its pfn range `[start, end)` (from [`Layout::part_ranges`]).
     pub range: (u64, u64),
     /// The raw file.
     pub raw: Vec<u8>,
@@ -66,7 +65,8 @@ pub fn write_case(layout: &Layout) -> Result<CaseOutput, PropertyFailure> {
     let (raw, flat, writes, summary) =
         write_all_paths(|sink| write_layout(layout, sink)).map_err(writer_failed)?;
     let mut parts = Vec::new();
-    for (index, range) in layout_split_ranges(layout)
+    for (index, range) in layout
+        .part_ranges()
         .unwrap_or_default()
         .into_iter()
         .enumerate()
@@ -101,6 +101,8 @@ pub(super) struct FileView<'a> {
     pub(super) name: String,
     /// The pfn range of a file of a split set.
     pub(super) range: Option<(u64, u64)>,
+    /// Its index in a split set (pfn order).
+    pub(super) part: Option<usize>,
     /// Its raw bytes.
     pub(super) raw: &'a [u8],
     /// Its flattened bytes.
@@ -116,6 +118,7 @@ pub(super) fn dump_files(output: &CaseOutput) -> Vec<FileView<'_>> {
         return vec![FileView {
             name: "file".into(),
             range: None,
+            part: None,
             raw: &output.raw,
             flat: &output.flat,
             writes: &output.writes,
@@ -128,6 +131,7 @@ pub(super) fn dump_files(output: &CaseOutput) -> Vec<FileView<'_>> {
         .map(|(i, part)| FileView {
             name: format!("part {i} [{:#x}, {:#x})", part.range.0, part.range.1),
             range: Some(part.range),
+            part: Some(i),
             raw: &part.raw,
             flat: &part.flat,
             writes: &part.writes,

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::model::deviation::{notes_after_data, sub_hdr_blocks};
 use crate::model::encode::PAGE_DESC_SIZE;
 use crate::model::makedumpfile::layout_cyclic_buffer;
 use crate::model::notes::note_section;
@@ -29,8 +30,10 @@ pub fn expected_extents(layout: &Layout) -> Vec<Extent> {
 /// The ranges a writer must write for `layout` as one file (`split` = `None`) or as the file of a
 /// `--split` set holding the pfns of `split` (docs/FORMATS.md §2–3, K18: every file has the header, notes and
 /// both whole bitmaps and room for the descriptors of every dumpable page of the dump, but only its own
-/// descriptors, then its own data after that room). Sorted by start; everything else below the last end
-/// is a hole.
+/// descriptors, then its own data after that room). Other writers' layouts (`Layout::deviations`):
+/// `sub_hdr_size` as [`sub_hdr_blocks`] says (so bitmap 1 may start on the sub-header), the notes after
+/// the data and eraseinfo, both bitmaps whole. Sorted by start; everything else below the last end is a
+/// hole.
 pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<Extent> {
     let in_file = |pfn: u64| split.is_none_or(|(start, end)| (start..end).contains(&pfn));
     let ps = layout.page_bytes();
@@ -40,7 +43,9 @@ pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<
     let n = note_section(layout).len() as u64;
     let m = layout.max_mapnr();
     let l = m.div_ceil(8).div_ceil(ps) * ps;
-    let s = (k + n).div_ceil(ps);
+    // sub_hdr_size: the blocks of sub-header and notes; of the sub-header alone when the notes are after
+    // the data; 0 for that deviation (docs/validity.md).
+    let s = sub_hdr_blocks(layout, k, n);
     let bitmap = (1 + s) * ps;
     let p = bitmap + 2 * l;
     let d = layout.dumped_pages();
@@ -66,6 +71,8 @@ pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<
         // QEMU: whole PS-byte chunks, chunk 0 up to the chunk of the last pfn.
         WriterKind::Qemu => (m - 1) / (ps * 8) * ps + ps,
         // makedumpfile: the whole bitmap (non-cyclic), or the bytes of pfns below max_mapnr (cyclic).
+        // Another writer's file layout: both bitmaps whole.
+        WriterKind::Makedumpfile if layout.deviations.changes_file_layout() => l,
         WriterKind::Makedumpfile if layout_cyclic_buffer(layout).is_some() => m.div_ceil(8),
         WriterKind::Makedumpfile => l,
     };
@@ -81,11 +88,21 @@ pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<
             end: ps + k,
         },
     ];
+    let erase_len = layout
+        .eraseinfo
+        .as_ref()
+        .filter(|t| !t.is_empty())
+        .map_or(0, |t| t.len() as u64);
+    let notes_at = if notes_after_data(layout) {
+        q + data_len + erase_len
+    } else {
+        ps + k
+    };
     if n > 0 {
         extents.push(Extent {
             name: "notes",
-            start: ps + k,
-            end: ps + k + n,
+            start: notes_at,
+            end: notes_at + n,
         });
     }
     extents.push(Extent {
@@ -116,5 +133,6 @@ pub fn expected_file_extents(layout: &Layout, split: Option<(u64, u64)>) -> Vec<
         });
     }
     extents.retain(|e| e.end > e.start);
+    extents.sort_by_key(|e| e.start);
     extents
 }

@@ -5,7 +5,9 @@
 //! the flattened path and a recorder in one run, then each property judges the result. makedumpfile layouts
 //! come in its write modes ([`Layout::mode`](crate::model::Layout::mode)): non-cyclic or cyclic (one or many
 //! cycles), `--num-threads`, `-b`, and `--split`, for which the case is the dump written as one file *and*
-//! each file of the set ([`CaseOutput::parts`]):
+//! each file of the set ([`CaseOutput::parts`]); and in other writers' layouts
+//! ([`Layout::deviations`](crate::model::Layout::deviations): notes after the data, data out of pfn order,
+//! `sub_hdr_size` 0, split files with their own timestamps or gaps, which `join` must refuse):
 //!
 //! - **P1** [`p1_flat_reassembles_to_raw`]: reassembling the flattened output (`flat::reassemble`, the real
 //!   one) gives exactly the raw output (each file of a split set too); [`p1_set_joins_to_one_file`]:
@@ -21,7 +23,8 @@
 //!   flattened bytes; for a split set also through `kdump::KdumpSet` over its raw files and over its
 //!   flattened files read in place (every file's split range and eraseinfo, every pfn).
 //! - **P4** [`p4_check_passes`]: the checker finds the raw and flattened dump valid (a split set as one
-//!   set; warnings allowed).
+//!   set; notes allowed), with exactly the K8, K15 and K18 deviations the layout's other-writer features
+//!   imply ([`expected_deviations`]; none for QEMU's and makedumpfile's own layouts).
 //! - **P5** [`p5_corruption_is_detected`]: a random single-byte change in one structure is caught by the
 //!   checker or shows up as a read-back mismatch (P3's comparisons); detection rates are reported per
 //!   structure (some bytes, such as utsname bytes after the terminating NUL or header padding, can change
@@ -56,7 +59,7 @@ pub use extents::{expected_extents, expected_file_extents, Extent};
 pub use p1_reassembly::{p1_flat_reassembles_to_raw, p1_set_joins_to_one_file};
 pub use p2_extents::p2_raw_extent_matches_layout;
 pub use p3_read_back::p3_pages_read_back;
-pub use p4_check::p4_check_passes;
+pub use p4_check::{expected_deviations, p4_check_passes};
 pub use p5_corruption::{p5_corruption_is_detected, CorruptionStats};
 pub use p6_elf::p6_elf_agrees_with_raw_and_flat;
 pub use property::{Property, PropertyFailure};

@@ -2,11 +2,12 @@
 
 use std::borrow::Cow;
 
-use crate::kdump::{join, KdumpFile, KdumpSet};
+use crate::kdump::{join, KInvariant, KdumpFile, KdumpSet};
+use crate::model::deviation::split_gaps;
 use crate::model::makedumpfile::{
     makedumpfile_default_options, write_makedumpfile_kdump_with, MakedumpfileOptions,
 };
-use crate::model::Layout;
+use crate::model::{Layout, SplitStamps};
 use crate::sink::{DumpSink, RawSink};
 
 use super::bytes::{compare_dumps, reassemble_bytes};
@@ -34,7 +35,9 @@ pub fn p1_flat_reassembles_to_raw(output: &CaseOutput) -> Result<(), PropertyFai
 /// P1 for a `--split` layout (nothing to do otherwise): `kdump::join` of the set's raw files, given in
 /// reverse order, is the model's one-file dump byte for byte, except that the joined file holds the
 /// eraseinfo text once per file (every `--split` file carries the whole text, and joining concatenates
-/// them, as `makedumpfile --reassemble` does).
+/// them, as `makedumpfile --reassemble` does). A set whose files have their own timestamps or leave gaps
+/// ([`crate::model::Deviations`]) must be refused instead, with a K18 error, as `makedumpfile --reassemble`
+/// refuses it.
 pub fn p1_set_joins_to_one_file(
     layout: &Layout,
     output: &CaseOutput,
@@ -54,8 +57,22 @@ pub fn p1_set_joins_to_one_file(
                 format!("join: a file of the set does not open: {e}"),
             )
         })?;
-    let set =
-        KdumpSet::new(files).map_err(|e| fail(Property::P1, format!("join: not a set: {e}")))?;
+    let restamped = layout.deviations.split_stamps == SplitStamps::PerPart && files.len() > 1;
+    let must_refuse = restamped || !split_gaps(layout).is_empty();
+    let set = match (KdumpSet::new(files), must_refuse) {
+        (Ok(set), false) => set,
+        (Err(e), true) if e.invariant() == Some(KInvariant::K18) => return Ok(()),
+        (Err(e), _) => return Err(fail(Property::P1, format!("join: not a set: {e}"))),
+        (Ok(_), true) => {
+            return Err(fail(
+                Property::P1,
+                format!(
+                "join: a set with {} was taken as one set; makedumpfile --reassemble refuses it",
+                layout.deviations
+            ),
+            ))
+        }
+    };
     let mut sink = RawSink::in_memory();
     join(&set, &mut sink).map_err(|e| fail(Property::P1, format!("join failed: {e}")))?;
     sink.finish()

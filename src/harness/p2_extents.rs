@@ -2,6 +2,7 @@
 //! ([`super::expected_file_extents`]), and every write mode gives the file makedumpfile's default
 //! sequence gives.
 
+use crate::model::deviation::part_timestamp;
 use crate::model::makedumpfile::{
     makedumpfile_default_options, makedumpfile_options, write_makedumpfile_kdump_with,
     MakedumpfileOptions,
@@ -39,6 +40,7 @@ pub fn p2_raw_extent_matches_layout(
     let whole = FileView {
         name: "file".into(),
         range: None,
+        part: None,
         raw: &output.raw,
         flat: &output.flat,
         writes: &output.writes,
@@ -108,8 +110,10 @@ fn check_file_extents(layout: &Layout, file: &FileView<'_>) -> Result<(), String
     if layout.writer == WriterKind::Makedumpfile
         && makedumpfile_options(layout) != makedumpfile_default_options(layout)
     {
+        let (sec, usec) = part_timestamp(layout, file.part.unwrap_or(0));
         let options = MakedumpfileOptions {
             split: file.range,
+            timestamp: (u64::from(sec), u64::from(usec)),
             ..makedumpfile_default_options(layout)
         };
         let mut sink = RawSink::in_memory();

@@ -4,6 +4,8 @@
 
 use crate::flat::index::FlatIndex;
 use crate::kdump::{KdumpError, KdumpFile, KdumpSet, PageContent};
+use crate::model::deviation::{part_timestamp, split_gaps};
+use crate::model::variant_writer::bitmap1_overlay;
 use crate::model::{Layout, PageRef};
 use crate::readat::ReadAt;
 
@@ -35,7 +37,7 @@ pub fn p3_pages_read_back(layout: &Layout, output: &CaseOutput) -> Result<(), Pr
     let files = dump_files(output);
     let expectations: Vec<FileExpectation> = files
         .iter()
-        .map(|f| FileExpectation::new(layout, f.range))
+        .map(|f| FileExpectation::new(layout, f.range, f.part))
         .collect();
     let raws: Vec<&[u8]> = files.iter().map(|f| f.raw).collect();
     read_back_set(layout, &expected, &expectations, &raws)
@@ -58,7 +60,7 @@ pub(super) fn read_back_set(
         .rev()
         .map(|(i, raw)| KdumpFile::open(*raw).map_err(|e| format!("file {i}: cannot open: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let set = KdumpSet::new(files).map_err(|e| format!("not one set: {e}"))?;
+    let set = open_set(layout, files).map_err(|e| format!("not one set: {e}"))?;
     compare_set_read_back(layout, expected, &set, expectations)
 }
 
@@ -80,7 +82,7 @@ pub(super) fn read_back_flat_set(
             KdumpFile::open(index).map_err(|e| format!("file {i}: cannot open: {e}"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let set = KdumpSet::new(files).map_err(|e| format!("not one set: {e}"))?;
+    let set = open_set(layout, files).map_err(|e| format!("not one set: {e}"))?;
     compare_set_read_back(layout, expected, &set, expectations)
 }
 
@@ -102,16 +104,22 @@ pub(super) struct FileExpectation {
     pub(super) range: Option<(u64, u64)>,
     /// `offset_eraseinfo`, `size_eraseinfo` ((0, 0) without eraseinfo).
     pub(super) eraseinfo: (u64, u64),
+    /// The header's timestamp (a split file's own with [`crate::model::SplitStamps::PerPart`]).
+    pub(super) timestamp: (u32, u32),
 }
 
 impl FileExpectation {
-    /// What the file holding `range` (`None`: the one file) must say.
-    pub(super) fn new(layout: &Layout, range: Option<(u64, u64)>) -> Self {
+    /// What file `part` of a split set, holding `range`, must say (`None`, `None`: the one file).
+    pub(super) fn new(layout: &Layout, range: Option<(u64, u64)>, part: Option<usize>) -> Self {
         let eraseinfo = expected_file_extents(layout, range)
             .iter()
             .find(|e| e.name == "eraseinfo")
             .map_or((0, 0), |e| (e.start, e.end - e.start));
-        FileExpectation { range, eraseinfo }
+        FileExpectation {
+            range,
+            eraseinfo,
+            timestamp: part_timestamp(layout, part.unwrap_or(0)),
+        }
     }
 }
 
@@ -122,12 +130,12 @@ fn compare_read_back<R: ReadAt>(
     expected: &[Option<PageRef>],
     dump: &KdumpFile<R>,
 ) -> Result<(), String> {
-    compare_file_structures(layout, dump, &FileExpectation::new(layout, None))?;
-    compare_pages(layout, expected, |pfn| dump.read_page(pfn))
+    compare_file_structures(layout, dump, &FileExpectation::new(layout, None, None))?;
+    compare_pages(layout, expected, &[], |pfn| dump.read_page(pfn))
 }
 
-/// Compares the headers of every file of `set` with the model (`files`: what each file, in pfn order,
-/// must say), then every pfn read through the set.
+/// Compares the headers of every file of `set` (opened from the files in reverse order) with the model
+/// (`files`: what each file, in pfn order, must say), then every pfn read through the set.
 fn compare_set_read_back<R: ReadAt>(
     layout: &Layout,
     expected: &[Option<PageRef>],
@@ -141,10 +149,16 @@ fn compare_set_read_back<R: ReadAt>(
             files.len()
         ));
     }
-    for (i, (part, file)) in set.parts().iter().zip(files).enumerate() {
-        compare_file_structures(layout, part, file).map_err(|d| format!("file {i}: {d}"))?;
+    // The files were given in reverse order: part i of the set is file n - 1 - given_index(i) (parts
+    // with equal ranges, e.g. empty ones, sort in the order given).
+    for (i, part) in set.parts().iter().enumerate() {
+        let file = files.len() - 1 - set.given_index(i);
+        compare_file_structures(layout, part, &files[file])
+            .map_err(|d| format!("file {file}: {d}"))?;
     }
-    compare_pages(layout, expected, |pfn| set.read_page(pfn))
+    compare_pages(layout, expected, &split_gaps(layout), |pfn| {
+        set.read_page(pfn)
+    })
 }
 
 fn compare_file_structures<R: ReadAt>(
@@ -162,21 +176,44 @@ fn compare_file_structures<R: ReadAt>(
     compare_structures(layout, dump, file)
 }
 
+/// What one pfn must read back as.
+enum Want<'a> {
+    NotInMemory,
+    Excluded,
+    Data(&'a PageRef),
+}
+
 /// Compares every pfn below max_mapnr, read through `read_page`, with the model, and checks that
-/// max_mapnr itself is not readable.
+/// max_mapnr itself is not readable. A pfn in one of `gaps` (pfns no file of a split set holds) is not in
+/// the dump: excluded when it is memory. With `sub_hdr_size` 0 a pfn in no memory block whose bitmap-1 bit
+/// the sub-header's bytes set reads as excluded ([`bitmap1_overlay`]).
 fn compare_pages(
     layout: &Layout,
     expected: &[Option<PageRef>],
+    gaps: &[(u64, u64)],
     read_page: impl Fn(u64) -> Result<PageContent, KdumpError>,
 ) -> Result<(), String> {
     let ps = layout.page_bytes();
+    let overlay = bitmap1_overlay(layout).unwrap_or_default();
+    let overlay_bit = |pfn: u64| {
+        overlay
+            .get((pfn / 8) as usize)
+            .is_some_and(|byte| byte >> (pfn % 8) & 1 == 1)
+    };
     for (pfn, page) in expected.iter().enumerate() {
         let pfn = pfn as u64;
+        let in_gap = gaps.iter().any(|&(start, end)| (start..end).contains(&pfn));
+        let want = match page {
+            None if overlay_bit(pfn) => Want::Excluded,
+            None => Want::NotInMemory,
+            Some(p) if in_gap || layout.excludes(p.class) => Want::Excluded,
+            Some(p) => Want::Data(p),
+        };
         let read = read_page(pfn).map_err(|e| format!("pfn {pfn:#x}: read failed: {e}"))?;
-        match (page, read) {
-            (None, PageContent::NotInMemory) => {}
-            (Some(p), PageContent::Excluded) if layout.excludes(p.class) => {}
-            (Some(p), PageContent::Data(bytes)) if !layout.excludes(p.class) => {
+        match (want, read) {
+            (Want::NotInMemory, PageContent::NotInMemory) => {}
+            (Want::Excluded, PageContent::Excluded) => {}
+            (Want::Data(p), PageContent::Data(bytes)) => {
                 let want = p.bytes(ps);
                 if bytes != want {
                     let at = bytes.iter().zip(&want).position(|(a, b)| a != b);
@@ -187,9 +224,10 @@ fn compare_pages(
             }
             (want, got) => {
                 let want = match want {
-                    None => "not in memory",
-                    Some(p) if layout.excludes(p.class) => "excluded",
-                    Some(_) => "data",
+                    Want::NotInMemory => "not in memory",
+                    Want::Excluded if in_gap => "excluded (in a gap between the split files)",
+                    Want::Excluded => "excluded",
+                    Want::Data(_) => "data",
                 };
                 let got = match got {
                     PageContent::Data(_) => "data",
@@ -208,5 +246,18 @@ fn compare_pages(
             "pfn {:#x} (= max_mapnr) was readable",
             layout.max_mapnr()
         )),
+    }
+}
+
+/// Opens `files` as one set: strictly ([`KdumpSet::new`]) for makedumpfile's own sets, as readers read
+/// them ([`KdumpSet::new_readable`]) when the layout's files have their own timestamps or leave gaps.
+pub(super) fn open_set<R: ReadAt>(
+    layout: &Layout,
+    files: Vec<KdumpFile<R>>,
+) -> Result<KdumpSet<R>, KdumpError> {
+    if layout.deviations.changes_split_set() {
+        KdumpSet::new_readable(files).map(|(set, _)| set)
+    } else {
+        KdumpSet::new(files)
     }
 }

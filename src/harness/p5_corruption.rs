@@ -86,7 +86,7 @@ impl<'a> CorruptionCase<'a> {
         let files = dump_files(output);
         let expectations = files
             .iter()
-            .map(|f| FileExpectation::new(layout, f.range))
+            .map(|f| FileExpectation::new(layout, f.range, f.part))
             .collect();
         CorruptionCase {
             layout,

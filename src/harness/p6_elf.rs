@@ -7,14 +7,18 @@
 //! - `to-elf` of the model's raw file (or of its `--split` set) with the model's blocks equals the model's
 //!   ELF byte for byte when the dump left no page out; when it did (makedumpfile's dump levels), every
 //!   dumped page reads back from the ELF file as the model says, every excluded page as zeros, and the
-//!   segments are cut as `makedumpfile -E` cuts them (checked by an independent count here).
+//!   segments are cut as `makedumpfile -E` cuts them (checked by an independent count here). A split set
+//!   whose files have their own timestamps or leave gaps ([`crate::model::Deviations`]) is converted from
+//!   its one-file form instead: `to-elf`, like `join`, refuses such a set. With `sub_hdr_size` 0 the
+//!   `to-elf` step is skipped: the sub-header's bytes are bitmap 1's first bits, so bitmap 1 claims
+//!   memory outside the model's blocks, which `to-elf` refuses by design.
 
 use crate::elf::{guest_phys_read, ElfDump};
 use crate::from_elf::{write_kdump_from_elf, FromElfOptions};
 use crate::kdump::{KdumpFile, KdumpSet};
 use crate::model::notes::note_section;
 use crate::model::qemu_elf::{layout_block_ranges, write_layout_elf};
-use crate::model::{Layout, WriterKind};
+use crate::model::{Layout, SubHeaderBlocks, WriterKind};
 use crate::sink::RawSink;
 use crate::to_elf::{convert, ToElfOptions, PFN_EXCLUDED};
 
@@ -128,7 +132,15 @@ pub fn p6_elf_agrees_with_raw_and_flat(
         })?;
     }
 
-    let files: Vec<&[u8]> = if output.parts.is_empty() {
+    if layout.deviations.sub_header_blocks == SubHeaderBlocks::Zero {
+        // With sub_hdr_size 0 the sub-header's bytes are bitmap 1's first bits: bitmap 1 claims memory
+        // the model's blocks do not have, and to-elf rightly refuses blocks that contradict the bitmap.
+        // The ELF side of such a layout is checked above; its reading is P3's.
+        return Ok(());
+    }
+    // A set whose files have their own timestamps or leave gaps is not one makedumpfile set: to-elf
+    // refuses it (as join does), so the one-file form stands for it.
+    let files: Vec<&[u8]> = if output.parts.is_empty() || layout.deviations.changes_split_set() {
         vec![&output.raw]
     } else {
         output.parts.iter().map(|p| &p.raw[..]).collect()

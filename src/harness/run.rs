@@ -127,7 +127,7 @@ pub fn run_case(layout: &Layout, options: &CaseOptions) -> CaseReport {
             p3_pages_read_back(layout, &output)
         }),
     );
-    outcomes.insert(Property::P4, judge(&|| p4_check_passes(&output)));
+    outcomes.insert(Property::P4, judge(&|| p4_check_passes(layout, &output)));
     outcomes.insert(
         Property::P6,
         judge(&|| p6_elf_agrees_with_raw_and_flat(layout, &output)),

@@ -12,12 +12,14 @@ use crate::kdump::{
     ByteOrder, Class, DiskDumpHeader, KdumpFile, KdumpSubHeader, Signature, SubHeaderLayout,
     Utsname,
 };
+use crate::model::deviation::sub_hdr_blocks;
 use crate::model::encode::{StructAbi, UTS_FIELD};
 use crate::model::notes::{note_section, NT_PRSTATUS};
 use crate::model::{struct_abi, Endian, Layout, WriterKind};
 use crate::readat::ReadAt;
 
 use super::bytes::compare_bytes;
+use super::extents::expected_extents;
 use super::p3_read_back::FileExpectation;
 
 /// One row of a comparison table: `Err` naming the field when it does not read as the model says.
@@ -108,13 +110,10 @@ impl<'a> ModelFacts<'a> {
         }
     }
 
-    /// The header's timestamp (seconds, microseconds) as a `long` keeps it; QEMU writes zero.
-    fn timestamp(&self) -> (u64, u64) {
-        let (sec, usec) = if self.is_qemu {
-            (0, 0)
-        } else {
-            self.layout.timestamp
-        };
+    /// The header's timestamp (seconds, microseconds) of a file stamped `stamp`, as a `long` keeps it;
+    /// QEMU writes zero.
+    fn timestamp(&self, stamp: (u32, u32)) -> (u64, u64) {
+        let (sec, usec) = if self.is_qemu { (0, 0) } else { stamp };
         (
             u64::from(sec) & self.long_mask,
             u64::from(usec) & self.long_mask,
@@ -130,12 +129,21 @@ impl<'a> ModelFacts<'a> {
         })
     }
 
+    /// Where the notes start: behind the sub-header, or where the layout's formulas put them after the
+    /// data ([`expected_extents`]).
+    fn note_offset(&self) -> u64 {
+        expected_extents(self.layout)
+            .iter()
+            .find(|e| e.name == "notes")
+            .map_or(self.ps + self.abi.sub_header_size(), |e| e.start)
+    }
+
     /// `offset_note`, `size_note`: QEMU points behind the sub-header even without notes; makedumpfile
     /// leaves them 0.
     fn note_range(&self) -> (u64, u64) {
         let n = self.note_bytes();
         if n > 0 || self.is_qemu {
-            (self.ps + self.abi.sub_header_size(), n)
+            (self.note_offset(), n)
         } else {
             (0, 0)
         }
@@ -144,7 +152,7 @@ impl<'a> ModelFacts<'a> {
     /// `offset_vmcoreinfo`, `size_vmcoreinfo`: VMCOREINFO is the last note; its descriptor fills the
     /// note's last pad4(len) bytes.
     fn vmcoreinfo_range(&self) -> (u64, u64) {
-        let end = self.ps + self.abi.sub_header_size() + self.note_bytes();
+        let end = self.note_offset() + self.note_bytes();
         self.layout
             .notes
             .vmcoreinfo
@@ -174,8 +182,8 @@ impl<'a> ModelFacts<'a> {
     }
 }
 
-/// The header table: every `disk_dump_header` field the reader decodes.
-fn header_rows(model: &ModelFacts<'_>, h: &DiskDumpHeader) -> Vec<Row> {
+/// The header table: every `disk_dump_header` field the reader decodes, for the file `file`.
+fn header_rows(model: &ModelFacts<'_>, h: &DiskDumpHeader, file: &FileExpectation) -> Vec<Row> {
     let layout = model.layout;
     let ps = model.ps;
     let class = if layout.machine.is_64bit() {
@@ -200,14 +208,14 @@ fn header_rows(model: &ModelFacts<'_>, h: &DiskDumpHeader) -> Vec<Row> {
                 h.timestamp_sec as u64 & mask,
                 h.timestamp_usec as u64 & mask,
             ),
-            model.timestamp(),
+            model.timestamp(file.timestamp),
         ),
         row("status", h.status, layout.compression.flag()),
         row("block_size", h.block_size as u64, ps),
         row(
             "sub_hdr_size",
             h.sub_hdr_size as u64,
-            (model.abi.sub_header_size() + model.note_bytes()).div_ceil(ps),
+            sub_hdr_blocks(layout, model.abi.sub_header_size(), model.note_bytes()),
         ),
         row(
             "bitmap_blocks",
@@ -341,7 +349,7 @@ pub(super) fn compare_structures<R: ReadAt>(
     file: &FileExpectation,
 ) -> Result<(), String> {
     let model = ModelFacts::new(layout);
-    first_difference(header_rows(&model, dump.header()))?;
+    first_difference(header_rows(&model, dump.header(), file))?;
     let sub = dump
         .sub_header()
         .ok_or("no sub-header read, the model writes version 6")?;

@@ -14,11 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::compress::{Compression, ALL_COMPRESSIONS};
 
+use super::deviation::sub_header_zero_first_pfn;
 use super::edges::draw_boundary;
 use super::makedumpfile::layout_cyclic_buffer;
 use super::{
-    CyclicMode, Layout, Machine, MakedumpfileMode, MemoryBlock, NoteSpec, PageClass, PageContent,
-    PageRun, PageSize, SplitSpec, Utsname, WriterKind, ALL_MACHINES, MAX_CYCLES,
+    struct_abi, CyclicMode, DataOrder, Deviations, Layout, Machine, MakedumpfileMode, MemoryBlock,
+    NoteSpec, NotesPlacement, PageClass, PageContent, PageRun, PageSize, SplitCoverage, SplitSpec,
+    SplitStamps, SubHeaderBlocks, Utsname, WriterKind, ALL_MACHINES, MAX_CYCLES,
     PLENTY_OF_FREE_MEMORY,
 };
 
@@ -183,6 +185,7 @@ pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<
         utsname,
         max_mapnr_beyond_memory: 0,
         mode: MakedumpfileMode::default(),
+        deviations: Deviations::default(),
     };
     if writer == WriterKind::Makedumpfile && u.ratio(1u8, 4)? {
         layout.max_mapnr_beyond_memory = u.int_in_range(1..=256)?;
@@ -197,6 +200,8 @@ pub fn arbitrary_layout(u: &mut Unstructured<'_>, size: SizeClass) -> ArbResult<
     // before modes were generated).
     if layout.writer == WriterKind::Makedumpfile {
         layout.mode = makedumpfile_mode(u, &layout)?;
+        // Last of all, so a seed that draws no variant is the layout it was before variants existed.
+        draw_deviations(u, &mut layout)?;
     }
     Ok(layout)
 }
@@ -395,6 +400,58 @@ fn makedumpfile_mode(u: &mut Unstructured<'_>, layout: &Layout) -> ArbResult<Mak
     Ok(mode)
 }
 
+/// True with probability 1/`n` (false when the bytes run out, so shrinking removes the choice).
+fn one_in(u: &mut Unstructured<'_>, n: u8) -> ArbResult<bool> {
+    Ok(u.int_in_range(1..=n)? == n)
+}
+
+/// Other writers' layouts ([`super::deviation`]), at the rates docs/harness.md states: for a single file,
+/// the notes after the data (1 in 10), the data reversed or shuffled (1 in 10, half each) and
+/// `sub_hdr_size` 0 (1 in 12; the notes then go after the data and the memory moves up above the pfns
+/// whose bitmap-1 bits the sub-header's bytes are); such a file is another writer's, so it has
+/// makedumpfile's default write mode. For a `--split` set: every file with its own timestamp (1 in 4),
+/// every range trimmed by 1–8 pfns at its end (1 in 4).
+fn draw_deviations(u: &mut Unstructured<'_>, layout: &mut Layout) -> ArbResult<()> {
+    let mut d = Deviations::default();
+    if layout.mode.split.is_some() {
+        if one_in(u, 4)? {
+            d.split_stamps = SplitStamps::PerPart;
+        }
+        if one_in(u, 4)? {
+            d.split_coverage = SplitCoverage::Trimmed {
+                pfns: u.int_in_range(1..=8)?,
+            };
+        }
+    } else {
+        if one_in(u, 10)? {
+            d.notes = NotesPlacement::AfterData;
+        }
+        if one_in(u, 10)? {
+            d.data_order = if u.arbitrary()? {
+                DataOrder::Reversed
+            } else {
+                DataOrder::Shuffled {
+                    seed: u.arbitrary()?,
+                }
+            };
+        }
+        if one_in(u, 12)? {
+            d.sub_header_blocks = SubHeaderBlocks::Zero;
+            d.notes = NotesPlacement::AfterData;
+            let first = sub_header_zero_first_pfn(struct_abi(layout));
+            let shift = first.saturating_sub(layout.blocks[0].start_pfn);
+            for block in &mut layout.blocks {
+                block.start_pfn += shift;
+            }
+        }
+        if d.changes_file_layout() {
+            layout.mode = MakedumpfileMode::default();
+        }
+    }
+    layout.deviations = d;
+    Ok(())
+}
+
 /// A deterministic random layout from a seed (what `kdump-flat gen --seed` and `selftest` use).
 pub fn layout_from_seed(seed: u64, size: SizeClass) -> Layout {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -538,6 +595,11 @@ pub fn shrink_candidates(layout: &Layout) -> Vec<Layout> {
             l.mode = simpler;
             push(l);
         }
+    }
+    if !layout.deviations.is_none() {
+        let mut l = layout.clone();
+        l.deviations = Deviations::default();
+        push(l);
     }
     if layout.writer == WriterKind::Makedumpfile && layout.dump_level != 0 {
         let mut l = layout.clone();

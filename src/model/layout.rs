@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::compress::Compression;
 
-use super::{Machine, MakedumpfileMode, PageClass, PageContent, PageRef, PageSize, WriterKind};
+use super::{
+    Deviations, Machine, MakedumpfileMode, PageClass, PageContent, PageRef, PageSize, WriterKind,
+};
 
 /// `count` consecutive pages with the same content recipe and class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,6 +124,11 @@ pub struct Layout {
     /// is the same bytes.
     #[serde(default, skip_serializing_if = "MakedumpfileMode::is_default")]
     pub mode: MakedumpfileMode,
+    /// Other writers' layout features that every reader reads alike (notes after the data, data out of
+    /// pfn order, `sub_hdr_size` 0, split files with their own timestamps or with gaps):
+    /// [`super::deviation`]. None by default (absent in older reproducers).
+    #[serde(default, skip_serializing_if = "Deviations::is_none")]
+    pub deviations: Deviations,
 }
 
 fn default_dump_level() -> u8 {
@@ -165,6 +172,12 @@ impl Layout {
     /// The number of files the writer produces: the `--split` files, or 1.
     pub fn file_count(&self) -> usize {
         self.mode.split.map_or(1, |s| s.files as usize)
+    }
+
+    /// The pfn range of each file of the `--split` set as written (makedumpfile's ranges, trimmed by
+    /// [`Deviations::split_coverage`]); `None` for a dump written as one file.
+    pub fn part_ranges(&self) -> Option<Vec<(u64, u64)>> {
+        super::deviation::part_ranges(self)
     }
 
     /// Every page in memory, ascending by pfn.
@@ -247,6 +260,9 @@ impl Layout {
         let mut text = self.contents_summary();
         if !self.mode.is_default() {
             text.push_str(&format!(" mode={}", self.mode));
+        }
+        if !self.deviations.is_none() {
+            text.push_str(&format!(" deviations={}", self.deviations));
         }
         text
     }
@@ -331,6 +347,7 @@ mod tests {
             utsname: Utsname::default(),
             max_mapnr_beyond_memory: 0,
             mode: MakedumpfileMode::default(),
+            deviations: Deviations::default(),
         }
     }
 

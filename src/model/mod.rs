@@ -12,7 +12,10 @@
 //!   cyclic bitmaps, `--num-threads`, `-b`; the file is the same whatever the mode) and, for a `--split`
 //!   layout, each file of the set ([`write_layout_part`], ranges from [`makedumpfile::layout_split_ranges`];
 //!   [`write_layout()`] writes such a layout's dump as one file);
-//! - knows what every pfn must read back as ([`Layout::expected_page`]).
+//! - knows what every pfn must read back as ([`Layout::expected_page`]);
+//! - writes the layouts of other writers that every reader reads alike ([`Layout::deviations`],
+//!   [`deviation`]: notes after the data, data out of pfn order, `sub_hdr_size` 0, split parts with their
+//!   own timestamps or with gaps), a single file through [`variant_writer`].
 //!
 //! **Independence.** The structures are encoded by this module's own encoder ([`encode`]), written from
 //! the byte tables of docs/FORMATS.md, not with the reader's decoding structs in `crate::kdump`. This is
@@ -46,6 +49,7 @@
 //! assert!(matches!(layout.expected_page(first), ExpectedPage::Data(_) | ExpectedPage::Excluded));
 //! ```
 
+pub mod deviation;
 #[cfg(feature = "harness")]
 pub mod edges;
 pub mod encode;
@@ -61,9 +65,13 @@ pub mod page_content;
 pub mod qemu;
 pub mod qemu_elf;
 pub mod validate;
+pub mod variant_writer;
 pub mod write;
 pub mod write_layout;
 
+pub use deviation::{
+    DataOrder, Deviations, NotesPlacement, SplitCoverage, SplitStamps, SubHeaderBlocks,
+};
 pub use layout::{ExpectedPage, Layout, MemoryBlock, NoteSpec, PageRun, Utsname};
 pub use machine::{Endian, Machine, PageSize, WriterKind, ALL_MACHINES};
 pub use memory::BlockMemory;

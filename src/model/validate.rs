@@ -1,9 +1,11 @@
 //! Checking a [`Layout`]: well formed (ordered, non-empty blocks), within the model's bounds, and
 //! producible by its writer (QEMU's fixed choices, makedumpfile's write-mode restrictions).
 
+use super::deviation::sub_header_zero_first_pfn;
 use super::makedumpfile::policy::cyclic_buffer;
 use super::{
-    CyclicMode, Layout, WriterKind, MAX_BLOCK_ORDER, MAX_CYCLES, MAX_SPLIT_FILES, MAX_THREADS,
+    struct_abi, CyclicMode, Layout, NotesPlacement, SplitCoverage, SubHeaderBlocks, WriterKind,
+    MAX_BLOCK_ORDER, MAX_CYCLES, MAX_SPLIT_FILES, MAX_THREADS,
 };
 
 /// The largest number of pages a layout may describe (keeps one harness case in milliseconds).
@@ -73,7 +75,54 @@ impl Layout {
         match self.writer {
             WriterKind::Qemu => self.validate_for_qemu(),
             WriterKind::Makedumpfile => self.validate_for_makedumpfile(),
+        }?;
+        self.validate_deviations()
+    }
+
+    /// Checks the other writers' features ([`Layout::deviations`]): makedumpfile layouts only; the file
+    /// variants for a single file in the default write mode (another writer has no makedumpfile modes),
+    /// the split variants for `--split` sets; with `sub_hdr_size` 0 the notes after the data and no
+    /// memory below 8 × sizeof(sub-header) pfns (see [`super::deviation`]).
+    fn validate_deviations(&self) -> Result<(), LayoutError> {
+        let d = &self.deviations;
+        if d.is_none() {
+            return Ok(());
         }
+        let not_producible = |what: &str| {
+            Err(LayoutError::NotProducible {
+                writer: self.writer,
+                what: format!("{what} (deviations {d})"),
+            })
+        };
+        if self.writer != WriterKind::Makedumpfile {
+            return not_producible(
+                "another writer's layout on a QEMU dump (the model varies makedumpfile's)",
+            );
+        }
+        if d.changes_file_layout() && !self.mode.is_default() {
+            return not_producible("another writer's file layout in a makedumpfile write mode");
+        }
+        if d.changes_split_set() && self.mode.split.is_none() {
+            return not_producible("split-set variants without --split");
+        }
+        if let SplitCoverage::Trimmed { pfns: 0 } = d.split_coverage {
+            return not_producible("ranges trimmed by 0 pfns");
+        }
+        if d.sub_header_blocks == SubHeaderBlocks::Zero {
+            if d.notes != NotesPlacement::AfterData {
+                return not_producible(
+                    "sub_hdr_size 0 with the notes after the sub-header (no room)",
+                );
+            }
+            let first = sub_header_zero_first_pfn(struct_abi(self));
+            if self.blocks[0].start_pfn < first {
+                return not_producible(&format!(
+                    "sub_hdr_size 0 with memory below pfn {first:#x} (those pfns' bitmap-1 bits are the \
+                     sub-header's bytes)"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Checks the memory blocks: some, none empty, ascending, tails below the page size, in bounds.

@@ -4,14 +4,16 @@
 
 use crate::sink::DumpSink;
 
+use super::deviation::part_timestamp;
 use super::encode::StructAbi;
 use super::makedumpfile::{
-    layout_split_ranges, makedumpfile_abi, makedumpfile_part_options, write_makedumpfile_kdump,
-    write_makedumpfile_kdump_with,
+    makedumpfile_abi, makedumpfile_part_options, write_makedumpfile_kdump,
+    write_makedumpfile_kdump_with, MakedumpfileOptions,
 };
 use super::memory::{block_memories, guest_blocks};
 use super::notes::note_section;
 use super::qemu::{write_qemu_kdump, QemuDumpOptions};
+use super::variant_writer::write_variant_kdump;
 use super::write::{WriteError, WriteSummary};
 use super::{Layout, WriterKind};
 
@@ -40,12 +42,17 @@ pub fn write_layout(layout: &Layout, sink: &mut dyn DumpSink) -> Result<WriteSum
             let notes = note_section(layout);
             write_qemu_kdump(&blocks, &notes, &qemu_options(layout), sink)
         }
+        WriterKind::Makedumpfile if layout.deviations.changes_file_layout() => {
+            write_variant_kdump(layout, sink)
+        }
         WriterKind::Makedumpfile => write_makedumpfile_kdump(layout, sink),
     }
 }
 
 /// Writes file `index` (0-based, in pfn order) of a split layout's `--split` set (ranges from
-/// [`layout_split_ranges`]) with makedumpfile's sequence through `sink` (and finishes the sink).
+/// [`Layout::part_ranges`]: makedumpfile's, or trimmed; the timestamp from
+/// [`part_timestamp`](super::deviation::part_timestamp)) with makedumpfile's sequence through `sink` (and
+/// finishes the sink).
 /// Fails for a layout written as one file or an index beyond the set.
 pub fn write_layout_part(
     layout: &Layout,
@@ -55,7 +62,8 @@ pub fn write_layout_part(
     layout
         .validate()
         .map_err(|e| WriteError::Input(e.to_string()))?;
-    let ranges = layout_split_ranges(layout)
+    let ranges = layout
+        .part_ranges()
         .ok_or_else(|| WriteError::Input("the layout is not written with --split".into()))?;
     let range = *ranges.get(index).ok_or_else(|| {
         WriteError::Input(format!(
@@ -63,7 +71,11 @@ pub fn write_layout_part(
             ranges.len()
         ))
     })?;
-    let options = makedumpfile_part_options(layout, range);
+    let (sec, usec) = part_timestamp(layout, index);
+    let options = MakedumpfileOptions {
+        timestamp: (u64::from(sec), u64::from(usec)),
+        ..makedumpfile_part_options(layout, range)
+    };
     write_makedumpfile_kdump_with(layout, &options, sink)
 }
 
