@@ -3,7 +3,6 @@
 use crate::support::cli::{corpus, run, stderr, stdout};
 use crate::support::kdump::{Page, Synth};
 
-
 use assert_cmd::Command;
 use kdump_flat::compress::Compression;
 use kdump_flat::kdump::{KdumpFile, PageContent};
