@@ -4,7 +4,8 @@
 //!   the gathered batches end anywhere), reassembled equal the plain byte model and the `RawSink` output,
 //!   and hold data only in blocks that some record writes into (SEEK_DATA/SEEK_HOLE);
 //! - the real `makedumpfile -R` on every order of the benchmark (`benches/support/flat_orders.rs`) at small
-//!   sizes that still cross the 4 MiB input buffer or the gathering's bound of 32,768 pieces: identical bytes;
+//!   sizes that still cross the 1 MiB input buffers (more of them than circulate) and the gathering's bound
+//!   of 16,384 pieces: identical bytes;
 //! - a record the file system cannot hold (offset 2^62) is named with the offset it could not write; when
 //!   it comes before an input error, the write failure is reported and reassembly stops there;
 //! - later records win over bytes written many input buffers earlier, from a file and from a real pipe
@@ -260,7 +261,7 @@ fn every_benchmark_order_is_byte_identical_to_makedumpfile_r() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.flat");
     for order in Order::ALL {
-        // past the 4 MiB input buffer; past the bound of 32,768 gathered pieces (one-byte records)
+        // past the three 1 MiB input buffers; past the bound of 16,384 gathered pieces (one-byte records)
         let size = match order {
             Order::OneByteDescending => 300_000,
             Order::OneByteSpaced4K => 40_000,

@@ -22,9 +22,10 @@ use super::RecordHeader;
 /// (`pipeline::BUFFERS`); 1 MiB keeps one within a core's L2 cache (2 MiB on this project's VM) and the
 /// resident set under 16 MiB with three batches of one-byte records in flight.
 const READ_BUFFER_SIZE: usize = 1 << 20;
-/// Most payload pieces gathered into one batch (bounds a batch's bookkeeping at about 3 MiB for one-byte
-/// records; a full batch is handed over in the middle of a buffer).
-const MAX_PIECES: usize = 32 << 10;
+/// Most payload pieces gathered into one batch: bounds a batch's bookkeeping (pieces and records, 64 bytes
+/// per one-byte record) at about 1 MiB, three batches in flight. A full batch is handed over in the middle
+/// of a buffer.
+const MAX_PIECES: usize = 16 << 10;
 /// How often (in input bytes) write-back is started when [`ReassembleOptions::write_behind`] asks for it.
 const WRITE_BEHIND_STEP: u64 = 64 << 20;
 /// How often (in input bytes) the progress callback is called.
