@@ -106,7 +106,9 @@ pub struct ReassembleError {
     pub partial: ReassembleSummary,
 }
 
-/// Reassembles the flattened stream `input` into `output`, which is truncated first.
+/// Reassembles the flattened stream `input` into `output`, which is truncated first. `input` is read on
+/// the calling thread; the output is written by a second thread that lives for the call (an error if it
+/// cannot be started).
 pub fn reassemble(
     input: impl Read,
     output: &mut File,
