@@ -502,7 +502,8 @@ fn build_shim(dir: &Path) -> std::path::PathBuf {
 fn reassemble_survives_short_pwritev_and_eintr() {
     let dir = tempfile::tempdir().unwrap();
     let shim = build_shim(dir.path());
-    let writes: Vec<Write_> = (0..3000)
+    // 5.6 MB of input: more buffers than reassembly keeps in circulation, so each is reused
+    let writes: Vec<Write_> = (0..8000)
         .map(|i| (i as u64 * 700, payload(i, 700 + i % 5)))
         .chain([(10 << 20, payload(7, 5000)), (5, payload(8, 3))])
         .collect();

@@ -4,8 +4,12 @@
 //!   the gathered batches end anywhere), reassembled equal the plain byte model and the `RawSink` output,
 //!   and hold data only in blocks that some record writes into (SEEK_DATA/SEEK_HOLE);
 //! - the real `makedumpfile -R` on every order of the benchmark (`benches/support/flat_orders.rs`) at small
-//!   sizes that still cross the 4 MiB input buffer or the gathering's bound of 32,768 pieces: identical bytes;
-//! - a record the file system cannot hold (offset 2^62) is named with the offset it could not write.
+//!   sizes that still cross the 1 MiB input buffers (more of them than circulate) and the gathering's bound
+//!   of 16,384 pieces: identical bytes;
+//! - a record the file system cannot hold (offset 2^62) is named with the offset it could not write; when
+//!   it comes before an input error, the write failure is reported and reassembly stops there;
+//! - later records win over bytes written many input buffers earlier, from a file and from a real pipe
+//!   (the reading and the writing run on two threads).
 
 use crate::support::flat as common;
 use crate::support::flat_orders::Order;
@@ -257,7 +261,7 @@ fn every_benchmark_order_is_byte_identical_to_makedumpfile_r() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.flat");
     for order in Order::ALL {
-        // past the 4 MiB input buffer; past the bound of 32,768 gathered pieces (one-byte records)
+        // past the three 1 MiB input buffers; past the bound of 16,384 gathered pieces (one-byte records)
         let size = match order {
             Order::OneByteDescending => 300_000,
             Order::OneByteSpaced4K => 40_000,
@@ -342,4 +346,120 @@ fn the_command_names_the_record_it_could_not_write_and_leaves_nothing() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("in.flat")]);
+}
+
+/// `count` records of 4 KiB from output offset `base`, each filled with its own byte.
+fn pages(base: u64, count: u64, fill: u8) -> Vec<Write_> {
+    (0..count)
+        .map(|i| (base + i * 4096, vec![fill.wrapping_add(i as u8) | 1; 4096]))
+        .collect()
+}
+
+#[test]
+fn a_write_failure_before_an_input_error_is_the_one_reported() {
+    // record 1 cannot be written (2^62: EFBIG); 20 MiB of records follow, then the stream is cut short:
+    // the write failure comes first in stream order, so it is the error, and reading stops near it
+    let mut writes: Vec<Write_> = vec![(0, vec![0x5a; 10]), (1 << 62, vec![7; 10])];
+    writes.extend(pages(1 << 20, 5120, 3));
+    let mut flat = flatten(&writes);
+    flat.truncate(flat.len() - 100);
+    let dir = tempfile::tempdir().unwrap();
+    let mut output = read_write_file(&dir.path().join("out"));
+    let error = reassemble(&flat[..], &mut output, ReassembleOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            error.kind,
+            ReassembleErrorKind::WriteRecord {
+                offset: 0x4000_0000_0000_0000,
+                record: kdump_flat::flat::RecordHeader { index: 1, .. },
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.partial.records >= 2 && error.partial.records < writes.len() as u64);
+    assert!(error.partial.input_bytes < flat.len() as u64);
+    // what came before the failing record is in the output
+    let mut head = [0u8; 10];
+    std::os::unix::fs::FileExt::read_exact_at(&output, &mut head, 0).unwrap();
+    assert_eq!(head, [0x5a; 10]);
+}
+
+#[test]
+fn an_input_error_found_before_a_pending_write_fails_is_the_one_reported() {
+    // the unwritable record and a record with a negative offset (F8) are in the same input buffer: the
+    // stream is found invalid before the batch holding the unwritable record is written, so the invalid
+    // record is reported, as a reassembly writing record by record after checking it would report it
+    let flat = common::StreamBuilder::new()
+        .data(0, 10, 0x5a)
+        .data(1 << 62, 10, 7)
+        .record(-4096, 16, &[1; 16])
+        .end()
+        .build();
+    let dir = tempfile::tempdir().unwrap();
+    let mut output = read_write_file(&dir.path().join("out"));
+    let error = reassemble(&flat[..], &mut output, ReassembleOptions::default()).unwrap_err();
+    assert!(
+        matches!(error.kind, ReassembleErrorKind::Invalid(_)),
+        "{error}"
+    );
+    assert_eq!(error.partial.records, 2);
+}
+
+/// Records overwriting bytes written one, four and twelve MiB of input earlier, among 4 KiB pages in
+/// descending windows: more input buffers apart than reassembly keeps in circulation.
+fn late_overwrites() -> Vec<Write_> {
+    let mut writes: Vec<Write_> = vec![(0, vec![0x11; 65536])];
+    for window in 0..12u64 {
+        let mut batch = pages(1 << 20 | window << 20, 256, window as u8);
+        batch.reverse();
+        writes.extend(batch);
+        match window {
+            0 => writes.push((100, vec![0x22; 1000])),
+            3 => writes.push(((1 << 20) + 4000, vec![0x33; 300])),
+            11 => writes.push((0, vec![0x44; 1])),
+            _ => {}
+        }
+    }
+    writes.push(((1 << 20) + 10, vec![0x55; 5000]));
+    writes
+}
+
+#[test]
+fn later_records_win_over_bytes_written_many_buffers_earlier_from_a_file_and_a_pipe() {
+    let writes = late_overwrites();
+    let expected = model(&writes);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.flat");
+    std::fs::write(&input, flatten(&writes)).unwrap();
+
+    let from_file = dir.path().join("from-file");
+    let mut output = read_write_file(&from_file);
+    let summary = reassemble_file(
+        File::open(&input).unwrap(),
+        &mut output,
+        ReassembleOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(summary.records, writes.len() as u64);
+    assert!(
+        std::fs::read(&from_file).unwrap() == expected,
+        "from a file"
+    );
+
+    // a real pipe: `cat` writes the stream into it
+    let mut cat = Command::new("cat")
+        .arg(&input)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let from_pipe = dir.path().join("from-pipe");
+    let mut output = read_write_file(&from_pipe);
+    let pipe = cat.stdout.take().unwrap();
+    reassemble(pipe, &mut output, ReassembleOptions::default()).unwrap();
+    assert!(cat.wait().unwrap().success());
+    assert!(
+        std::fs::read(&from_pipe).unwrap() == expected,
+        "from a pipe"
+    );
 }

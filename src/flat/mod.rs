@@ -44,6 +44,7 @@ mod gather;
 mod header;
 pub mod index;
 mod overlaps;
+mod pipeline;
 mod reader;
 mod reassemble;
 mod segment_write;

@@ -166,6 +166,21 @@ impl<R: Read> FlatReader<R> {
         &self.buffer
     }
 
+    /// Hands over the buffer, whose [`BufferedEvent::Data`] ranges delivered so far stay valid in it, and
+    /// continues with `fresh`: the bytes read but not consumed yet are moved into it (at most a buffer's
+    /// length, fewer than 16 bytes when the reader has just asked for input). `fresh` is replaced by a
+    /// buffer of the reader's length if it is shorter.
+    pub(super) fn replace_buffer(&mut self, mut fresh: Box<[u8]>) -> Box<[u8]> {
+        if fresh.len() < self.buffer.len() {
+            fresh = vec![0u8; self.buffer.len()].into_boxed_slice();
+        }
+        let unconsumed = self.end - self.start;
+        fresh[..unconsumed].copy_from_slice(&self.buffer[self.start..self.end]);
+        self.start = 0;
+        self.end = unconsumed;
+        std::mem::replace(&mut self.buffer, fresh)
+    }
+
     fn advance(&mut self, may_read: bool) -> Result<Step, ReadError> {
         loop {
             let available = self.end - self.start;

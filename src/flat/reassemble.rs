@@ -4,27 +4,28 @@
 //! output length is max(offset + size). The payloads of a whole input buffer are gathered as ranges of that
 //! buffer (`gather`), ordered by output offset with overlaps resolved (the later record wins), and written
 //! straight from the buffer in as few `pwritev` as the offsets allow (`segment_write`): whatever the record
-//! order, no system call per record, and the input is read again only after every gathered range has been
-//! written.
+//! order, no system call per record. The writing runs on a second thread while the next buffer is read
+//! (`pipeline`); batches are written one after the other in stream order, and a buffer is read into again
+//! only after every range gathered from it has been written.
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::ops::Range;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::AtomicBool;
 
 use super::error::{FlatError, FlatWarning, ParseMode, ReadError};
-use super::gather::Batch;
+use super::pipeline::Pipeline;
 use super::reader::{BufferedEvent, FlatReader};
-use super::segment_write::SegmentWriter;
 use super::RecordHeader;
 
-/// Input buffer of the reader: payloads are written straight from it, so it bounds the longest write.
-/// 4 MiB measured about 15 % faster than 256 KiB (`benches/reassemble.rs`); the resident set stays
-/// well under 16 MiB.
-const READ_BUFFER_SIZE: usize = 4 << 20;
-/// Most payload pieces gathered before they are written (bounds the gathering's memory at about 2 MiB for
-/// a buffer of one-byte records).
-const MAX_PIECES: usize = 32 << 10;
+/// Input buffer of the reader: payloads are written straight from it. Three circulate
+/// (`pipeline::BUFFERS`); 1 MiB keeps one within a core's L2 cache (2 MiB on this project's VM) and the
+/// resident set under 16 MiB with three batches of one-byte records in flight.
+const READ_BUFFER_SIZE: usize = 1 << 20;
+/// Most payload pieces gathered into one batch: bounds a batch's bookkeeping (pieces and records, 64 bytes
+/// per one-byte record) at about 1 MiB, three batches in flight. A full batch is handed over in the middle
+/// of a buffer.
+const MAX_PIECES: usize = 16 << 10;
 /// How often (in input bytes) write-back is started when [`ReassembleOptions::write_behind`] asks for it.
 const WRITE_BEHIND_STEP: u64 = 64 << 20;
 /// How often (in input bytes) the progress callback is called.
@@ -105,7 +106,9 @@ pub struct ReassembleError {
     pub partial: ReassembleSummary,
 }
 
-/// Reassembles the flattened stream `input` into `output`, which is truncated first.
+/// Reassembles the flattened stream `input` into `output`, which is truncated first. `input` is read on
+/// the calling thread; the output is written by a second thread that lives for the call (an error if it
+/// cannot be started).
 pub fn reassemble(
     input: impl Read,
     output: &mut File,
@@ -128,79 +131,123 @@ pub fn reassemble_file(
 }
 
 fn reassemble_from<R: Read>(
-    reader: FlatReader<R>,
+    mut reader: FlatReader<R>,
     output: &mut File,
     mut options: ReassembleOptions<'_>,
 ) -> Result<ReassembleSummary, ReassembleError> {
-    let mut summary = ReassembleSummary::default();
-    let mut writer = BatchWriter::new(output);
-    let result = replay(reader, &mut writer, &mut options, &mut summary);
-    let finished = writer.finish();
-    summary.output_len = writer.end;
-    match (result, finished) {
-        (Ok(()), Ok(())) => Ok(summary),
-        (Err(kind), _) => Err(ReassembleError {
-            kind,
-            partial: summary,
-        }),
-        (Ok(()), Err(kind)) => Err(ReassembleError {
+    let file: &File = output;
+    let failed = |kind| ReassembleError {
+        kind,
+        partial: ReassembleSummary::default(),
+    };
+    truncate_existing(file).map_err(failed)?;
+    let writer_failed = AtomicBool::new(false);
+    let (replayed, unsent_records, written) = std::thread::scope(|scope| {
+        let (mut pipeline, writer) = Pipeline::start(scope, file, &writer_failed, MAX_PIECES)
+            .map_err(|e| {
+                ReassembleErrorKind::Write(io::Error::new(
+                    e.kind(),
+                    format!("cannot start the thread that writes it: {e}"),
+                ))
+            })?;
+        let replayed = replay(&mut reader, file, &mut pipeline, &mut options);
+        let unsent_records = pipeline.unsent_records();
+        // the writer ends when the pipeline is dropped, after the batches handed over
+        drop(pipeline);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Ok((replayed, unsent_records, written))
+    })
+    .map_err(failed)?;
+    let mut summary = ReassembleSummary {
+        records: written.totals.records,
+        payload_bytes: written.totals.payload_bytes,
+        output_len: written.totals.end,
+        input_bytes: reader.position(),
+        warnings: reader.take_warnings(),
+    };
+    // A write failure is reported if it came before the input's error in stream order, as a reassembly
+    // writing each batch before reading on would have met it first; the summary then stops there.
+    let kind = match (replayed, written.failure) {
+        (Err((kind, handed_over)), Some((sequence, _))) if sequence >= handed_over => {
+            summary.records += unsent_records;
+            Some(kind)
+        }
+        (_, Some((_, kind))) => {
+            summary.input_bytes = written.totals.input_position;
+            summary.warnings.truncate(written.totals.warnings);
+            Some(kind)
+        }
+        (replayed, None) => {
+            summary.records += unsent_records;
+            replayed.err().map(|(kind, _)| kind)
+        }
+    };
+    let finished = set_length(file, summary.output_len);
+    match (kind, finished) {
+        (None, Ok(())) => Ok(summary),
+        (Some(kind), _) | (None, Err(kind)) => Err(ReassembleError {
             kind,
             partial: summary,
         }),
     }
 }
 
-fn replay<R: Read>(
-    mut reader: FlatReader<R>,
-    writer: &mut BatchWriter<'_>,
-    options: &mut ReassembleOptions<'_>,
-    summary: &mut ReassembleSummary,
-) -> Result<(), ReassembleErrorKind> {
-    // only a non-empty output is truncated: ext4 flushes a file truncated to 0 when it is closed
-    // (auto_da_alloc), which costs a fresh output file a synchronous write-back
-    let old_len = writer
-        .file
-        .metadata()
-        .map_err(ReassembleErrorKind::Write)?
-        .len();
+/// Empties an output that is not empty. A fresh output is left alone: ext4 flushes a file truncated to
+/// 0 when it is closed (auto_da_alloc), which would cost it a synchronous write-back.
+fn truncate_existing(file: &File) -> Result<(), ReassembleErrorKind> {
+    let old_len = file.metadata().map_err(ReassembleErrorKind::Write)?.len();
     if old_len != 0 {
-        writer.file.set_len(0).map_err(ReassembleErrorKind::Write)?;
+        file.set_len(0).map_err(ReassembleErrorKind::Write)?;
     }
+    Ok(())
+}
+
+/// Parses the stream and hands its batches to the pipeline until the end, an error, or a failure of the
+/// writer. An error comes with the number of batches handed over before it was found.
+fn replay<R: Read>(
+    reader: &mut FlatReader<R>,
+    file: &File,
+    pipeline: &mut Pipeline<'_>,
+    options: &mut ReassembleOptions<'_>,
+) -> Result<(), (ReassembleErrorKind, u64)> {
     let mut next_progress = PROGRESS_STEP;
     let mut next_write_behind = WRITE_BEHIND_STEP;
     let result = loop {
-        // input is read only when every gathered payload range has been written
-        let event = match reader.next_buffered_event(writer.is_empty()) {
+        // input is read only when the gathered pieces have been handed over with their buffer
+        let event = match reader.next_buffered_event(pipeline.is_empty()) {
             Ok(Some(event)) => event,
             Ok(None) => break Ok(()),
             Err(ReadError::Format(e)) => break Err(ReassembleErrorKind::Invalid(e)),
             Err(ReadError::Io(e)) => break Err(ReassembleErrorKind::Read(e)),
         };
-        match event {
-            BufferedEvent::Record(_) => summary.records += 1,
+        let writing = match event {
+            BufferedEvent::Record(_) => {
+                pipeline.count_record();
+                true
+            }
             BufferedEvent::Data {
                 record,
                 offset,
                 range,
             } => {
-                summary.payload_bytes += range.len() as u64;
-                writer.add(&record, offset, range);
-                if writer.is_full() {
-                    if let Err(e) = writer.write(reader.buffer()) {
-                        break Err(e);
-                    }
-                }
+                pipeline.add(&record, offset, range);
+                !pipeline.is_full() || pipeline.hand_over(reader)
             }
             BufferedEvent::NeedInput => {
-                if let Err(e) = writer.write(reader.buffer()) {
-                    break Err(e);
-                }
+                let writing = pipeline.hand_over(reader);
                 if options.write_behind && reader.position() >= next_write_behind {
-                    start_write_back(writer.file);
+                    start_write_back(file);
                     next_write_behind = reader.position() + WRITE_BEHIND_STEP;
                 }
+                writing
             }
-            BufferedEvent::End => {}
+            BufferedEvent::End => true,
+        };
+        if !writing {
+            // the writer failed: its error is reported
+            break Ok(());
         }
         if let Some(progress) = options.progress.as_mut() {
             if reader.position() >= next_progress {
@@ -209,85 +256,25 @@ fn replay<R: Read>(
             }
         }
     };
-    // what arrived before an error is written too (for --keep-partial): no input was read since the
-    // pending ranges were gathered, so they are still valid
-    let written = writer.write(reader.buffer());
-    summary.input_bytes = reader.position();
-    summary.warnings = reader.take_warnings();
-    match (result, written) {
-        (Err(kind), _) | (Ok(()), Err(kind)) => Err(kind),
-        (Ok(()), Ok(())) => Ok(()),
-    }
+    let handed_over_before = pipeline.handed_over();
+    // what arrived before an error is written too (for --keep-partial): the pending pieces index the
+    // reader's buffer, which has not been read into since they were gathered
+    pipeline.hand_over(reader);
+    result.map_err(|kind| (kind, handed_over_before))
 }
 
-/// Gathers the payload ranges of the reader's buffer into a [`Batch`] and writes them with a
-/// [`SegmentWriter`]; tracks the output length.
-struct BatchWriter<'f> {
-    file: &'f File,
-    batch: Batch,
-    segments: SegmentWriter,
-    end: u64,
-}
-
-impl<'f> BatchWriter<'f> {
-    fn new(file: &'f File) -> Self {
-        BatchWriter {
-            file,
-            batch: Batch::new(MAX_PIECES),
-            segments: SegmentWriter::new(file),
-            end: 0,
-        }
+/// Sets the output's length to the largest end written.
+fn set_length(file: &File, end: u64) -> Result<(), ReassembleErrorKind> {
+    let len = file.metadata().map_err(ReassembleErrorKind::Write)?.len();
+    if len != end {
+        file.set_len(end).map_err(|e| {
+            ReassembleErrorKind::Write(io::Error::new(
+                e.kind(),
+                format!("cannot set its length to {end} bytes: {e}"),
+            ))
+        })?;
     }
-
-    fn is_empty(&self) -> bool {
-        self.batch.is_empty()
-    }
-
-    fn is_full(&self) -> bool {
-        self.batch.is_full()
-    }
-
-    fn add(&mut self, record: &RecordHeader, offset: u64, range: Range<usize>) {
-        self.end = self.end.max(offset + range.len() as u64);
-        self.batch.add(record, offset, range);
-    }
-
-    /// Writes the gathered pieces, whose ranges index `buffer`; a failure names the record and offset.
-    fn write(&mut self, buffer: &[u8]) -> Result<(), ReassembleErrorKind> {
-        let (segments, records) = self.batch.resolve();
-        let result = self.segments.write(self.file, buffer, segments);
-        let error = result.err().map(|failure| {
-            // the segment holding the failed offset, or the one after it for a gap's zeros
-            let index = segments
-                .partition_point(|s| s.end() <= failure.offset)
-                .min(segments.len() - 1);
-            ReassembleErrorKind::WriteRecord {
-                record: records[segments[index].record as usize],
-                offset: failure.offset,
-                error: failure.error,
-            }
-        });
-        self.batch.clear();
-        error.map_or(Ok(()), Err)
-    }
-
-    /// Sets the length to the largest end written.
-    fn finish(&mut self) -> Result<(), ReassembleErrorKind> {
-        let len = self
-            .file
-            .metadata()
-            .map_err(ReassembleErrorKind::Write)?
-            .len();
-        if len != self.end {
-            self.file.set_len(self.end).map_err(|e| {
-                ReassembleErrorKind::Write(io::Error::new(
-                    e.kind(),
-                    format!("cannot set its length to {} bytes: {e}", self.end),
-                ))
-            })?;
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Starts write-back of the file's dirty pages without waiting for it. A hint: errors surface in the

@@ -38,7 +38,7 @@ pub(super) const COPY_BELOW: usize = 512;
 /// `pwrite`).
 pub(super) const SCRATCH_SIZE: usize = MAX_WRITE;
 /// Spans at least this long are allocated with `fallocate` before they are written.
-pub(super) const ALLOCATE_FROM: u64 = 1 << 20;
+pub(super) const ALLOCATE_FROM: u64 = 256 << 10;
 /// The largest file-system block assumed when deciding which gaps may be filled.
 const MAX_BLOCK: u64 = 4096;
 /// Source of the zeros that fill gaps (shorter than [`MAX_BLOCK`]).
