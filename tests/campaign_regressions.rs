@@ -323,9 +323,9 @@ fn run_measuring_peak_rss(args: &[&std::ffi::OsStr]) -> (bool, u64) {
     (output.status.success(), peak)
 }
 
-/// flat/gather.rs `Batch::is_full`: the pieces gathered from one 4 MiB input buffer are written out every
-/// 32 Ki pieces, so reassembly's memory does not grow with the number of records in a buffer: a million
-/// one-byte records (246,000 to a buffer) in descending order, then the same shuffled within windows of
+/// flat/gather.rs `Batch::is_full`: the pieces gathered from one 1 MiB input buffer are written out every
+/// 16 Ki pieces, so reassembly's memory does not grow with the number of records in a buffer: a million
+/// one-byte records (61,680 to a buffer) in descending order, then the same shuffled within windows of
 /// 64, reassemble within the 16 MiB peak RSS that docs/reassembly.md promises, and to the bytes written.
 #[test]
 fn a_million_one_byte_records_reassemble_within_16_mib() {
@@ -457,7 +457,7 @@ fn a_failed_write_names_the_record_it_belongs_to_among_several() {
     }
 }
 
-/// flat/reassemble.rs `READ_BUFFER_SIZE`: the input is read in large blocks (4 MiB, docs/commands.md), not
+/// flat/reassemble.rs `READ_BUFFER_SIZE`: the input is read in large blocks (1 MiB, docs/commands.md), not
 /// in pieces the size of records: 16 MiB of 4 KiB records take at most one `read` per MiB (plus the
 /// end-of-input read), counted through a reader that returns everything asked for.
 #[test]
