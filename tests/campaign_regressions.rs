@@ -770,3 +770,25 @@ fn a_stream_cut_at_a_payload_end_is_the_same_error_for_the_index_and_the_reader(
         );
     }
 }
+
+/// kdump/join/copy.rs `copy_pages`: join's progress counts the bytes of page data copied so far, so it
+/// never goes down and ends at the summary's `data_bytes` (the corpus's makedumpfile split set).
+#[test]
+fn join_progress_ends_at_the_page_data_copied() {
+    use kdump_flat::kdump::{join_with_progress, KdumpSet};
+    use kdump_flat::sink::RawSink;
+    let parts = ["fw-mdf-split-d1.1", "fw-mdf-split-d1.2"]
+        .iter()
+        .map(|name| {
+            let bytes = std::fs::read(crate::support::cli::corpus().join(name)).unwrap();
+            KdumpFile::open(bytes).unwrap()
+        })
+        .collect();
+    let set = KdumpSet::new(parts).unwrap();
+    let mut sink = RawSink::in_memory();
+    let mut seen = Vec::new();
+    let summary = join_with_progress(&set, &mut sink, &mut |done| seen.push(done)).unwrap();
+    assert!(summary.data_bytes > 0);
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "progress went down: {seen:?}");
+    assert_eq!(seen.last(), Some(&summary.data_bytes), "progress {seen:?}");
+}
