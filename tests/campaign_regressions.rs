@@ -789,6 +789,52 @@ fn join_progress_ends_at_the_page_data_copied() {
     let mut seen = Vec::new();
     let summary = join_with_progress(&set, &mut sink, &mut |done| seen.push(done)).unwrap();
     assert!(summary.data_bytes > 0);
-    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "progress went down: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "progress went down: {seen:?}"
+    );
     assert_eq!(seen.last(), Some(&summary.data_bytes), "progress {seen:?}");
+}
+
+/// kdump/join/copy.rs `copy_area`: an area longer than join's 1 MiB copy buffer (here each part's
+/// eraseinfo, 1.5 MiB, appended to the corpus's split set and pointed at by the 64-bit sub-header's
+/// offset_eraseinfo at block_size + 64 and size_eraseinfo at + 72) is copied whole, in buffer-sized
+/// pieces, and the joined file's eraseinfo is the parts' texts in pfn order.
+#[test]
+fn join_copies_areas_longer_than_its_buffer() {
+    use kdump_flat::kdump::{join, KdumpSet};
+    use kdump_flat::sink::RawSink;
+    let mut texts = Vec::new();
+    let parts = ["fw-mdf-split-d1.1", "fw-mdf-split-d1.2"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut bytes = std::fs::read(crate::support::cli::corpus().join(name)).unwrap();
+            let mut text = String::new();
+            let mut line = 0;
+            while text.len() < 3 << 19 {
+                text.push_str(&format!(
+                    "erase part{i}_symbol_{line} size {}\n",
+                    line % 4096
+                ));
+                line += 1;
+            }
+            let offset = bytes.len() as u64;
+            bytes[4096 + 64..4096 + 72].copy_from_slice(&offset.to_le_bytes());
+            bytes[4096 + 72..4096 + 80].copy_from_slice(&(text.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(text.as_bytes());
+            texts.push(text);
+            KdumpFile::open(bytes).unwrap()
+        })
+        .collect();
+    let set = KdumpSet::new(parts).unwrap();
+    let mut sink = RawSink::in_memory();
+    join(&set, &mut sink).unwrap();
+    let joined = KdumpFile::open(sink.into_inner().into_inner()).unwrap();
+    let eraseinfo = joined.eraseinfo().unwrap().expect("an eraseinfo");
+    assert!(
+        eraseinfo == texts.concat().as_bytes(),
+        "eraseinfo of {} bytes",
+        eraseinfo.len()
+    );
 }
