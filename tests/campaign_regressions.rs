@@ -838,3 +838,34 @@ fn join_copies_areas_longer_than_its_buffer() {
         eraseinfo.len()
     );
 }
+
+/// kdump/join/parts.rs `check_parts`: join refuses (K8, part 0) a part whose notes lie outside its
+/// sub-header blocks — here the corpus split set's first part with `offset_note` (64-bit sub-header at
+/// block_size + 48) moved onto its bitmaps — since the joined file would copy the notes from there.
+#[test]
+fn join_refuses_notes_outside_the_sub_header_blocks() {
+    use kdump_flat::kdump::{join, KdumpSet};
+    use kdump_flat::sink::RawSink;
+    let parts: Vec<_> = ["fw-mdf-split-d1.1", "fw-mdf-split-d1.2"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut bytes = std::fs::read(crate::support::cli::corpus().join(name)).unwrap();
+            if i == 0 {
+                let file = KdumpFile::open(bytes.clone()).unwrap();
+                let bitmaps_at = file.bitmaps().bitmap1_offset;
+                bytes[4096 + 48..4096 + 56].copy_from_slice(&bitmaps_at.to_le_bytes());
+            }
+            KdumpFile::open(bytes).unwrap()
+        })
+        .collect();
+    let set = KdumpSet::new(parts).unwrap();
+    let mut sink = RawSink::in_memory();
+    match join(&set, &mut sink) {
+        Err(error) => {
+            let text = error.to_string();
+            assert!(text.contains("K8"), "{text}");
+        }
+        Ok(_) => panic!("a part with its notes on its bitmaps was joined"),
+    }
+}
