@@ -869,3 +869,28 @@ fn join_refuses_notes_outside_the_sub_header_blocks() {
         Ok(_) => panic!("a part with its notes on its bitmaps was joined"),
     }
 }
+
+/// kdump/check/pages.rs `check_descriptor_area`: a complete dump in which no page is dumped (every page in
+/// memory excluded: no descriptors) gets no K12 finding at all — the note about a file ending inside
+/// bitmap 2's padding is for files that do end there.
+#[test]
+fn a_complete_dump_without_dumped_pages_has_no_k12_finding() {
+    use crate::support::kdump::Page;
+    use kdump_flat::kdump::check::check;
+    use kdump_flat::kdump::KInvariant;
+    use kdump_flat::readat::ReadAt;
+    let synth = Synth {
+        max_mapnr: 64,
+        pages: (0..64).map(|pfn| (pfn, Page::Excluded)).collect(),
+        ..Synth::x86_64(Compression::Zlib, 64)
+    };
+    let bytes = synth.build().bytes;
+    let report = check(&[&bytes.as_slice() as &dyn ReadAt]);
+    let k12: Vec<_> = report
+        .violations
+        .iter()
+        .chain(&report.warnings)
+        .filter(|finding| finding.id == KInvariant::K12)
+        .collect();
+    assert!(k12.is_empty(), "{k12:?}");
+}
