@@ -894,3 +894,42 @@ fn a_complete_dump_without_dumped_pages_has_no_k12_finding() {
         .collect();
     assert!(k12.is_empty(), "{k12:?}");
 }
+
+/// model/notes.rs `parse_notes` (through `count_prstatus`, makedumpfile's `nr_cpus`): a note that ends
+/// exactly at the end of the section is read (it is usually the last one); one cut inside its descriptor
+/// is not, and neither is one whose padding is cut off — as the crate's kdump reader
+/// (`kdump::notes::parse_notes`, written separately) reads the same bytes.
+#[test]
+fn model_notes_end_where_the_section_ends() {
+    use kdump_flat::kdump::notes::parse_notes as reader_parse_notes;
+    use kdump_flat::kdump::ByteOrder;
+    use kdump_flat::model::notes::{count_prstatus, encode_note, NT_PRSTATUS};
+    use kdump_flat::model::Endian;
+    let two = [
+        encode_note(Endian::Little, "CORE", NT_PRSTATUS, &[1u8; 336]),
+        encode_note(Endian::Little, "CORE", NT_PRSTATUS, &[2u8; 336]),
+    ]
+    .concat();
+    assert_eq!(count_prstatus(&two, Endian::Little), 2, "whole section");
+    let cut_in_desc = &two[..two.len() - 10];
+    assert_eq!(
+        count_prstatus(cut_in_desc, Endian::Little),
+        1,
+        "cut inside the last descriptor"
+    );
+    let unpadded = [
+        encode_note(Endian::Little, "CORE", NT_PRSTATUS, &[1u8; 336]),
+        encode_note(Endian::Little, "CORE", NT_PRSTATUS, &[2u8; 337]),
+    ]
+    .concat();
+    let without_padding = &unpadded[..unpadded.len() - 3];
+    assert!(
+        reader_parse_notes(without_padding, 0, ByteOrder::Little).is_err(),
+        "the reader takes a note without its padding"
+    );
+    assert_eq!(
+        count_prstatus(without_padding, Endian::Little),
+        1,
+        "the last note lacks its padding"
+    );
+}
