@@ -933,3 +933,18 @@ fn model_notes_end_where_the_section_ends() {
         "the last note lacks its padding"
     );
 }
+
+/// model/makedumpfile/policy.rs `automatic_cyclic_buffer`: makedumpfile's own choice
+/// (`calculate_cyclic_buffer_size`: the smallest of 60 % of MemFree, 4 MiB and both bitmaps' bytes) when
+/// free memory is what binds: with 4 MiB free and 16 Mi pfns (4 MiB of bitmaps), 60 % of 4 MiB.
+#[test]
+fn makedumpfiles_automatic_cyclic_buffer_is_60_percent_of_free_memory_when_that_is_smallest() {
+    use kdump_flat::model::makedumpfile::automatic_cyclic_buffer;
+    let free = 4u64 << 20;
+    assert_eq!(
+        automatic_cyclic_buffer(1 << 24, 1, free),
+        Some((free as f64 * 0.6) as u64)
+    );
+    // with plenty of memory the 4 MiB cap binds, and 16 Mi pfns then fit in one buffer: non-cyclic
+    assert_eq!(automatic_cyclic_buffer(1 << 24, 1, 1 << 30), None);
+}
