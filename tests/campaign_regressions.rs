@@ -621,9 +621,12 @@ fn from_elf_refuses_page_sizes_readers_refuse() {
             ..FromElfOptions::default()
         };
         let mut file = Vec::new();
-        let mut sink = RawSink::new(std::io::Cursor::new(&mut file));
-        let result = write_kdump_from_elf(&[0u8; 0][..], &dump, &options, &mut sink);
-        drop(sink);
+        let result = write_kdump_from_elf(
+            &[0u8; 0][..],
+            &dump,
+            &options,
+            &mut RawSink::new(std::io::Cursor::new(&mut file)),
+        );
         match result {
             Ok(_) => assert!(accepted, "page size {page_size} accepted"),
             Err(error) => {
