@@ -3,7 +3,7 @@
 //!   header-only (the bitmaps, 1 GiB of zeros and one bit, are counted, not stored): the 32-bit header field
 //!   saturates, `max_mapnr_64` holds the full value, read back through the crate's header readers;
 //! - a page whose compressed form is exactly the page size, or one byte smaller: stored raw, resp.
-//!   compressed (FORMATS.md: a page is stored compressed only when that is strictly smaller).
+//!   compressed (docs/FORMATS.md §5: a page is stored compressed only when that is strictly smaller).
 
 use std::io;
 

@@ -105,7 +105,7 @@ fn check_cpus(dump: &Headers, out: &mut FileReport<'_>) {
 }
 
 /// What the writers themselves put into `utsname.machine` when they do not know the architecture: QEMU
-/// ≥ 8.0 writes "Unknown" (FORMATS.md §3), makedumpfile an empty utsname when the input has no VMCOREINFO
+/// ≥ 8.0 writes "Unknown" (docs/FORMATS.md §3), makedumpfile an empty utsname when the input has no VMCOREINFO
 /// (`corpus/real/fw-mdf-lzo-d1`). Neither is a finding.
 pub const WRITERS_UNKNOWN_MACHINES: &[&str] = &["Unknown", ""];
 
