@@ -951,3 +951,25 @@ fn makedumpfiles_automatic_cyclic_buffer_is_60_percent_of_free_memory_when_that_
     // with plenty of memory the 4 MiB cap binds, and 16 Mi pfns then fit in one buffer: non-cyclic
     assert_eq!(automatic_cyclic_buffer(1 << 24, 1, 1 << 30), None);
 }
+
+/// compress.rs `zlib_total_length`: zlib data that inflates to more than 1 GiB (here 1 GiB + 1 MiB of
+/// zeros, about 1 MB compressed) is counted only up to that limit and reported as "more than 1 GiB",
+/// so a small corrupt page cannot keep the reader inflating for long.
+#[test]
+fn zlib_data_inflating_past_one_gib_is_reported_as_more_than_the_limit() {
+    use flate2::write::ZlibEncoder;
+    use kdump_flat::compress::{DecompressError, OutputLength};
+    use std::io::Write;
+    let mut encoder = ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1025 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    let packed = encoder.finish().unwrap();
+    match decompress(Compression::Zlib, &packed, 4096) {
+        Err(DecompressError::WrongLength { actual, .. }) => {
+            assert_eq!(actual, OutputLength::MoreThan(1 << 30))
+        }
+        other => panic!("1 GiB + 1 MiB of zlib data as a 4096-byte page: {other:?}"),
+    }
+}
