@@ -973,3 +973,20 @@ fn zlib_data_inflating_past_one_gib_is_reported_as_more_than_the_limit() {
         other => panic!("1 GiB + 1 MiB of zlib data as a 4096-byte page: {other:?}"),
     }
 }
+
+/// kdump/header.rs `plausibility`: when a header reads as more than one layout, the one whose
+/// `bitmap_blocks` fits its `max_mapnr` counts. A 64-bit little-endian header with `nr_cpus` 0 and a
+/// `timestamp.tv_usec` of 0x1_0000_1000 also passes libkdumpfile's test read as 32-bit (block_size 4096
+/// and sub_hdr_size 1 from the microseconds, bitmap_blocks 1 from the status, max_mapnr 4096 from the
+/// block size); it is still read as 64-bit.
+#[test]
+fn a_64bit_header_that_also_reads_as_32bit_is_told_apart_by_its_bitmap_blocks() {
+    use kdump_flat::kdump::Class;
+    let synth = Synth::x86_64(Compression::Zlib, 64);
+    let mut bytes = synth.build().bytes;
+    bytes[416..424].copy_from_slice(&0x1_0000_1000u64.to_le_bytes()); // timestamp.tv_usec
+    bytes[460..464].copy_from_slice(&0u32.to_le_bytes()); // nr_cpus
+    let dump = KdumpFile::open(bytes).unwrap();
+    assert_eq!(dump.header().class, Class::Bits64);
+    assert_eq!(dump.header().block_size, 4096);
+}
