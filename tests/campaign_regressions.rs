@@ -157,6 +157,14 @@ fn the_index_holds_at_most_32_bytes_per_record_and_no_warning_for_a_clean_stream
         "{} bytes for {records} records",
         stats.memory_bytes
     );
+    // and the figure is the extent list's real size: at least 16 bytes (offset and payload position) per
+    // extent held (IndexStats::memory_bytes, capacity × entry size)
+    assert!(
+        stats.memory_bytes >= 16 * stats.extents,
+        "{} bytes for {} extents",
+        stats.memory_bytes,
+        stats.extents
+    );
     assert!(index.warnings().is_empty(), "{:?}", index.warnings());
 }
 
