@@ -782,18 +782,23 @@ fn a_stream_cut_at_a_payload_end_is_the_same_error_for_the_index_and_the_reader(
     }
 }
 
+/// The bytes of the corpus's makedumpfile split set (x86-64, 4 KiB blocks), its parts in pfn order.
+fn corpus_split_set() -> Vec<Vec<u8>> {
+    ["fw-mdf-split-d1.1", "fw-mdf-split-d1.2"]
+        .iter()
+        .map(|name| std::fs::read(crate::support::cli::corpus().join(name)).unwrap())
+        .collect()
+}
+
 /// kdump/join/copy.rs `copy_pages`: join's progress counts the bytes of page data copied so far, so it
 /// never goes down and ends at the summary's `data_bytes` (the corpus's makedumpfile split set).
 #[test]
 fn join_progress_ends_at_the_page_data_copied() {
     use kdump_flat::kdump::{join_with_progress, KdumpSet};
     use kdump_flat::sink::RawSink;
-    let parts = ["fw-mdf-split-d1.1", "fw-mdf-split-d1.2"]
-        .iter()
-        .map(|name| {
-            let bytes = std::fs::read(crate::support::cli::corpus().join(name)).unwrap();
-            KdumpFile::open(bytes).unwrap()
-        })
+    let parts = corpus_split_set()
+        .into_iter()
+        .map(|bytes| KdumpFile::open(bytes).unwrap())
         .collect();
     let set = KdumpSet::new(parts).unwrap();
     let mut sink = RawSink::in_memory();
@@ -816,11 +821,10 @@ fn join_copies_areas_longer_than_its_buffer() {
     use kdump_flat::kdump::{join, KdumpSet};
     use kdump_flat::sink::RawSink;
     let mut texts = Vec::new();
-    let parts = ["fw-mdf-split-d1.1", "fw-mdf-split-d1.2"]
-        .iter()
+    let parts = corpus_split_set()
+        .into_iter()
         .enumerate()
-        .map(|(i, name)| {
-            let mut bytes = std::fs::read(crate::support::cli::corpus().join(name)).unwrap();
+        .map(|(i, mut bytes)| {
             let mut text = String::new();
             let mut line = 0;
             while text.len() < 3 << 19 {
@@ -857,11 +861,10 @@ fn join_copies_areas_longer_than_its_buffer() {
 fn join_refuses_notes_outside_the_sub_header_blocks() {
     use kdump_flat::kdump::{join, KdumpSet};
     use kdump_flat::sink::RawSink;
-    let parts: Vec<_> = ["fw-mdf-split-d1.1", "fw-mdf-split-d1.2"]
-        .iter()
+    let parts: Vec<_> = corpus_split_set()
+        .into_iter()
         .enumerate()
-        .map(|(i, name)| {
-            let mut bytes = std::fs::read(crate::support::cli::corpus().join(name)).unwrap();
+        .map(|(i, mut bytes)| {
             if i == 0 {
                 let file = KdumpFile::open(bytes.clone()).unwrap();
                 let bitmaps_at = file.bitmaps().bitmap1_offset;

@@ -482,39 +482,33 @@ ssize_t pwrite64(int fd, const void *buf, size_t len, off_t offset) {
 }
 "#;
 
-fn build_shim(dir: &Path) -> std::path::PathBuf {
-    let source = dir.join("shim.c");
-    let library = dir.join("shim.so");
-    std::fs::write(&source, SHORT_WRITE_SHIM).unwrap();
+/// Builds the preloadable shim `name` from C `source` with the system C compiler.
+fn build_shim(dir: &Path, name: &str, source: &str) -> std::path::PathBuf {
+    let source_path = dir.join(format!("{name}.c"));
+    let library = dir.join(format!("{name}.so"));
+    std::fs::write(&source_path, source).unwrap();
     let status = Command::new("cc")
         .args(["-shared", "-fPIC", "-O1", "-o"])
         .arg(&library)
-        .arg(&source)
+        .arg(&source_path)
         .arg("-ldl")
         .status()
-        .expect("the C compiler `cc` (needed to build the short-write shim)");
-    assert!(status.success(), "building the short-write shim");
+        .unwrap_or_else(|e| panic!("the C compiler `cc` (needed to build the {name} shim): {e}"));
+    assert!(status.success(), "building the {name} shim");
     library
 }
 
-/// The real binary, its `pwritev`s cut short and interrupted: the output is still the replay.
-#[test]
-fn reassemble_survives_short_pwritev_and_eintr() {
-    let dir = tempfile::tempdir().unwrap();
-    let shim = build_shim(dir.path());
-    // 5.6 MB of input: more buffers than reassembly keeps in circulation, so each is reused
-    let writes: Vec<Write_> = (0..8000)
-        .map(|i| (i as u64 * 700, payload(i, 700 + i % 5)))
-        .chain([(10 << 20, payload(7, 5000)), (5, payload(8, 3))])
-        .collect();
-    let stream = stream_of(&writes);
-    let input = dir.path().join("in.flat");
-    std::fs::write(&input, &stream).unwrap();
-    let output = dir.path().join("out");
+/// Runs `kdump-flat reassemble --force` on `writes` (sent through the flattened format) with `shim`
+/// preloaded and `env` set, and checks that it succeeds with the byte model's output.
+fn reassemble_under_shim(dir: &Path, shim: &Path, writes: &[Write_], env: &[(&str, &Path)]) {
+    let input = dir.join("in.flat");
+    std::fs::write(&input, stream_of(writes)).unwrap();
+    let output = dir.join("out");
     let result = Command::cargo_bin("kdump-flat")
         .unwrap()
-        .env("LD_PRELOAD", &shim)
-        .arg("reassemble")
+        .env("LD_PRELOAD", shim)
+        .envs(env.iter().copied())
+        .args(["reassemble", "--force"])
         .arg(&input)
         .arg(&output)
         .output()
@@ -525,9 +519,22 @@ fn reassemble_survives_short_pwritev_and_eintr() {
         String::from_utf8_lossy(&result.stderr)
     );
     assert!(
-        std::fs::read(&output).unwrap() == replay(&writes),
+        std::fs::read(&output).unwrap() == replay(writes),
         "reassembled bytes"
     );
+}
+
+/// The real binary, its `pwritev`s cut short and interrupted: the output is still the replay.
+#[test]
+fn reassemble_survives_short_pwritev_and_eintr() {
+    let dir = tempfile::tempdir().unwrap();
+    let shim = build_shim(dir.path(), "short-write", SHORT_WRITE_SHIM);
+    // 5.6 MB of input: more buffers than reassembly keeps in circulation, so each is reused
+    let writes: Vec<Write_> = (0..8000)
+        .map(|i| (i as u64 * 700, payload(i, 700 + i % 5)))
+        .chain([(10 << 20, payload(7, 5000)), (5, payload(8, 3))])
+        .collect();
+    reassemble_under_shim(dir.path(), &shim, &writes, &[]);
 }
 
 /// A preloaded shim that counts the output system calls of the process (`pwritev`, `pwrite`, `write`,
@@ -576,28 +583,8 @@ fn reassembly_syscalls(
     shim: &Path,
     writes: &[Write_],
 ) -> std::collections::BTreeMap<String, u64> {
-    let input = dir.join("in.flat");
-    std::fs::write(&input, stream_of(writes)).unwrap();
-    let output = dir.join("out");
     let counts = dir.join("counts");
-    let result = Command::cargo_bin("kdump-flat")
-        .unwrap()
-        .env("LD_PRELOAD", shim)
-        .env("SYSCALL_COUNTS", &counts)
-        .args(["reassemble", "--force"])
-        .arg(&input)
-        .arg(&output)
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    assert!(
-        std::fs::read(&output).unwrap() == replay(writes),
-        "reassembled bytes"
-    );
+    reassemble_under_shim(dir, shim, writes, &[("SYSCALL_COUNTS", &counts)]);
     std::fs::read_to_string(&counts)
         .expect("the counting shim's report")
         .lines()
@@ -616,17 +603,7 @@ fn reassembly_syscalls(
 #[test]
 fn reassembly_costs_few_system_calls_whatever_the_record_order() {
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("count.c");
-    let shim = dir.path().join("count.so");
-    std::fs::write(&source, COUNTING_SHIM).unwrap();
-    let status = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O1", "-o"])
-        .arg(&shim)
-        .arg(&source)
-        .arg("-ldl")
-        .status()
-        .expect("the C compiler `cc` (needed to build the counting shim)");
-    assert!(status.success(), "building the counting shim");
+    let shim = build_shim(dir.path(), "counting", COUNTING_SHIM);
     let writes_of =
         |counts: &std::collections::BTreeMap<String, u64>| counts["pwritev"] + counts["pwrite"];
 
