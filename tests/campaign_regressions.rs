@@ -1001,3 +1001,63 @@ fn a_64bit_header_that_also_reads_as_32bit_is_told_apart_by_its_bitmap_blocks() 
     assert_eq!(dump.header().class, Class::Bits64);
     assert_eq!(dump.header().block_size, 4096);
 }
+
+/// flat/reassemble.rs (campaign 3, the mutant `!=` -> `==` in `set_length` led to it): after a write
+/// failure the partial summary's length is the output file's, never a length the failed write would have
+/// reached. Record 1 (at 2^62: EFBIG on ext4) fails; the 64 KiB of record 2 at 1 MiB, in the same batch,
+/// were written before it (a batch is written in offset order). `set_length` used to try to extend the
+/// file to 2^62 + 10 bytes (failing silently) and to report that length.
+#[test]
+fn a_failed_write_reports_the_length_the_output_has() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::{reassemble, ReassembleErrorKind, ReassembleOptions};
+    let stream = StreamBuilder::new()
+        .data(0, 10, 0x5a)
+        .data(1 << 62, 10, 7)
+        .data(1 << 20, 65536, 3)
+        .end()
+        .build();
+    // in the build directory's file system (not a tmpfs /tmp, whose largest file is 2^63 - 1 bytes)
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mut output = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(dir.path().join("out"))
+        .unwrap();
+    let error = reassemble(stream.as_slice(), &mut output, ReassembleOptions::default())
+        .expect_err("a record at 2^62 was written");
+    assert!(
+        matches!(error.kind, ReassembleErrorKind::WriteRecord { offset, .. } if offset == 1 << 62),
+        "{error}"
+    );
+    let len = output.metadata().unwrap().len();
+    assert_eq!(error.partial.output_len, len);
+    assert!(len < 1 << 62, "the output was extended to {len:#x} bytes");
+    let mut head = [0u8; 10];
+    std::os::unix::fs::FileExt::read_exact_at(&output, &mut head, 0).unwrap();
+    assert_eq!(head, [0x5a; 10]);
+}
+
+/// kdump/header.rs `plausibility`: the point for a sub-header is given to a header of version 1 or more
+/// only when its `sub_hdr_size` is not 0 (every writer of version ≥ 1 writes a sub-header). A 64-bit
+/// little-endian header of version 6 with `nr_cpus` 0 and a `total_ram_blocks` of 1 scores 4 of 6; read as
+/// 32-bit it gets `block_size` 4096 from `timestamp.tv_usec`, a `bitmap_blocks` of 2 that fits its
+/// `max_mapnr` of 4096 (the 64-bit `status` and `block_size`), the version, and — its `sub_hdr_size`,
+/// the high half of `tv_usec`, being 0 — no sub-header point: 3 of 6. Read as 32-bit, it would tie, and
+/// ties go to the 32-bit reading (libkdumpfile's first choice).
+#[test]
+fn a_version_6_header_reading_with_sub_hdr_size_0_loses_its_sub_header_point() {
+    use kdump_flat::kdump::Class;
+    let synth = Synth::x86_64(Compression::Zlib, 64);
+    let mut bytes = synth.build().bytes;
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 6);
+    assert!(u32::from_le_bytes(bytes[432..436].try_into().unwrap()) > 0); // sub_hdr_size
+    bytes[416..424].copy_from_slice(&0x1000u64.to_le_bytes()); // timestamp.tv_usec
+    bytes[424..428].copy_from_slice(&2u32.to_le_bytes()); // status
+    bytes[444..448].copy_from_slice(&1u32.to_le_bytes()); // total_ram_blocks
+    bytes[460..464].copy_from_slice(&0u32.to_le_bytes()); // nr_cpus
+    let dump = KdumpFile::open(bytes).unwrap();
+    assert_eq!(dump.header().class, Class::Bits64);
+    assert_eq!(dump.header().block_size, 4096);
+}

@@ -68,7 +68,7 @@ pub enum ReassembleErrorKind {
     /// Reading the stream failed.
     #[error("cannot read the flattened stream: {0}")]
     Read(io::Error),
-    /// Writing the output failed (other than a record's bytes: truncating it, setting its length).
+    /// Writing the output failed (other than a record's bytes: truncating it, starting the writing thread).
     #[error("cannot write the output: {0}")]
     Write(io::Error),
     /// Writing a record's bytes failed: the first output offset that could not be written and the record
@@ -95,8 +95,10 @@ impl ReassembleErrorKind {
     }
 }
 
-/// A failed reassembly: what went wrong and what had been written by then. The output holds every record
-/// before the failing one (flushed, with its length set), for `--keep-partial`.
+/// A failed reassembly: what went wrong and what had been written by then. After an input error the output
+/// holds every record before the failing one, for `--keep-partial`. After a write error it holds the
+/// batches before the failing one and what of that batch was written, in output-offset order, below the
+/// failing offset; `partial.output_len` is then the file's length, never extended past the failure.
 #[derive(Debug, thiserror::Error)]
 #[error("{kind}")]
 pub struct ReassembleError {
@@ -184,13 +186,21 @@ fn reassemble_from<R: Read>(
             replayed.err().map(|(kind, _)| kind)
         }
     };
-    let finished = set_length(file, summary.output_len);
-    match (kind, finished) {
-        (None, Ok(())) => Ok(summary),
-        (Some(kind), _) | (None, Err(kind)) => Err(ReassembleError {
-            kind,
-            partial: summary,
-        }),
+    match kind {
+        None => Ok(summary),
+        Some(kind) => {
+            if kind.is_output_error() {
+                // the failing batch was written in offset order up to the failure: the file ends where
+                // its writes stopped, not where the batch would have ended
+                if let Ok(metadata) = file.metadata() {
+                    summary.output_len = metadata.len();
+                }
+            }
+            Err(ReassembleError {
+                kind,
+                partial: summary,
+            })
+        }
     }
 }
 
@@ -261,20 +271,6 @@ fn replay<R: Read>(
     // reader's buffer, which has not been read into since they were gathered
     pipeline.hand_over(reader);
     result.map_err(|kind| (kind, handed_over_before))
-}
-
-/// Sets the output's length to the largest end written.
-fn set_length(file: &File, end: u64) -> Result<(), ReassembleErrorKind> {
-    let len = file.metadata().map_err(ReassembleErrorKind::Write)?.len();
-    if len != end {
-        file.set_len(end).map_err(|e| {
-            ReassembleErrorKind::Write(io::Error::new(
-                e.kind(),
-                format!("cannot set its length to {end} bytes: {e}"),
-            ))
-        })?;
-    }
-    Ok(())
 }
 
 /// Starts write-back of the file's dirty pages without waiting for it. A hint: errors surface in the
