@@ -1061,3 +1061,51 @@ fn a_version_6_header_reading_with_sub_hdr_size_0_loses_its_sub_header_point() {
     assert_eq!(dump.header().class, Class::Bits64);
     assert_eq!(dump.header().block_size, 4096);
 }
+
+/// compress.rs `zlib_total_length` (campaign 3, shard 4: `>` → `>=`): zlib data that inflates to exactly
+/// 1 GiB (the counting limit) is counted exactly; only more is "more than 1 GiB" — also when the stream is
+/// cut right after its 1 GiB, so that the inflater stops with a full buffer and no stream end (the case
+/// that tells the two apart: a complete stream ends in the same call). The stream is built
+/// without compressing 1 GiB: after a full flush a deflate encoder starts afresh, so the block it emits for
+/// 1 MiB of zeros is the same each time and can be repeated; then a final empty fixed-Huffman block and
+/// the Adler-32 of 2^30 zeros (s1 = 1, s2 = 2^30 mod 65521).
+#[test]
+fn zlib_data_inflating_to_exactly_one_gib_is_counted_exactly() {
+    use flate2::{Compress, FlushCompress};
+    use kdump_flat::compress::{DecompressError, OutputLength};
+    let zeros = vec![0u8; 1 << 20];
+    let mut encoder = Compress::new(flate2::Compression::fast(), true);
+    let mut chunk = |encoder: &mut Compress| {
+        let mut out = Vec::with_capacity(1 << 16);
+        let before = encoder.total_in();
+        encoder
+            .compress_vec(&zeros, &mut out, FlushCompress::Full)
+            .unwrap();
+        assert_eq!(encoder.total_in() - before, 1 << 20);
+        out
+    };
+    let first = chunk(&mut encoder); // the zlib header and the first MiB
+    let repeated = chunk(&mut encoder);
+    assert_eq!(
+        chunk(&mut encoder),
+        repeated,
+        "a full flush did not restart the encoder"
+    );
+    let mut packed = first;
+    for _ in 1..1024 {
+        packed.extend_from_slice(&repeated);
+    }
+    let mut complete = packed.clone();
+    complete.extend_from_slice(&[0x03, 0x00]); // BFINAL, fixed Huffman, end of block
+    let adler: u32 = (((1u64 << 30) % 65521) << 16 | 1) as u32;
+    complete.extend_from_slice(&adler.to_be_bytes());
+    // complete, and cut before its final block (the output stops at 1 GiB without the stream's end)
+    for (what, data) in [("complete", &complete), ("cut", &packed)] {
+        match decompress(Compression::Zlib, data, 16384) {
+            Err(DecompressError::WrongLength { actual, .. }) => {
+                assert_eq!(actual, OutputLength::Exactly(1 << 30), "{what}")
+            }
+            other => panic!("1 GiB of zlib data ({what}) as a 16 KiB page: {other:?}"),
+        }
+    }
+}

@@ -224,3 +224,102 @@ fn from_elf_reads_zeros_after_a_file_part_ending_mid_page() {
         }
     }
 }
+
+/// The first small generated layout of `machine` written by `writer`, its memory moved so that its last
+/// block ends `pages` pages from 4 GiB (no partial last page).
+fn layout_ending_near_4_gib(
+    machine: kdump_flat::model::Machine,
+    writer: kdump_flat::model::WriterKind,
+    pages: i64,
+) -> kdump_flat::model::Layout {
+    use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+    let mut layout = (0..10_000)
+        .map(|seed| layout_from_seed(seed, SizeClass::Small))
+        .find(|l| {
+            // makedumpfile's default mode: a drawn cyclic buffer may need too many cycles up there
+            l.machine == machine && l.writer == writer && l.blocks.len() <= 3 && l.mode.is_default()
+        })
+        .expect("no such layout among 10,000 seeds");
+    let page = layout.page_bytes();
+    let last = layout.blocks.last_mut().unwrap();
+    last.short_tail = 0;
+    let wanted_end_pfn = ((1u64 << 32) / page).checked_add_signed(pages).unwrap();
+    let shift = wanted_end_pfn - last.end_pfn();
+    for block in &mut layout.blocks {
+        block.start_pfn += shift;
+    }
+    assert_eq!(layout.memory_end(), wanted_end_pfn * page);
+    layout.validate().unwrap();
+    layout
+}
+
+/// QEMU's `cpu_get_dump_info` (docs/FORMATS.md §3): an x86 guest outside long mode is written as 32-bit
+/// (ELFCLASS32, the packed 32-bit `disk_dump_header`) unless a memory block ends above 4 GiB − 1, when
+/// both become 64-bit — a memory end of exactly 4 GiB already counts (`target_end > UINT_MAX`), as the
+/// real QEMU dumps of corpus/real (BIOS ROM up to 4 GiB, `e_machine` EM_386 in ELF64) show. Every
+/// property holds on each side of the edge. makedumpfile writes i386 dumps as 32-bit whatever the memory.
+#[test]
+fn qemu_writes_an_x86_guest_as_64bit_once_its_memory_ends_at_4_gib() {
+    use kdump_flat::elf::{ElfClass, ElfDump, EM_386};
+    use kdump_flat::harness::p6_elf::model_elf;
+    use kdump_flat::harness::{run_case, CaseOptions, Outcome};
+    use kdump_flat::kdump::Class;
+    use kdump_flat::model::{qemu_writes_64bit, write_layout, Machine, WriterKind};
+    use kdump_flat::sink::RawSink;
+    for (writer, delta, wide) in [
+        (WriterKind::Qemu, -1, false),
+        (WriterKind::Qemu, 0, true),
+        (WriterKind::Qemu, 1, true),
+        (WriterKind::Makedumpfile, 0, false),
+    ] {
+        let layout = layout_ending_near_4_gib(Machine::I386, writer, delta);
+        let what = format!("{writer:?}, memory ending {delta:+} pages from 4 GiB");
+        if writer == WriterKind::Qemu {
+            assert_eq!(qemu_writes_64bit(&layout), wide, "{what}");
+        }
+        let mut sink = RawSink::in_memory();
+        write_layout(&layout, &mut sink).unwrap();
+        let header = read_header(&sink.into_bytes()[..]).unwrap();
+        let class = if wide { Class::Bits64 } else { Class::Bits32 };
+        assert_eq!(header.class, class, "{what}");
+        // the ELF is QEMU's whoever wrote the kdump file
+        let elf = model_elf(&layout).unwrap();
+        let parsed = ElfDump::parse(&elf[..]).unwrap();
+        let elf_class = if delta >= 0 {
+            ElfClass::Elf64
+        } else {
+            ElfClass::Elf32
+        };
+        assert_eq!(
+            (parsed.class, parsed.machine),
+            (elf_class, EM_386),
+            "{what}"
+        );
+        let report = run_case(&layout, &CaseOptions::default());
+        for (property, outcome) in &report.outcomes {
+            assert!(
+                !matches!(outcome, Outcome::Fail(_)),
+                "{what}: {property}: {outcome:?}"
+            );
+        }
+    }
+}
+
+/// An ELF32 file holds memory ending at exactly 4 GiB (the last byte's address fits 32 bits), not one
+/// page more: QEMU writes an arm guest as ELF32 whatever its memory, so the model's ELF of an arm guest
+/// ending at 4 GiB is ELF32 and one ending a page later cannot be written.
+#[test]
+fn an_elf32_dump_holds_memory_up_to_exactly_4_gib() {
+    use kdump_flat::elf::{ElfClass, ElfDump};
+    use kdump_flat::harness::p6_elf::model_elf;
+    use kdump_flat::model::{Machine, WriterKind};
+    let at_4_gib = layout_ending_near_4_gib(Machine::Arm, WriterKind::Qemu, 0);
+    let elf = model_elf(&at_4_gib).unwrap();
+    let parsed = ElfDump::parse(&elf[..]).unwrap();
+    assert_eq!(parsed.class, ElfClass::Elf32);
+    let last = parsed.blocks.last().unwrap();
+    assert_eq!(last.phys_addr + last.mem_size, 1 << 32);
+    let beyond = layout_ending_near_4_gib(Machine::Arm, WriterKind::Qemu, 1);
+    let error = model_elf(&beyond).unwrap_err();
+    assert!(error.to_string().contains("more than 4 GiB"), "{error}");
+}

@@ -6,14 +6,18 @@
 //! Also the worked example of docs/FORMATS.md §3 (16 MiB guest, 1 vCPU, N = 624).
 
 use kdump_flat::compress::Compression;
-use kdump_flat::model::{write_qemu_kdump, Endian, GuestBlock, QemuDumpOptions};
+use kdump_flat::model::{
+    qemu_class_is_64bit, write_qemu_kdump, Endian, GuestBlock, QemuDumpOptions,
+};
 use kdump_flat::sink::{DumpSink, FlatSink, RawSink, RecordingSink, TeeSink};
 
 use crate::support::elf_gz::{read_elf, ElfDump};
 
-fn options(uts_machine: &str) -> QemuDumpOptions {
+/// QEMU's options for the guest of `elf`: 64-bit by QEMU's rule (the firmware guests are `EM_386`, their
+/// BIOS ROM ends at 4 GiB: 64-bit, as the real files' 464-byte headers say).
+fn options(elf: &ElfDump, uts_machine: &str) -> QemuDumpOptions {
     QemuDumpOptions {
-        is_64bit: true,
+        is_64bit: qemu_class_is_64bit(elf.machine, elf.memory_end()),
         endian: Endian::Little,
         page_size: 4096,
         compression: Compression::Zlib,
@@ -33,7 +37,7 @@ fn model_dump(elf: &ElfDump, uts_machine: &str) -> (Vec<u8>, Vec<u8>, Vec<(u64, 
     write_qemu_kdump(
         &blocks,
         &elf.notes,
-        &options(uts_machine),
+        &options(elf, uts_machine),
         &mut sink as &mut dyn DumpSink,
     )
     .unwrap();
@@ -94,7 +98,11 @@ fn formats_md_worked_example() {
     ];
     let notes = vec![0u8; 624];
     let mut rec = RecordingSink::default();
-    let summary = write_qemu_kdump(&blocks, &notes, &options("x86_64"), &mut rec).unwrap();
+    let options = QemuDumpOptions {
+        is_64bit: true,
+        ..options(&read_elf("corpus/real/fw-q72.elf.gz"), "x86_64")
+    };
+    let summary = write_qemu_kdump(&blocks, &notes, &options, &mut rec).unwrap();
     assert_eq!(summary.max_mapnr, 0x100000);
     assert_eq!(summary.dumped_pages, 4160);
     assert_eq!(summary.descriptors_offset, 0x42000);

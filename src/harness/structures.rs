@@ -59,7 +59,8 @@ struct ModelFacts<'a> {
     bitmap_len: u64,
     /// QEMU's sequence (fills only `utsname.machine`, no timestamp, `offset_note` even without notes).
     is_qemu: bool,
-    /// A C `long` of the dumped machine keeps these low bits.
+    /// A C `long` of the file's structures keeps these low bits (64 for a 32-bit guest QEMU writes as
+    /// 64-bit, `qemu_writes_64bit`).
     long_mask: u64,
 }
 
@@ -73,7 +74,7 @@ impl<'a> ModelFacts<'a> {
             notes: note_section(layout),
             bitmap_len: layout.max_mapnr().div_ceil(8).div_ceil(ps) * ps,
             is_qemu: layout.writer == WriterKind::Qemu,
-            long_mask: if layout.machine.is_64bit() {
+            long_mask: if struct_abi(layout) == StructAbi::Lp64 {
                 u64::MAX
             } else {
                 u64::from(u32::MAX)
@@ -186,7 +187,7 @@ impl<'a> ModelFacts<'a> {
 fn header_rows(model: &ModelFacts<'_>, h: &DiskDumpHeader, file: &FileExpectation) -> Vec<Row> {
     let layout = model.layout;
     let ps = model.ps;
-    let class = if layout.machine.is_64bit() {
+    let class = if model.abi == StructAbi::Lp64 {
         Class::Bits64
     } else {
         Class::Bits32

@@ -7,6 +7,10 @@ use arbitrary::{Result as ArbResult, Unstructured};
 use serde::Serialize;
 
 use super::layout::Layout;
+use super::machine::Machine;
+
+/// 4 GiB, the end of 32-bit physical memory.
+const FOUR_GIB: u64 = 1 << 32;
 
 /// A boundary of the format that a layout can sit on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -24,15 +28,20 @@ pub enum Boundary {
     ExtremeShortTail,
     /// Two blocks touch (no pfn between them) or are one pfn apart.
     AdjacentBlocks,
+    /// Memory ends one page short of 4 GiB, at 4 GiB, or one page past it: where QEMU starts writing an
+    /// x86 guest outside long mode as 64-bit (`qemu_writes_64bit`), and where an ELF32 dump of another
+    /// 32-bit machine stops being possible (such a move is not made).
+    MemoryEndAt4GiB,
 }
 
 /// Every boundary, in the order of [`Boundary`].
-pub const ALL_BOUNDARIES: [Boundary; 5] = [
+pub const ALL_BOUNDARIES: [Boundary; 6] = [
     Boundary::MaxMapnrAtBitmapByte,
     Boundary::MaxMapnrAtBitmapBlock,
     Boundary::FirstPfnAtBitmapEdge,
     Boundary::ExtremeShortTail,
     Boundary::AdjacentBlocks,
+    Boundary::MemoryEndAt4GiB,
 ];
 
 /// Pfns per bitmap block of `layout` (one bit per pfn).
@@ -75,11 +84,14 @@ pub fn boundaries_of(layout: &Layout) -> Vec<Boundary> {
     {
         found.push(Boundary::AdjacentBlocks);
     }
+    if layout.memory_end().abs_diff(FOUR_GIB) <= layout.page_bytes() {
+        found.push(Boundary::MemoryEndAt4GiB);
+    }
     found
 }
 
 /// Moves about half of the layouts onto one boundary, chosen from `u`; a move that would make the layout
-/// invalid (too large, or memory past 4 GiB on a 32-bit machine) is not made. The page contents and classes are never changed.
+/// invalid (too large, or memory past 4 GiB on a 32-bit machine other than x86) is not made. The page contents and classes are never changed.
 pub fn draw_boundary(u: &mut Unstructured<'_>, layout: &mut Layout) -> ArbResult<()> {
     if !u.ratio(1u8, 2)? {
         return Ok(());
@@ -122,9 +134,26 @@ pub fn draw_boundary(u: &mut Unstructured<'_>, layout: &mut Layout) -> ArbResult
                 }
             }
         }
+        Boundary::MemoryEndAt4GiB => {
+            let page = moved.page_bytes();
+            let last_start = moved.blocks.last().map_or(0, |b| b.start_pfn);
+            // the last block's end pfn at 4 GiB / page - 1, + 0 or + 1
+            let end_pfn = FOUR_GIB / page + off_by - 1;
+            let last_pages = moved.blocks.last().map_or(0, |b| b.page_count());
+            if end_pfn >= last_pages {
+                let new_last_start = end_pfn - last_pages;
+                if new_last_start >= last_start {
+                    let shift = new_last_start - last_start;
+                    shift_blocks(&mut moved, first + shift);
+                }
+            }
+        }
     }
-    // a 32-bit machine's memory stays below 4 GiB (its ELF dump, P6, cannot hold more)
-    let addressable = moved.machine.is_64bit() || moved.max_mapnr() * moved.page_bytes() <= 1 << 32;
+    // a 32-bit machine's memory stays within 4 GiB (its ELF32 dump, P6, cannot hold more), but for an x86
+    // guest, which QEMU then writes as 64-bit
+    let addressable = moved.machine.is_64bit()
+        || moved.machine == Machine::I386
+        || moved.memory_end() <= FOUR_GIB;
     if addressable && moved.validate().is_ok() {
         *layout = moved;
     }

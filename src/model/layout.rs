@@ -147,6 +147,13 @@ impl Layout {
         self.blocks.last().map_or(0, |b| b.end_pfn()) + u64::from(self.max_mapnr_beyond_memory)
     }
 
+    /// One past the last byte of memory (the last block's end, its short tail left out).
+    pub fn memory_end(&self) -> u64 {
+        self.blocks.last().map_or(0, |b| {
+            b.end_pfn() * self.page_bytes() - u64::from(b.short_tail)
+        })
+    }
+
     /// Total pages in memory blocks.
     pub fn memory_pages(&self) -> u64 {
         self.blocks.iter().map(|b| b.page_count()).sum()

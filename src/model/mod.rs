@@ -82,6 +82,7 @@ pub use mode::{
 };
 pub use page_content::{PageClass, PageContent, PageRef};
 pub use qemu::{write_qemu_kdump, QemuDumpOptions};
+pub use qemu_elf::{qemu_class_is_64bit, qemu_writes_64bit};
 pub use validate::{LayoutError, MAX_CPUS, MAX_LAYOUT_PAGES, MAX_LAYOUT_PFN, MAX_NOTE_DESC};
 pub use write::{store_page, GuestBlock, WriteError, WriteSummary};
 pub use write_layout::{qemu_options, struct_abi, write_layout, write_layout_part};

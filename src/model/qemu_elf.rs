@@ -59,6 +59,28 @@ pub fn qemu_elf_machine(machine: Machine, prstatus_size: u32) -> u16 {
     }
 }
 
+/// Whether QEMU writes a guest with ELF `e_machine` `elf_machine` whose memory ends at `memory_end` as
+/// 64-bit: ELFCLASS64, and the 64-bit `disk_dump_header` and sub-header in kdump-compressed files.
+/// QEMU's `cpu_get_dump_info` gives an x86 guest outside long mode (`EM_386`) ELFCLASS32 unless a memory
+/// block ends above 4 GiB − 1 (`target_end > UINT_MAX`) — as the firmware ROM of a PC, mapped up to
+/// 4 GiB, already does (corpus/real's dumps, docs/FORMATS.md §3); arm and ppc guests always ELFCLASS32,
+/// 64-bit machines ELFCLASS64.
+pub fn qemu_class_is_64bit(elf_machine: u16, memory_end: u64) -> bool {
+    match elf_machine {
+        EM_386 => memory_end > u64::from(u32::MAX),
+        EM_ARM | EM_PPC => false,
+        _ => true,
+    }
+}
+
+/// [`qemu_class_is_64bit`] for a model layout.
+pub fn qemu_writes_64bit(layout: &Layout) -> bool {
+    qemu_class_is_64bit(
+        qemu_elf_machine(layout.machine, layout.notes.prstatus_size),
+        layout.memory_end(),
+    )
+}
+
 /// One `PT_LOAD`: `mem_size` bytes of guest memory at `phys_addr`, of which the first `file_size` are
 /// stored in the file (the rest reads as zeros).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,9 +201,10 @@ impl QemuElfLayout {
                 .max()
                 .unwrap_or(0)
                 .max(self.file_len());
-            if highest > u64::from(u32::MAX) {
+            // the last byte's address or offset must fit 32 bits: an end of exactly 4 GiB still does
+            if highest > 1 << 32 {
                 return Err(WriteError::Input(format!(
-                    "an ELF32 file cannot hold addresses or offsets up to {highest:#x}"
+                    "an ELF32 file cannot hold addresses or offsets up to {highest:#x} (more than 4 GiB)"
                 )));
             }
         }
@@ -346,7 +369,7 @@ pub fn write_qemu_elf(
 /// The options QEMU's ELF writer gets for a model layout.
 pub fn qemu_elf_options(layout: &Layout) -> QemuElfOptions {
     QemuElfOptions {
-        is_64bit: layout.machine.is_64bit(),
+        is_64bit: qemu_writes_64bit(layout),
         endian: layout.machine.endian(),
         machine: qemu_elf_machine(layout.machine, layout.notes.prstatus_size),
         page_size: layout.page_bytes(),

@@ -13,6 +13,7 @@ use super::makedumpfile::{
 use super::memory::{block_memories, guest_blocks};
 use super::notes::note_section;
 use super::qemu::{write_qemu_kdump, QemuDumpOptions};
+use super::qemu_elf::qemu_writes_64bit;
 use super::variant_writer::write_variant_kdump;
 use super::write::{WriteError, WriteSummary};
 use super::{Layout, WriterKind};
@@ -20,7 +21,7 @@ use super::{Layout, WriterKind};
 /// QEMU's view of a layout: options and the note section.
 pub fn qemu_options(layout: &Layout) -> QemuDumpOptions {
     QemuDumpOptions {
-        is_64bit: layout.machine.is_64bit(),
+        is_64bit: qemu_writes_64bit(layout),
         endian: layout.machine.endian(),
         page_size: layout.page_bytes(),
         compression: layout.compression,
@@ -79,10 +80,11 @@ pub fn write_layout_part(
     write_makedumpfile_kdump_with(layout, &options, sink)
 }
 
-/// The structure ABI the layout's writer uses (QEMU: packed 32-bit structures on every 32-bit guest).
+/// The structure ABI the layout's writer uses (QEMU: packed 32-bit structures on every guest it writes
+/// as 32-bit, [`qemu_writes_64bit`]).
 pub fn struct_abi(layout: &Layout) -> StructAbi {
     match layout.writer {
-        WriterKind::Qemu if layout.machine.is_64bit() => StructAbi::Lp64,
+        WriterKind::Qemu if qemu_writes_64bit(layout) => StructAbi::Lp64,
         WriterKind::Qemu => StructAbi::Ilp32Packed,
         WriterKind::Makedumpfile => makedumpfile_abi(layout),
     }

@@ -384,8 +384,20 @@ pub fn plan<R: ReadAt>(set: &KdumpSet<R>, options: &ToElfOptions) -> Result<ElfP
             "the dump has no page in memory: nothing to write".into(),
         ));
     }
+    // QEMU's choice (`cpu_get_dump_info`): an x86 guest's memory ending above 4 GiB - 1 makes the file
+    // ELF64; another 32-bit machine's memory ending above 4 GiB only an ELF64 file can hold
+    let memory_end = builder
+        .segments
+        .iter()
+        .map(|s| s.phys_addr + s.mem_size)
+        .max()
+        .unwrap_or(0);
+    let too_high_for_32bit = match machine {
+        EM_386 => memory_end > u64::from(u32::MAX),
+        _ => memory_end > 1 << 32,
+    };
     let layout = QemuElfLayout {
-        is_64bit: first.class() == Class::Bits64,
+        is_64bit: first.class() == Class::Bits64 || too_high_for_32bit,
         endian: endian(first),
         machine,
         notes: elf_notes(first)?,

@@ -14,6 +14,8 @@ pub struct ElfDump {
     pub loads: Vec<(u64, u64, u64)>,
     /// The PT_NOTE segment's bytes.
     pub notes: Vec<u8>,
+    /// `e_machine`.
+    pub machine: u16,
 }
 
 /// Reads and parses the gzipped ELF dump at `gz_path`.
@@ -37,10 +39,20 @@ pub fn parse_elf(bytes: Vec<u8>) -> ElfDump {
         bytes,
         loads,
         notes: parsed.note_bytes,
+        machine: parsed.machine,
     }
 }
 
 impl ElfDump {
+    /// One past the last byte of guest memory.
+    pub fn memory_end(&self) -> u64 {
+        self.loads
+            .iter()
+            .map(|&(start, _, len)| start + len)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The PT_LOADs as the model's guest memory blocks, in ascending physical address.
     pub fn blocks(&self) -> Vec<GuestBlock<'_>> {
         let mut loads = self.loads.clone();
