@@ -1075,7 +1075,7 @@ fn zlib_data_inflating_to_exactly_one_gib_is_counted_exactly() {
     use kdump_flat::compress::{DecompressError, OutputLength};
     let zeros = vec![0u8; 1 << 20];
     let mut encoder = Compress::new(flate2::Compression::fast(), true);
-    let mut chunk = |encoder: &mut Compress| {
+    let chunk = |encoder: &mut Compress| {
         let mut out = Vec::with_capacity(1 << 16);
         let before = encoder.total_in();
         encoder
