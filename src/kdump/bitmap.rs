@@ -54,6 +54,26 @@ impl Bitmaps {
         meaningful_len: u64,
         file_size: u64,
     ) -> Result<Bitmaps, KdumpError> {
+        Self::open_keeping(
+            reader,
+            bitmap1_offset,
+            len,
+            meaningful_len,
+            file_size,
+            IN_MEMORY_LIMIT,
+        )
+    }
+
+    /// [`Bitmaps::open`], keeping bitmaps of at most `in_memory_limit` bytes each in memory (the unit tests
+    /// read small bitmaps lazily with a limit of 0).
+    fn open_keeping<R: ReadAt + ?Sized>(
+        reader: &R,
+        bitmap1_offset: u64,
+        len: u64,
+        meaningful_len: u64,
+        file_size: u64,
+        in_memory_limit: u64,
+    ) -> Result<Bitmaps, KdumpError> {
         let bitmap2_offset = bitmap1_offset.saturating_add(len);
         let needed_end = bitmap2_offset.saturating_add(meaningful_len.min(len));
         if needed_end > file_size {
@@ -76,7 +96,7 @@ impl Bitmaps {
             loaded: None,
             rank: Vec::new(),
         };
-        if len <= IN_MEMORY_LIMIT {
+        if len <= in_memory_limit {
             let mut first = vec![0u8; len as usize];
             let mut second = vec![0u8; len as usize];
             read_structure(
@@ -288,6 +308,59 @@ mod tests {
                 "pfn {pfn}"
             );
         }
+    }
+
+    /// Bitmaps read lazily (too big to keep) answer every question as loaded ones do: the bits of both
+    /// bitmaps, ranks, ranges of bytes, including a bitmap 2 cut short in its tail. Both bitmaps sit at an
+    /// offset of their own in the file, with different bytes, so that reading the wrong place shows.
+    #[test]
+    fn lazily_read_bitmaps_answer_as_loaded_ones() {
+        let len = 3 * RANK_BLOCK;
+        let at = 4096u64;
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut file: Vec<u8> = (0..at + 2 * len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        file.truncate((at + len + 2 * RANK_BLOCK + 100) as usize); // bitmap 2 cut in its tail
+        let size = file.len() as u64;
+        let loaded = Bitmaps::open(&file, at, len, 2 * RANK_BLOCK, size).unwrap();
+        let lazy = Bitmaps::open_keeping(&file, at, len, 2 * RANK_BLOCK, size, 0).unwrap();
+        assert!(loaded.loaded.is_some() && lazy.loaded.is_none());
+        assert_eq!(lazy.dumped_total(), loaded.dumped_total());
+        for pfn in (0..8 * len + 9).step_by(7) {
+            for which in [Which::InMemory, Which::Dumped] {
+                assert_eq!(
+                    lazy.bit(&file, which, pfn).unwrap(),
+                    loaded.bit(&file, which, pfn).unwrap(),
+                    "{which:?} pfn {pfn}"
+                );
+            }
+            assert_eq!(
+                lazy.rank_dumped(&file, pfn).unwrap(),
+                loaded.rank_dumped(&file, pfn).unwrap(),
+                "rank of pfn {pfn}"
+            );
+        }
+        for which in [Which::InMemory, Which::Dumped] {
+            let (mut a, mut b) = (vec![0u8; 5000], vec![0u8; 5000]);
+            for start in [0, 1, RANK_BLOCK - 1, 2 * RANK_BLOCK + 90, len - 10, len + 5] {
+                lazy.read(&file, which, start, &mut a).unwrap();
+                loaded.read(&file, which, start, &mut b).unwrap();
+                assert!(a == b, "{which:?} bytes from {start}");
+            }
+        }
+        // against the file itself: bitmap 1 at `at`, bitmap 2 right behind it
+        let mut first = vec![0u8; 16];
+        lazy.read(&file, Which::InMemory, 0, &mut first).unwrap();
+        assert_eq!(first, file[at as usize..at as usize + 16]);
+        let mut second = vec![0u8; 16];
+        lazy.read(&file, Which::Dumped, 0, &mut second).unwrap();
+        assert_eq!(second, file[(at + len) as usize..(at + len) as usize + 16]);
     }
 
     #[test]
