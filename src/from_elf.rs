@@ -223,6 +223,39 @@ pub fn write_kdump_from_elf<R: ReadAt + ?Sized>(
 mod tests {
     use super::*;
 
+    /// A block's memory reads as its file bytes, then zeros up to `p_memsz`, and no further: a read
+    /// running past the end returns only what is left (the `ReadAt` contract), and nothing at the end.
+    #[test]
+    fn block_memory_reads_file_bytes_then_zeros_and_stops_at_its_end() {
+        let file: Vec<u8> = (0..100u8).map(|i| i | 0x80).collect();
+        let memory = BlockMemory {
+            source: &file,
+            block: MemoryBlock {
+                header_index: 0,
+                phys_addr: 0x1000,
+                virt_addr: 0,
+                file_offset: 10,
+                file_size: 30,
+                mem_size: 50,
+            },
+        };
+        for offset in [0u64, 5, 29, 30, 35, 49] {
+            let mut buf = [0xeeu8; 64];
+            let n = memory.read_at(offset, &mut buf).unwrap();
+            assert_eq!(n as u64, 50 - offset, "at {offset}");
+            for (i, &byte) in buf[..n].iter().enumerate() {
+                let at = offset + i as u64;
+                let expected = if at < 30 { file[10 + at as usize] } else { 0 };
+                assert_eq!(byte, expected, "byte {at}");
+            }
+            assert!(
+                buf[n..].iter().all(|&b| b == 0xee),
+                "at {offset}: wrote past the end"
+            );
+        }
+        assert_eq!(memory.read_at(50, &mut [0u8; 8]).unwrap(), 0);
+    }
+
     #[test]
     fn read_ahead_reads_what_the_source_holds() {
         let data: Vec<u8> = (0..3 * READ_AHEAD as u64 + 123)

@@ -1211,3 +1211,35 @@ fn a_version_3_packed_sub_header_without_a_machine_name_is_read_packed() {
         assert_eq!(file.read_page(pfn).unwrap(), expected, "pfn {pfn}");
     }
 }
+
+/// flat/reassemble.rs and pipeline.rs `handed_over` (campaign 3, shard 4: `handed_over` → 0): when the
+/// write of a record fails and a later input buffer turns out invalid, the error reported is the one
+/// that comes first in stream order — here the write: the unwritable record (at 2^62, EFBIG on ext4) is in
+/// the first 1 MiB input buffer, the invalid record (a negative offset, F8) in the second, found while the
+/// writer works on the first.
+#[test]
+fn a_write_failure_in_an_earlier_input_buffer_than_an_invalid_record_is_the_one_reported() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::{reassemble, ReassembleErrorKind, ReassembleOptions};
+    let stream = StreamBuilder::new()
+        .data(0, 700_000, 1)
+        .data(1 << 62, 10, 2)
+        .data(2 << 20, 400_000, 3) // from the first input buffer into the second
+        .record(-4096, 16, &[4; 16])
+        .end()
+        .build();
+    assert!(stream.len() > 1 << 20 && stream.len() < 2 << 20);
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mut output = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(dir.path().join("out"))
+        .unwrap();
+    let error = reassemble(stream.as_slice(), &mut output, ReassembleOptions::default())
+        .expect_err("a record at 2^62 was written");
+    assert!(
+        matches!(error.kind, ReassembleErrorKind::WriteRecord { offset, .. } if offset == 1 << 62),
+        "{error}"
+    );
+}

@@ -24,6 +24,8 @@ struct MemoryFile {
     limit: u64,
     writes: Cell<usize>,
     reads: Cell<usize>,
+    /// The next this many reads fail with EINTR.
+    interrupted_reads: Cell<usize>,
     allocations: RefCell<Vec<(u64, u64)>>,
 }
 
@@ -37,6 +39,7 @@ impl MemoryFile {
             limit: u64::MAX,
             writes: Cell::new(0),
             reads: Cell::new(0),
+            interrupted_reads: Cell::new(0),
             allocations: RefCell::default(),
         }
     }
@@ -82,6 +85,10 @@ impl OutputFile for MemoryFile {
     fn read_at(&self, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
         self.reads.set(self.reads.get() + 1);
         assert!(self.readable, "read from a write-only file");
+        if self.interrupted_reads.get() > 0 {
+            self.interrupted_reads.set(self.interrupted_reads.get() - 1);
+            return Err(io::Error::from_raw_os_error(libc::EINTR));
+        }
         let available = self
             .len
             .get()
@@ -350,4 +357,61 @@ fn a_record_longer_than_one_write_goes_out_in_cuts_of_max_write() {
     reassemble_into(&file, &writes, 10).unwrap();
     assert_matches_model(&file, &writes);
     assert_eq!(file.writes.get(), 600_012usize.div_ceil(MAX_WRITE));
+}
+
+/// Records 700 bytes apart, in one batch, below what an earlier batch wrote, the first `first_len` bytes
+/// long and the others `len`: the (reads, writes) they cost.
+fn calls_below_earlier_bytes(first_len: usize, len: usize, n: u64) -> (usize, usize) {
+    let file = MemoryFile::new(usize::MAX);
+    let mut writer = SegmentWriter::new(&file);
+    let earlier = [(n * 5000, vec![9u8])];
+    write_batches(&mut writer, &file, &earlier, usize::MAX).unwrap();
+    let (reads, writes) = (file.reads.get(), file.writes.get());
+    let records: Vec<Write> = (0..n)
+        .map(|i| {
+            (
+                i * 700,
+                vec![i as u8 | 1; if i == 0 { first_len } else { len }],
+            )
+        })
+        .collect();
+    write_batches(&mut writer, &file, &records, usize::MAX).unwrap();
+    let mut all = earlier.to_vec();
+    all.extend(records);
+    assert_matches_model(&file, &all);
+    (file.reads.get() - reads, file.writes.get() - writes)
+}
+
+/// Segments shorter than [`COPY_BELOW`] around gaps that earlier batches may have written are read back
+/// and written back together (one read, one write); a segment of [`COPY_BELOW`] bytes or more is never
+/// joined to them: it goes out on its own, and nothing is read back for it.
+#[test]
+fn only_segments_shorter_than_copy_below_are_read_back_around_gaps() {
+    let n = 40;
+    let small = COPY_BELOW - 1;
+    assert_eq!(calls_below_earlier_bytes(small, small, n), (1, 1));
+    assert_eq!(
+        calls_below_earlier_bytes(small, COPY_BELOW, n),
+        (0, n as usize)
+    );
+    assert_eq!(
+        calls_below_earlier_bytes(COPY_BELOW, COPY_BELOW, n),
+        (0, n as usize)
+    );
+}
+
+/// Reading back the output around small records continues after EINTR.
+#[test]
+fn an_interrupted_read_back_is_retried() {
+    let file = MemoryFile::new(usize::MAX);
+    let mut writer = SegmentWriter::new(&file);
+    let earlier = [(0, vec![5u8; 10_000])];
+    write_batches(&mut writer, &file, &earlier, usize::MAX).unwrap();
+    file.interrupted_reads.set(3);
+    let writes: Vec<Write> = (0..20).map(|i| (i * 300, vec![i as u8 | 1; 10])).collect();
+    write_batches(&mut writer, &file, &writes, usize::MAX).unwrap();
+    assert_eq!(file.interrupted_reads.get(), 0);
+    let mut all = earlier.to_vec();
+    all.extend(writes);
+    assert_matches_model(&file, &all);
 }
