@@ -658,6 +658,17 @@ mod tests {
         assert_eq!(layout.memory_pages(), 1);
     }
 
+    /// A failure that needs a `--split` set shrinks to a set of two files (one fewer file per step).
+    #[test]
+    fn shrinking_a_split_failure_reaches_two_files() {
+        let layout = (0..5000)
+            .map(|seed| layout_from_seed(seed, SizeClass::Small))
+            .find(|l| l.mode.split.is_some_and(|s| s.files > 2))
+            .expect("a seed with a split set of 3 files or more");
+        let small = shrink_layout(&layout, 10_000, |l| l.mode.split.is_some());
+        assert_eq!(small.mode.split.map(|s| s.files), Some(2), "{small:?}");
+    }
+
     #[test]
     fn shrinking_reaches_a_small_layout() {
         let layout = layout_from_seed(7, SizeClass::Medium);
