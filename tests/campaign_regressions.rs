@@ -1243,3 +1243,37 @@ fn a_write_failure_in_an_earlier_input_buffer_than_an_invalid_record_is_the_one_
         "{error}"
     );
 }
+
+/// model/qemu.rs `check_blocks` (campaign 3, shard 3: `||` → `&&`): guest memory whose every block is
+/// empty is refused as "no guest memory to dump" — not as one empty block — like an empty block list.
+#[test]
+fn qemus_writer_refuses_guest_memory_without_a_byte() {
+    use kdump_flat::model::{write_qemu_kdump, Endian, GuestBlock, QemuDumpOptions};
+    use kdump_flat::sink::RawSink;
+    let options = QemuDumpOptions {
+        is_64bit: true,
+        endian: Endian::Little,
+        page_size: 4096,
+        compression: Compression::None,
+        nr_cpus: 1,
+        phys_base: 0,
+        uts_machine: "x86_64".into(),
+    };
+    let empty: &[u8] = &[];
+    let blocks = [0u64, 4096].map(|start| GuestBlock {
+        start,
+        len: 0,
+        data: &empty,
+        data_offset: 0,
+    });
+    for blocks in [&blocks[..], &blocks[..1], &[]] {
+        let mut sink = RawSink::in_memory();
+        let error = write_qemu_kdump(blocks, &[], &options, &mut sink).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.ends_with("no guest memory to dump"),
+            "{} blocks: {text}",
+            blocks.len()
+        );
+    }
+}

@@ -210,6 +210,22 @@ mod tests {
         assert_eq!(err.invariant(), Some(KInvariant::K8));
     }
 
+    /// QEMU's aarch64 and s390x dumps hold more "CORE" notes per CPU than `NT_PRSTATUS` (`NT_PRFPREG`,
+    /// type 2, and others): only the `NT_PRSTATUS` ones count CPUs, and a type-1 note named otherwise
+    /// does not either.
+    #[test]
+    fn only_core_prstatus_notes_count_cpus() {
+        let mut bytes = Vec::new();
+        for _cpu in 0..2 {
+            bytes.extend(note("CORE", 1, &[7; 392]));
+            bytes.extend(note("CORE", 2, &[8; 528]));
+        }
+        bytes.extend(note("LINUX", 1, &[9; 16]));
+        let notes = parse_notes(&bytes, 0, ByteOrder::Little).unwrap();
+        assert_eq!(notes.notes.len(), 5);
+        assert_eq!(notes.prstatus_count(), 2);
+    }
+
     #[test]
     fn more_than_max_notes_is_a_k8_violation_naming_where() {
         let empty = note("", 1, &[]);
