@@ -210,6 +210,19 @@ fn zlib_data_longer_than_the_page_is_reported_with_its_whole_length() {
     }
 }
 
+/// Every page of `synth` reads back from `file` as written (data, or excluded).
+fn assert_reads_synths_pages(file: &KdumpFile<&[u8]>, synth: &Synth) {
+    use crate::support::kdump::Page;
+    use kdump_flat::kdump::PageContent;
+    for (&pfn, page) in &synth.pages {
+        let expected = match page {
+            Page::Dumped(bytes) => PageContent::Data(bytes.clone()),
+            Page::Excluded => PageContent::Excluded,
+        };
+        assert_eq!(file.read_page(pfn).unwrap(), expected, "pfn {pfn}");
+    }
+}
+
 /// kdump/subheader.rs `choose_32bit_layout`: a padded (96-byte) 32-bit sub-header whose fields also read
 /// as a plausible packed one — its `size_vmcoreinfo` sits where the packed `offset_note` would be and
 /// equals block_size + 80, its `offset_note` (block_size + 96) where the packed `size_note` would be, and
@@ -217,8 +230,8 @@ fn zlib_data_longer_than_the_page_is_reported_with_its_whole_length() {
 /// header's `max_mapnr` (K10). The machine name (i686, which otherwise means packed) must not decide.
 #[test]
 fn a_padded_32bit_sub_header_that_also_fits_the_packed_reading_is_told_apart_by_max_mapnr_64() {
-    use crate::support::kdump::{mixed_pages, Layout32, Page};
-    use kdump_flat::kdump::{ByteOrder, Class, PageContent, SubHeaderLayout};
+    use crate::support::kdump::{mixed_pages, Layout32};
+    use kdump_flat::kdump::{ByteOrder, Class, SubHeaderLayout};
     let page_size = 4096u32;
     let synth = Synth {
         class: Class::Bits32,
@@ -239,13 +252,7 @@ fn a_padded_32bit_sub_header_that_also_fits_the_packed_reading_is_told_apart_by_
         file.sub_header().map(|sub| sub.layout),
         Some(SubHeaderLayout::Padded32)
     );
-    for (&pfn, page) in &synth.pages {
-        let expected = match page {
-            Page::Dumped(bytes) => PageContent::Data(bytes.clone()),
-            Page::Excluded => PageContent::Excluded,
-        };
-        assert_eq!(file.read_page(pfn).unwrap(), expected, "pfn {pfn}");
-    }
+    assert_reads_synths_pages(&file, &synth);
 }
 
 /// A reader whose failed reads leave the buffer untouched (the trait allows it: `read_exact_at` says
@@ -432,21 +439,17 @@ fn flat_errors_name_the_record_they_are_about() {
     }
 }
 
-/// flat/reassemble.rs `BatchWriter::write`: when a write fails, the error names the record whose bytes
-/// could not be written, found among the batch's records by output offset — here the third of three
-/// records, at 2^62 (past any file system's largest file: EFBIG), after two that were written.
-#[test]
-fn a_failed_write_names_the_record_it_belongs_to_among_several() {
-    use crate::support::flat::StreamBuilder;
-    use kdump_flat::flat::{reassemble, ReassembleErrorKind, ReassembleOptions};
-    let far = 1i64 << 62;
-    let stream = StreamBuilder::new()
-        .data(0, 10, 1)
-        .data(100, 10, 2)
-        .data(far, 10, 3)
-        .end()
-        .build();
-    // in the build directory's file system (not a tmpfs /tmp, whose largest file is 2^63 - 1 bytes)
+/// Reassembles `stream`, which holds a record at 2^62, into a new file in the build directory's file
+/// system (ext4: EFBIG there; not a tmpfs /tmp, whose largest file is 2^63 - 1 bytes): the error, the
+/// output as left, and its directory (removed when dropped).
+fn reassemble_failing_write(
+    stream: &[u8],
+) -> (
+    kdump_flat::flat::ReassembleError,
+    std::fs::File,
+    tempfile::TempDir,
+) {
+    use kdump_flat::flat::{reassemble, ReassembleOptions};
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let mut output = std::fs::File::options()
         .read(true)
@@ -454,8 +457,26 @@ fn a_failed_write_names_the_record_it_belongs_to_among_several() {
         .create_new(true)
         .open(dir.path().join("out"))
         .unwrap();
-    let error = reassemble(stream.as_slice(), &mut output, ReassembleOptions::default())
+    let error = reassemble(stream, &mut output, ReassembleOptions::default())
         .expect_err("a record at 2^62 was written");
+    (error, output, dir)
+}
+
+/// flat/reassemble.rs `BatchWriter::write`: when a write fails, the error names the record whose bytes
+/// could not be written, found among the batch's records by output offset — here the third of three
+/// records, at 2^62 (past any file system's largest file: EFBIG), after two that were written.
+#[test]
+fn a_failed_write_names_the_record_it_belongs_to_among_several() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::ReassembleErrorKind;
+    let far = 1i64 << 62;
+    let stream = StreamBuilder::new()
+        .data(0, 10, 1)
+        .data(100, 10, 2)
+        .data(far, 10, 3)
+        .end()
+        .build();
+    let (error, _output, _dir) = reassemble_failing_write(&stream);
     match error.kind {
         ReassembleErrorKind::WriteRecord { record, offset, .. } => {
             assert_eq!((record.index, record.offset), (2, far as u64));
@@ -1010,23 +1031,14 @@ fn a_64bit_header_that_also_reads_as_32bit_is_told_apart_by_its_bitmap_blocks() 
 #[test]
 fn a_failed_write_reports_the_length_the_output_has() {
     use crate::support::flat::StreamBuilder;
-    use kdump_flat::flat::{reassemble, ReassembleErrorKind, ReassembleOptions};
+    use kdump_flat::flat::ReassembleErrorKind;
     let stream = StreamBuilder::new()
         .data(0, 10, 0x5a)
         .data(1 << 62, 10, 7)
         .data(1 << 20, 65536, 3)
         .end()
         .build();
-    // in the build directory's file system (not a tmpfs /tmp, whose largest file is 2^63 - 1 bytes)
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let mut output = std::fs::File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(dir.path().join("out"))
-        .unwrap();
-    let error = reassemble(stream.as_slice(), &mut output, ReassembleOptions::default())
-        .expect_err("a record at 2^62 was written");
+    let (error, output, _dir) = reassemble_failing_write(&stream);
     assert!(
         matches!(error.kind, ReassembleErrorKind::WriteRecord { offset, .. } if offset == 1 << 62),
         "{error}"
@@ -1185,8 +1197,8 @@ fn info_of_a_split_set_sums_each_codecs_pages_over_its_files() {
 /// first sub-header block.
 #[test]
 fn a_version_3_packed_sub_header_without_a_machine_name_is_read_packed() {
-    use crate::support::kdump::{mixed_pages, Layout32, Page};
-    use kdump_flat::kdump::{ByteOrder, Class, PageContent, SubHeaderLayout};
+    use crate::support::kdump::{mixed_pages, Layout32};
+    use kdump_flat::kdump::{ByteOrder, Class, SubHeaderLayout};
     let synth = Synth {
         class: Class::Bits32,
         order: ByteOrder::Little,
@@ -1203,13 +1215,7 @@ fn a_version_3_packed_sub_header_without_a_machine_name_is_read_packed() {
     let sub = file.sub_header().unwrap();
     assert_eq!(sub.layout, SubHeaderLayout::I386Packed);
     assert_eq!(file.header().sub_hdr_size, 1);
-    for (&pfn, page) in &synth.pages {
-        let expected = match page {
-            Page::Dumped(bytes) => PageContent::Data(bytes.clone()),
-            Page::Excluded => PageContent::Excluded,
-        };
-        assert_eq!(file.read_page(pfn).unwrap(), expected, "pfn {pfn}");
-    }
+    assert_reads_synths_pages(&file, &synth);
 }
 
 /// flat/reassemble.rs and pipeline.rs `handed_over` (campaign 3, shard 4: `handed_over` → 0): when the
@@ -1220,7 +1226,7 @@ fn a_version_3_packed_sub_header_without_a_machine_name_is_read_packed() {
 #[test]
 fn a_write_failure_in_an_earlier_input_buffer_than_an_invalid_record_is_the_one_reported() {
     use crate::support::flat::StreamBuilder;
-    use kdump_flat::flat::{reassemble, ReassembleErrorKind, ReassembleOptions};
+    use kdump_flat::flat::ReassembleErrorKind;
     let stream = StreamBuilder::new()
         .data(0, 700_000, 1)
         .data(1 << 62, 10, 2)
@@ -1229,15 +1235,7 @@ fn a_write_failure_in_an_earlier_input_buffer_than_an_invalid_record_is_the_one_
         .end()
         .build();
     assert!(stream.len() > 1 << 20 && stream.len() < 2 << 20);
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let mut output = std::fs::File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(dir.path().join("out"))
-        .unwrap();
-    let error = reassemble(stream.as_slice(), &mut output, ReassembleOptions::default())
-        .expect_err("a record at 2^62 was written");
+    let (error, _output, _dir) = reassemble_failing_write(&stream);
     assert!(
         matches!(error.kind, ReassembleErrorKind::WriteRecord { offset, .. } if offset == 1 << 62),
         "{error}"
