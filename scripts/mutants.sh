@@ -24,4 +24,4 @@ else
 fi
 cd "$work"
 exec cargo mutants --in-place --shard "$shard/$shards" --sharding round-robin \
-    --baseline skip --timeout 240 --build-timeout 600 --output "$out" "$@"
+    --baseline skip --timeout 150 --build-timeout 600 --output "$out" "$@"
