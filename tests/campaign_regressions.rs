@@ -1275,3 +1275,344 @@ fn qemus_writer_refuses_guest_memory_without_a_byte() {
         );
     }
 }
+
+/// A [`ReadAt`](kdump_flat::readat::ReadAt) over bytes in memory that counts the bytes it is asked for.
+struct CountingReads {
+    bytes: Vec<u8>,
+    read: std::sync::atomic::AtomicU64,
+}
+
+impl kdump_flat::readat::ReadAt for CountingReads {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.bytes.as_slice().read_at(offset, buf)?;
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.bytes.len() as u64)
+    }
+}
+
+/// flat/index/scan.rs `HeaderWindow::header_at`: indexing a stream of small records reads each byte
+/// about once — a header inside the window already read is taken from it, not read again with a new
+/// window (which would read up to 1 MiB per record).
+#[test]
+fn the_index_reads_a_stream_of_small_records_about_once() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::index::FlatIndex;
+    let mut builder = StreamBuilder::new();
+    for i in 0..3000 {
+        builder = builder.data(i * 1000, 1000, i as u8);
+    }
+    let source = CountingReads {
+        bytes: builder.end().build(),
+        read: Default::default(),
+    };
+    let length = source.bytes.len() as u64;
+    let index = FlatIndex::open(&source).unwrap();
+    drop(index);
+    let read = source.read.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        read <= 2 * length,
+        "indexing a {length}-byte stream of 3000 records read {read} bytes"
+    );
+}
+
+/// model/validate.rs `validate_mode`: makedumpfile's `-b` block order may reach `MAX_BLOCK_ORDER` (the
+/// bound is inclusive) and one more is refused as too big, as `--num-threads` past `MAX_THREADS` is.
+#[test]
+fn makedumpfile_block_orders_and_threads_reach_their_bound_inclusively() {
+    use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+    use kdump_flat::model::{LayoutError, WriterKind, MAX_BLOCK_ORDER, MAX_THREADS};
+    let mut base = layout_from_seed(5, SizeClass::Small);
+    base.writer = WriterKind::Makedumpfile;
+    base.notes.qemu_cpu_state_size = None;
+    base.mode.split = None;
+    let too_big = |result: Result<(), LayoutError>| matches!(result, Err(LayoutError::TooBig { what }) if what.contains("--num-threads"));
+    let mut at_bound = base.clone();
+    at_bound.mode.block_order = MAX_BLOCK_ORDER;
+    at_bound.mode.num_threads = MAX_THREADS;
+    assert!(!too_big(at_bound.validate()), "{:?}", at_bound.validate());
+    let mut order_past = base.clone();
+    order_past.mode.block_order = MAX_BLOCK_ORDER + 1;
+    assert!(
+        too_big(order_past.validate()),
+        "{:?}",
+        order_past.validate()
+    );
+    let mut threads_past = base;
+    threads_past.mode.num_threads = MAX_THREADS + 1;
+    assert!(
+        too_big(threads_past.validate()),
+        "{:?}",
+        threads_past.validate()
+    );
+}
+
+/// model/makedumpfile/cache.rs `PageWriter::write_page`: the makedumpfile model's summary counts what
+/// its file holds — one descriptor per dumped page, and as many compressed pages as descriptors with a
+/// compression flag (read back from the file by the kdump reader).
+#[test]
+fn the_makedumpfile_models_summary_counts_the_pages_its_file_holds() {
+    use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+    use kdump_flat::model::makedumpfile::{makedumpfile_options, write_makedumpfile_kdump_with};
+    use kdump_flat::sink::RawSink;
+    let mut compressed_seen = 0;
+    for seed in 0..24 {
+        let layout = layout_from_seed(seed, SizeClass::Small);
+        let options = makedumpfile_options(&layout);
+        let mut sink = RawSink::in_memory();
+        let summary = write_makedumpfile_kdump_with(&layout, &options, &mut sink).unwrap();
+        let bytes = sink.into_bytes();
+        let dump = KdumpFile::open(bytes.as_slice()).unwrap();
+        let mut descriptors = 0;
+        let mut compressed = 0;
+        for pfn in layout.dumped_pfns() {
+            let desc = dump.descriptor(pfn).unwrap();
+            descriptors += 1;
+            compressed += u64::from(desc.flags != 0);
+        }
+        assert_eq!(
+            (summary.dumped_pages, summary.compressed_pages),
+            (descriptors, compressed),
+            "seed {seed} ({}, level {})",
+            layout.compression,
+            layout.dump_level
+        );
+        compressed_seen += compressed;
+    }
+    assert!(compressed_seen > 0, "no compressed page in 24 layouts");
+}
+
+/// The makedumpfile model's file of `pages` pages of `page_size` bytes of incompressible memory (stored
+/// uncompressed), one file of a `--split` set if `split` says which pfns, with `eraseinfo` if given.
+fn model_file(
+    memory: &[u8],
+    page_size: u64,
+    split: Option<(u64, u64)>,
+    eraseinfo: Option<&str>,
+) -> Vec<u8> {
+    use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+    use kdump_flat::model::makedumpfile::{
+        makedumpfile_options, write_makedumpfile_kdump_from, MakedumpfileOptions,
+    };
+    use kdump_flat::model::GuestBlock;
+    use kdump_flat::sink::RawSink;
+    let pages = memory.len() as u64 / page_size;
+    let blocks = [GuestBlock {
+        start: 0,
+        len: memory.len() as u64,
+        data: &memory,
+        data_offset: 0,
+    }];
+    let options = MakedumpfileOptions {
+        page_size,
+        compression: Compression::None,
+        dump_level: 0,
+        max_mapnr: Some(pages),
+        cyclic_buffer: Some(pages.div_ceil(8)),
+        eraseinfo: eraseinfo.map(str::to_owned),
+        split,
+        ..makedumpfile_options(&layout_from_seed(1, SizeClass::Small))
+    };
+    let mut sink = RawSink::in_memory();
+    write_makedumpfile_kdump_from(&blocks, &|_| true, &[], &options, &mut sink).unwrap();
+    sink.into_bytes()
+}
+
+/// `bytes` random bytes (a fixed seed): memory that no codec shrinks.
+fn incompressible(bytes: u64) -> Vec<u8> {
+    use rand::{RngCore, SeedableRng};
+    let mut memory = vec![0u8; bytes as usize];
+    rand::rngs::StdRng::seed_from_u64(7).fill_bytes(&mut memory);
+    memory
+}
+
+/// A makedumpfile-model `--split` set of two files over `pages` 4 KiB pages of incompressible memory,
+/// with `eraseinfo` if given: the memory and the two files.
+fn model_split_pair(pages: u64, eraseinfo: Option<&str>) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let memory = incompressible(pages * 4096);
+    let parts = [(0, pages / 2), (pages / 2, pages)]
+        .into_iter()
+        .map(|range| model_file(&memory, 4096, Some(range), eraseinfo))
+        .collect();
+    (memory, parts)
+}
+
+/// A [`ReadAt`](kdump_flat::readat::ReadAt) over bytes in memory that counts its calls and keeps the
+/// largest read asked for.
+struct RecordingReads {
+    bytes: Vec<u8>,
+    calls: std::sync::atomic::AtomicU64,
+    largest: std::sync::atomic::AtomicUsize,
+}
+
+impl RecordingReads {
+    fn new(bytes: Vec<u8>) -> Self {
+        RecordingReads {
+            bytes,
+            calls: Default::default(),
+            largest: Default::default(),
+        }
+    }
+}
+
+impl kdump_flat::readat::ReadAt for RecordingReads {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.calls.fetch_add(1, Relaxed);
+        self.largest.fetch_max(buf.len(), Relaxed);
+        self.bytes.as_slice().read_at(offset, buf)
+    }
+
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.bytes.len() as u64)
+    }
+}
+
+/// kdump/check/pages.rs `decompress_batch`: the check reads a batch of 256 pages with one read when
+/// their data lies together, wherever in the file it lies (here 6 MiB of 4 KiB pages: a few dozen reads,
+/// not one per page past the first 4 MiB), and never reads more than 8 MiB at once (here a batch of 144
+/// pages of 64 KiB, 9 MiB together: read page by page).
+#[test]
+fn the_check_reads_pages_in_batches_of_at_most_8_mib() {
+    use kdump_flat::kdump::check::check;
+    use kdump_flat::readat::ReadAt;
+    use std::sync::atomic::Ordering::Relaxed;
+    let small_pages = RecordingReads::new(model_file(&incompressible(6 << 20), 4096, None, None));
+    let report = check(&[&small_pages as &dyn ReadAt]);
+    assert!(report.is_valid(), "{:#?}", report.violations);
+    assert_eq!(report.stats.pages_decompressed, 1536);
+    let calls = small_pages.calls.load(Relaxed);
+    assert!(calls < 100, "{calls} reads for 1536 pages");
+    let large_pages = RecordingReads::new(model_file(&incompressible(9 << 20), 65536, None, None));
+    let report = check(&[&large_pages as &dyn ReadAt]);
+    assert!(report.is_valid(), "{:#?}", report.violations);
+    assert_eq!(report.stats.pages_decompressed, 144);
+    let largest = large_pages.largest.load(Relaxed);
+    assert!(largest <= 8 << 20, "a read of {largest} bytes");
+}
+
+/// kdump/join/copy.rs `PageWriter::push_data`: join copies page data in writes of at most
+/// [`kdump_flat::kdump::join::BUFFER`] bytes, so its memory stays bounded however much data the parts
+/// hold (here two makedumpfile-model parts of 2 MiB of incompressible pages each).
+#[test]
+fn join_writes_page_data_in_pieces_of_at_most_its_buffer() {
+    use kdump_flat::kdump::join::BUFFER;
+    use kdump_flat::kdump::{join, KdumpSet};
+    use kdump_flat::sink::{DumpSink, RawSink};
+
+    struct Largest {
+        inner: RawSink<std::io::Cursor<Vec<u8>>>,
+        largest: usize,
+    }
+    impl DumpSink for Largest {
+        fn write_at(&mut self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+            self.largest = self.largest.max(data.len());
+            self.inner.write_at(offset, data)
+        }
+        fn finish(&mut self) -> std::io::Result<()> {
+            self.inner.finish()
+        }
+    }
+
+    let pages = 1024;
+    let (memory, parts) = model_split_pair(pages, None);
+    let files = parts
+        .iter()
+        .map(|bytes| KdumpFile::open(bytes.as_slice()).unwrap())
+        .collect();
+    let set = KdumpSet::new(files).unwrap();
+    let mut sink = Largest {
+        inner: RawSink::in_memory(),
+        largest: 0,
+    };
+    let summary = join(&set, &mut sink).unwrap();
+    assert!(summary.data_bytes >= pages * 4096, "{summary:?}");
+    assert!(
+        sink.largest <= BUFFER,
+        "a write of {} bytes (buffer {BUFFER})",
+        sink.largest
+    );
+    // The join is the unsplit file: its pages read back.
+    sink.finish().unwrap();
+    let joined = sink.inner.into_bytes();
+    let dump = KdumpFile::open(joined.as_slice()).unwrap();
+    for pfn in [0, pages / 2 - 1, pages / 2, pages - 1] {
+        let at = (pfn * 4096) as usize;
+        assert_eq!(
+            dump.read_page_or_zero(pfn).unwrap(),
+            &memory[at..at + 4096],
+            "pfn {pfn}"
+        );
+    }
+}
+
+/// kdump/join/copy.rs `copy_area`: a part whose eraseinfo (after its page data) is cut short is refused
+/// by join as K17 (data past the end of the file), naming that part — not as a header area's K12.
+#[test]
+fn join_refuses_a_part_with_its_eraseinfo_cut_short_as_k17() {
+    use kdump_flat::kdump::{join, JoinError, KInvariant, KdumpSet};
+    use kdump_flat::sink::RawSink;
+    let (_, mut parts) = model_split_pair(16, Some("ERASEINFO filter test\n"));
+    let cut = parts[1].len() - 1;
+    parts[1].truncate(cut);
+    let files = parts
+        .iter()
+        .map(|bytes| KdumpFile::open(bytes.as_slice()).unwrap())
+        .collect();
+    let set = KdumpSet::new(files).unwrap();
+    match join(&set, &mut RawSink::in_memory()) {
+        Err(JoinError::Part { part, error }) => {
+            assert_eq!(set.given_index(part), 1, "{error}");
+            assert_eq!(error.invariant(), Some(KInvariant::K17), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// model/makedumpfile/sequence.rs `check_blocks`: the makedumpfile model refuses guest blocks that
+/// overlap or descend (makedumpfile's memory map is ascending and disjoint), and accepts adjacent ones.
+#[test]
+fn the_makedumpfile_model_refuses_overlapping_or_descending_blocks() {
+    use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+    use kdump_flat::model::makedumpfile::{
+        makedumpfile_options, write_makedumpfile_kdump_from, MakedumpfileOptions,
+    };
+    use kdump_flat::model::{GuestBlock, WriteError};
+    use kdump_flat::sink::RawSink;
+    let memory = vec![0x5au8; 4 * 4096];
+    let memory_slice = memory.as_slice();
+    let block = |start: u64, len: u64| GuestBlock {
+        start,
+        len,
+        data: &memory_slice,
+        data_offset: 0,
+    };
+    let options = MakedumpfileOptions {
+        page_size: 4096,
+        max_mapnr: None,
+        cyclic_buffer: None,
+        split: None,
+        ..makedumpfile_options(&layout_from_seed(1, SizeClass::Small))
+    };
+    let write = |blocks: &[GuestBlock<'_>]| {
+        let mut sink = RawSink::in_memory();
+        write_makedumpfile_kdump_from(blocks, &|_| true, &[], &options, &mut sink)
+    };
+    write(&[block(0, 8192), block(8192, 8192)]).expect("adjacent blocks");
+    for (name, blocks) in [
+        ("overlapping", [block(0, 8192), block(4096, 8192)]),
+        ("descending", [block(8192, 8192), block(0, 8192)]),
+    ] {
+        match write(&blocks) {
+            Err(WriteError::Input(message)) => assert!(
+                message.contains("block 1") && message.contains("out of order"),
+                "{name}: {message}"
+            ),
+            other => panic!("{name} blocks: {other:?}"),
+        }
+    }
+}

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use kdump_flat::compress::Compression;
 use kdump_flat::kdump::check::{check, CheckReport};
-use kdump_flat::kdump::{KInvariant, KInvariant::*, KdumpFile};
+use kdump_flat::kdump::{KInvariant, KInvariant::*, KdumpFile, ALL_INVARIANTS};
 use kdump_flat::readat::ReadAt;
 use rand::{Rng, SeedableRng};
 
@@ -62,6 +62,9 @@ fn expect_exactly(
     let r = report(&bytes);
     let want: BTreeSet<KInvariant> = expected.iter().copied().collect();
     assert_eq!(ids(&r), want, "{what}: {:#?}", r.violations);
+    for id in ALL_INVARIANTS {
+        assert_eq!(r.has(id), want.contains(&id), "{what}: has({id})");
+    }
     read_everything(&bytes);
 }
 
@@ -174,6 +177,29 @@ fn sub_header_and_notes() {
         let v = get_u64(b, vmci);
         put_u64(b, vmci, v + 0x1000);
     });
+    // VMCOREINFO starting 8 bytes before the notes and ending inside them (kdump/check/sub_header.rs).
+    let starts_early = |b: &mut Vec<u8>| {
+        let v = get_u64(b, vmci);
+        let size = get_u64(b, vmci + 8);
+        let early = synth.notes_offset - 8;
+        put_u64(b, vmci, early);
+        put_u64(b, vmci + 8, size + (v - early));
+    };
+    expect_exactly(
+        &synth.bytes,
+        "vmcoreinfo starting before the notes",
+        &[K8],
+        starts_early,
+    );
+    let mut early = synth.bytes.clone();
+    starts_early(&mut early);
+    let k8: Vec<_> = report(&early)
+        .violations
+        .into_iter()
+        .filter(|v| v.id == K8)
+        .collect();
+    assert_eq!(k8.len(), 1, "{k8:#?}");
+    assert_eq!(k8[0].offset, Some(synth.notes_offset - 8), "{k8:#?}");
 }
 
 #[test]
@@ -408,6 +434,21 @@ fn split_sets() {
     assert!(
         stamped.is_valid() && stamped.has_deviation(K18),
         "{stamped:#?}"
+    );
+    // Bitmap 1 of part 2 differs at byte 0x10: reported at that byte of part 2's bitmap 1
+    // (kdump/check/split_set.rs).
+    let mut flipped = two.clone();
+    flipped[BITMAP1 + 0x10] ^= 0x80;
+    let r = set(&one, &flipped);
+    let at = r
+        .violations
+        .iter()
+        .find(|v| v.id == K18)
+        .unwrap_or_else(|| panic!("{:#?}", r.violations));
+    assert_eq!(
+        (at.file, at.offset, at.pfn),
+        (1, Some((BITMAP1 + 0x10) as u64), Some(0x80)),
+        "{at:#?}"
     );
     // Overlapping ranges are not.
     assert!(set(&one, &one).has(K18));
