@@ -1194,28 +1194,31 @@ fn info_of_a_split_set_sums_each_codecs_pages_over_its_files() {
 /// end): with nothing else to go by (version 3, no `utsname.machine`), a 32-bit sub-header is read packed
 /// when its VMCOREINFO lies inside the sub-header blocks, `[block_size, block_size · (1 + sub_hdr_size))`,
 /// as libkdumpfile decides — here VMCOREINFO right behind the 80-byte packed sub-header, ending inside the
-/// first sub-header block.
+/// first sub-header block, or none at all.
 #[test]
 fn a_version_3_packed_sub_header_without_a_machine_name_is_read_packed() {
     use crate::support::kdump::{mixed_pages, Layout32};
     use kdump_flat::kdump::{ByteOrder, Class, SubHeaderLayout};
-    let synth = Synth {
-        class: Class::Bits32,
-        order: ByteOrder::Little,
-        layout32: Layout32::Packed,
-        machine: String::new(),
-        header_version: 3,
-        max_mapnr: 100,
-        pages: mixed_pages(100, 4096, 3),
-        vmcoreinfo: Some("OSRELEASE=6.1.0\nPAGESIZE=4096\n".into()),
-        ..Synth::x86_64(Compression::Zlib, 100)
-    };
-    let built = synth.build();
-    let file = KdumpFile::open(built.bytes.as_slice()).unwrap();
-    let sub = file.sub_header().unwrap();
-    assert_eq!(sub.layout, SubHeaderLayout::I386Packed);
-    assert_eq!(file.header().sub_hdr_size, 1);
-    assert_reads_synths_pages(&file, &synth);
+    // Without VMCOREINFO (offset and size 0), packed too (kdump/subheader.rs `choose_32bit_layout`).
+    for vmcoreinfo in [Some("OSRELEASE=6.1.0\nPAGESIZE=4096\n"), None] {
+        let synth = Synth {
+            class: Class::Bits32,
+            order: ByteOrder::Little,
+            layout32: Layout32::Packed,
+            machine: String::new(),
+            header_version: 3,
+            max_mapnr: 100,
+            pages: mixed_pages(100, 4096, 3),
+            vmcoreinfo: vmcoreinfo.map(str::to_owned),
+            ..Synth::x86_64(Compression::Zlib, 100)
+        };
+        let built = synth.build();
+        let file = KdumpFile::open(built.bytes.as_slice()).unwrap();
+        let sub = file.sub_header().unwrap();
+        assert_eq!(sub.layout, SubHeaderLayout::I386Packed, "{vmcoreinfo:?}");
+        assert_eq!(file.header().sub_hdr_size, 1);
+        assert_reads_synths_pages(&file, &synth);
+    }
 }
 
 /// flat/reassemble.rs and pipeline.rs `handed_over` (campaign 3, shard 4: `handed_over` → 0): when the
@@ -1565,7 +1568,11 @@ fn join_refuses_a_part_with_its_eraseinfo_cut_short_as_k17() {
         .collect();
     let set = KdumpSet::new(files).unwrap();
     match join(&set, &mut RawSink::in_memory()) {
-        Err(JoinError::Part { part, error }) => {
+        Err(join_error @ JoinError::Part { .. }) => {
+            assert!(join_error.is_invalid_input(), "{join_error}");
+            let JoinError::Part { part, error } = join_error else {
+                unreachable!()
+            };
             assert_eq!(set.given_index(part), 1, "{error}");
             assert_eq!(error.invariant(), Some(KInvariant::K17), "{error}");
         }

@@ -453,3 +453,42 @@ pub fn scan_records(input: impl Read, mode: ParseMode) -> Result<RecordScan, Rea
         stream_len: reader.position(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::{DumpSink, FlatSink};
+    use std::collections::BTreeMap;
+
+    /// `replace_buffer` keeps its promise when handed a buffer shorter than the reader's (an empty one
+    /// here, after every payload piece): the reader goes on with a buffer of its own length and delivers
+    /// every payload byte.
+    #[test]
+    fn a_shorter_replacement_buffer_is_grown_to_the_readers_length() {
+        let payloads: Vec<(u64, Vec<u8>)> = (0..20u64)
+            .map(|i| (i * 10_000, vec![i as u8 + 1; 3000 + i as usize * 100]))
+            .collect();
+        let mut sink = FlatSink::new(Vec::new());
+        for (offset, data) in &payloads {
+            sink.write_at(*offset, data).unwrap();
+        }
+        sink.finish().unwrap();
+        let stream = sink.into_inner();
+        let mut reader = FlatReader::with_chunk_size(stream.as_slice(), ParseMode::Strict, 4096);
+        let mut seen = BTreeMap::new();
+        while let Some(event) = reader.next_buffered_event(true).unwrap() {
+            if let BufferedEvent::Data { offset, range, .. } = event {
+                let old = reader.replace_buffer(Box::new([]));
+                for (i, &byte) in old[range].iter().enumerate() {
+                    seen.insert(offset + i as u64, byte);
+                }
+                assert_eq!(reader.buffer().len(), 4096);
+            }
+        }
+        let expected: BTreeMap<u64, u8> = payloads
+            .iter()
+            .flat_map(|(offset, data)| (*offset..).zip(data.iter().copied()))
+            .collect();
+        assert_eq!(seen, expected);
+    }
+}

@@ -415,3 +415,25 @@ fn an_interrupted_read_back_is_retried() {
     all.extend(writes);
     assert_matches_model(&file, &all);
 }
+
+#[test]
+fn records_a_gap_of_less_than_a_block_apart_share_one_write() {
+    // BLOCK - 1 zero bytes between two records: one write with the gap filled
+    assert_eq!(syscalls_for(vec![0, BLOCK], &[]).0, 1);
+    // a whole block between them: a write each
+    assert_eq!(syscalls_for(vec![0, BLOCK + 1], &[]).0, 2);
+}
+
+#[test]
+fn small_records_are_copied_a_scratch_buffer_at_a_time() {
+    // contiguous 400-byte records (copied, being shorter than COPY_BELOW): a write each time the scratch
+    // buffer holds as many whole records as fit in it
+    let per_scratch = SCRATCH_SIZE / 400;
+    let writes: Vec<Write> = (0..3 * per_scratch as u64 + 7)
+        .map(|i| (i * 400, vec![(i % 250) as u8 + 1; 400]))
+        .collect();
+    let file = MemoryFile::new(usize::MAX);
+    reassemble_into(&file, &writes, usize::MAX).unwrap();
+    assert_matches_model(&file, &writes);
+    assert_eq!(file.writes.get(), 4);
+}
