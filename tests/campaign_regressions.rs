@@ -1623,3 +1623,52 @@ fn the_makedumpfile_model_refuses_overlapping_or_descending_blocks() {
         }
     }
 }
+
+/// kdump/subheader.rs `choose_32bit_layout`: only versions below 3 are read packed without looking
+/// further; a version-3 sub-header of a named 32-bit architecture other than i386…i686 (here "arm",
+/// whose compiler pads it) is read padded.
+#[test]
+fn a_version_3_sub_header_of_a_named_architecture_is_read_padded() {
+    use crate::support::kdump::{mixed_pages, Layout32};
+    use kdump_flat::kdump::{ByteOrder, Class, SubHeaderLayout};
+    let synth = Synth {
+        class: Class::Bits32,
+        order: ByteOrder::Little,
+        layout32: Layout32::Padded,
+        machine: "arm".into(),
+        header_version: 3,
+        max_mapnr: 100,
+        pages: mixed_pages(100, 4096, 5),
+        ..Synth::x86_64(Compression::Zlib, 100)
+    };
+    let file = KdumpFile::open(synth.build().bytes).unwrap();
+    assert_eq!(
+        file.sub_header().map(|sub| sub.layout),
+        Some(SubHeaderLayout::Padded32)
+    );
+}
+
+/// kdump/set.rs `KdumpSet::page_state`: a complete split set says of each pfn what the part holding it
+/// says (dumped pages stay dumped; only pfns in a gap between parts read as excluded).
+#[test]
+fn a_split_sets_page_states_are_its_parts() {
+    use kdump_flat::kdump::{KdumpSet, PageState};
+    let parts = corpus_split_set();
+    let set = KdumpSet::new(
+        parts
+            .iter()
+            .map(|bytes| KdumpFile::open(bytes.as_slice()).unwrap())
+            .collect(),
+    )
+    .unwrap();
+    let mut dumped = 0;
+    for part in set.parts() {
+        let (start, end) = part.pfn_range();
+        for pfn in start..end {
+            let state = part.page_state(pfn).unwrap();
+            assert_eq!(set.page_state(pfn).unwrap(), state, "pfn {pfn:#x}");
+            dumped += u64::from(state == PageState::Dumped);
+        }
+    }
+    assert!(dumped > 0);
+}
