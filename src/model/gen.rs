@@ -670,6 +670,16 @@ mod tests {
     }
 
     #[test]
+    fn shrinking_drops_short_tails() {
+        let layout = (0..2000)
+            .map(|seed| layout_from_seed(seed, SizeClass::Small))
+            .find(|l| l.blocks.iter().any(|b| b.short_tail != 0))
+            .expect("a seed with a short tail");
+        let small = shrink_layout(&layout, 10_000, |_| true);
+        assert!(small.blocks.iter().all(|b| b.short_tail == 0), "{small:?}");
+    }
+
+    #[test]
     fn shrinking_reaches_a_small_layout() {
         let layout = layout_from_seed(7, SizeClass::Medium);
         let small = shrink_layout(&layout, 10_000, |_| true);

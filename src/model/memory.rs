@@ -102,3 +102,24 @@ pub(crate) fn guest_blocks<'a>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::gen::{layout_from_seed, SizeClass};
+
+    #[test]
+    fn a_block_with_a_short_tail_reads_up_to_its_length_only() {
+        let layout = (0..2000)
+            .map(|seed| layout_from_seed(seed, SizeClass::Small))
+            .find(|l| l.blocks.iter().any(|b| b.short_tail != 0))
+            .expect("a seed with a short tail");
+        let block = layout.blocks.iter().find(|b| b.short_tail != 0).unwrap();
+        let memory = BlockMemory::new(&layout, block);
+        let len = memory.len();
+        let mut buf = vec![0u8; 2 * layout.page_bytes() as usize];
+        assert_eq!(memory.read_at(len - 10, &mut buf).unwrap(), 10);
+        assert_eq!(memory.read_at(len - 1, &mut buf).unwrap(), 1);
+        assert_eq!(memory.read_at(len, &mut buf).unwrap(), 0);
+    }
+}

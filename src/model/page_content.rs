@@ -182,4 +182,24 @@ mod tests {
         assert_ne!(a.bytes(4096), b.bytes(4096));
         assert_eq!(a.bytes(4096), a.bytes(4096));
     }
+
+    #[test]
+    fn an_almost_zero_page_has_one_non_zero_byte_where_it_says() {
+        for (at, byte, index, value) in [(3u16, 7u8, 3usize, 7u8), (5000, 0, 5000 - 4096, 1)] {
+            let page = PageRef {
+                pfn: 9,
+                content: PageContent::AlmostZero { at, byte },
+                class: PageClass::Kernel,
+                valid_bytes: 4096,
+            }
+            .bytes(4096);
+            let non_zero: Vec<(usize, u8)> = page
+                .iter()
+                .enumerate()
+                .filter(|&(_, &b)| b != 0)
+                .map(|(i, &b)| (i, b))
+                .collect();
+            assert_eq!(non_zero, [(index, value)], "at {at}, byte {byte}");
+        }
+    }
 }
