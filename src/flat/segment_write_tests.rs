@@ -427,13 +427,32 @@ fn records_a_gap_of_less_than_a_block_apart_share_one_write() {
 #[test]
 fn small_records_are_copied_a_scratch_buffer_at_a_time() {
     // contiguous 400-byte records (copied, being shorter than COPY_BELOW): a write each time the scratch
-    // buffer holds as many whole records as fit in it
+    // buffer holds as many whole records as fit in it (descending: each record its own segment)
     let per_scratch = SCRATCH_SIZE / 400;
     let writes: Vec<Write> = (0..3 * per_scratch as u64 + 7)
+        .rev()
         .map(|i| (i * 400, vec![(i % 250) as u8 + 1; 400]))
         .collect();
     let file = MemoryFile::new(usize::MAX);
     reassemble_into(&file, &writes, usize::MAX).unwrap();
     assert_matches_model(&file, &writes);
     assert_eq!(file.writes.get(), 4);
+}
+
+#[test]
+fn contiguous_records_below_earlier_bytes_are_not_read_back() {
+    let earlier = [(1 << 20, vec![9u8])];
+    // one-byte records, descending (a segment each), no gap: one scratch copy, one pwrite, no read
+    let (calls, file) = syscalls_for(order(1, 100, 1), &earlier);
+    assert_eq!((calls, file.reads.get()), (1, 0));
+    // 4 KiB records, descending: one pwritev
+    let writes: Vec<Write> = (0..10u64)
+        .rev()
+        .map(|i| (i * 4096, vec![i as u8 + 1; 4096]))
+        .collect();
+    let file = MemoryFile::new(usize::MAX);
+    let mut writer = SegmentWriter::new(&file);
+    write_batches(&mut writer, &file, &earlier, usize::MAX).unwrap();
+    write_batches(&mut writer, &file, &writes, usize::MAX).unwrap();
+    assert_eq!((file.writes.get(), file.reads.get()), (2, 0));
 }
