@@ -1345,13 +1345,38 @@ fn makedumpfile_block_orders_and_threads_reach_their_bound_inclusively() {
         "{:?}",
         order_past.validate()
     );
-    let mut threads_past = base;
+    let mut threads_past = base.clone();
     threads_past.mode.num_threads = MAX_THREADS + 1;
     assert!(
         too_big(threads_past.validate()),
         "{:?}",
         threads_past.validate()
     );
+    // --split: 2..=MAX_SPLIT_FILES files of splitblocks of at least one page; either bound broken alone
+    // is refused.
+    use kdump_flat::model::{SplitSpec, MAX_SPLIT_FILES};
+    let split_refused = |files: u32, splitblock_pages: u64| {
+        let mut l = base.clone();
+        l.mode.split = Some(SplitSpec {
+            files,
+            splitblock_pages,
+        });
+        l.mode.num_threads = 0;
+        matches!(l.validate(), Err(LayoutError::TooBig { what }) if what.starts_with("--split"))
+    };
+    for (files, splitblock_pages, refused) in [
+        (2, 1, false),
+        (MAX_SPLIT_FILES, 1, false),
+        (1, 1, true),
+        (MAX_SPLIT_FILES + 1, 1, true),
+        (2, 0, true),
+    ] {
+        assert_eq!(
+            split_refused(files, splitblock_pages),
+            refused,
+            "{files} files, splitblocks of {splitblock_pages} pages"
+        );
+    }
 }
 
 /// model/makedumpfile/cache.rs `PageWriter::write_page`: the makedumpfile model's summary counts what

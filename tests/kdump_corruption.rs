@@ -177,6 +177,18 @@ fn sub_header_and_notes() {
         let v = get_u64(b, vmci);
         put_u64(b, vmci, v + 0x1000);
     });
+    // Without notes (version 3: no offset_note), VMCOREINFO outside the sub-header blocks is a
+    // deviation (kdump/check/sub_header.rs).
+    let v3 = Synth {
+        header_version: 3,
+        ..Synth::x86_64(Compression::Zlib, 256)
+    }
+    .build();
+    let vmci3 = v3.sub_header_offset as usize + 32;
+    expect_deviation(&v3.bytes, "vmcoreinfo in bitmap 1, no notes", K8, |b| {
+        put_u64(b, vmci3, v3.bitmap1_offset)
+    });
+    assert!(!report(&v3.bytes).has_deviation(K8));
     // VMCOREINFO starting 8 bytes before the notes and ending inside them (kdump/check/sub_header.rs).
     let starts_early = |b: &mut Vec<u8>| {
         let v = get_u64(b, vmci);

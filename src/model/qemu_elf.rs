@@ -402,3 +402,17 @@ pub fn layout_block_ranges(layout: &Layout) -> Vec<(u64, u64)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_x86_guest_is_64bit_once_its_memory_ends_past_4_gib_minus_1() {
+        // QEMU: `target_end > UINT_MAX`, the end exclusive
+        assert!(!qemu_class_is_64bit(EM_386, u64::from(u32::MAX)));
+        assert!(qemu_class_is_64bit(EM_386, 1 << 32));
+        assert!(!qemu_class_is_64bit(EM_ARM, 1 << 40));
+        assert!(qemu_class_is_64bit(EM_X86_64, 4096));
+    }
+}
