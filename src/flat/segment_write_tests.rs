@@ -427,16 +427,20 @@ fn records_a_gap_of_less_than_a_block_apart_share_one_write() {
 #[test]
 fn small_records_are_copied_a_scratch_buffer_at_a_time() {
     // contiguous 400-byte records (copied, being shorter than COPY_BELOW): a write each time the scratch
-    // buffer holds as many whole records as fit in it (descending: each record its own segment)
+    // buffer holds as many whole records as fit in it (descending: each record its own segment), the
+    // scratch buffer never larger than SCRATCH_SIZE
     let per_scratch = SCRATCH_SIZE / 400;
     let writes: Vec<Write> = (0..3 * per_scratch as u64 + 7)
         .rev()
         .map(|i| (i * 400, vec![(i % 250) as u8 + 1; 400]))
         .collect();
     let file = MemoryFile::new(usize::MAX);
-    reassemble_into(&file, &writes, usize::MAX).unwrap();
+    let mut writer = SegmentWriter::new(&file);
+    write_batches(&mut writer, &file, &writes, usize::MAX).unwrap();
     assert_matches_model(&file, &writes);
     assert_eq!(file.writes.get(), 4);
+    // the scratch buffer never grew: the writer's memory is bounded whatever the span
+    assert_eq!(writer.scratch.capacity(), SCRATCH_SIZE);
 }
 
 #[test]

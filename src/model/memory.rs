@@ -122,4 +122,19 @@ mod tests {
         assert_eq!(memory.read_at(len - 1, &mut buf).unwrap(), 1);
         assert_eq!(memory.read_at(len, &mut buf).unwrap(), 0);
     }
+
+    #[test]
+    fn a_read_stops_at_the_end_of_its_page() {
+        let layout = layout_from_seed(3, SizeClass::Small);
+        let block = layout
+            .blocks
+            .iter()
+            .find(|b| b.page_count() >= 2)
+            .expect("a block of two pages or more");
+        let memory = BlockMemory::new(&layout, block);
+        let ps = layout.page_bytes();
+        let mut buf = vec![0u8; 2 * ps as usize];
+        assert_eq!(memory.read_at(ps / 2, &mut buf).unwrap() as u64, ps / 2);
+        assert_eq!(memory.read_at(0, &mut buf).unwrap() as u64, ps);
+    }
 }
