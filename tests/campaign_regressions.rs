@@ -1717,3 +1717,87 @@ fn a_split_sets_page_states_are_its_parts() {
     }
     assert!(dumped > 0);
 }
+
+/// kdump/subheader.rs `choose_32bit_layout`: a padded version-3 sub-header without a machine name but
+/// with VMCOREINFO is read padded — its packed reading's `offset_vmcoreinfo` (the padding and the low half
+/// of the real offset) lies far past the sub-header blocks.
+#[test]
+fn a_padded_version_3_sub_header_without_a_machine_name_is_read_padded() {
+    use crate::support::kdump::{mixed_pages, Layout32};
+    use kdump_flat::kdump::{ByteOrder, Class, SubHeaderLayout};
+    let synth = Synth {
+        class: Class::Bits32,
+        order: ByteOrder::Little,
+        layout32: Layout32::Padded,
+        machine: String::new(),
+        header_version: 3,
+        max_mapnr: 100,
+        pages: mixed_pages(100, 4096, 4),
+        vmcoreinfo: Some("OSRELEASE=6.1.0\nPAGESIZE=4096\n".into()),
+        ..Synth::x86_64(Compression::Zlib, 100)
+    };
+    let file = KdumpFile::open(synth.build().bytes).unwrap();
+    assert_eq!(
+        file.sub_header().map(|sub| sub.layout),
+        Some(SubHeaderLayout::Padded32)
+    );
+}
+
+/// kdump/set.rs `KdumpSet::page_state`: in a split set whose second part starts one pfn late (a gap that
+/// `KdumpSet::new_readable` accepts), the pfn in the gap reads as excluded although the bitmaps all
+/// parts share call it dumped.
+#[test]
+fn a_dumped_pfn_in_a_gap_between_split_parts_is_excluded() {
+    use kdump_flat::kdump::{KdumpSet, PageState};
+    let mut parts = corpus_split_set();
+    let second = &mut parts[1];
+    let start = u64::from_le_bytes(second[4096 + 80..4096 + 88].try_into().unwrap());
+    // the first dumped pfn of part 2 (the bitmaps are the set's): part 2 now starts after it
+    let first_dumped = {
+        let whole = KdumpFile::open(second.as_slice()).unwrap();
+        (start..whole.max_pfn())
+            .find(|&pfn| whole.page_state(pfn).unwrap() == PageState::Dumped)
+            .unwrap()
+    };
+    for at in [4096 + 80, 4096 + 16] {
+        second[at..at + 8].copy_from_slice(&(first_dumped + 1).to_le_bytes());
+    }
+    let start = first_dumped;
+    let files = parts
+        .iter()
+        .map(|bytes| KdumpFile::open(bytes.as_slice()).unwrap())
+        .collect();
+    let (set, problems) = KdumpSet::new_readable(files).unwrap();
+    assert!(!problems.is_empty());
+    assert_eq!(
+        set.parts()[0].page_state(start).unwrap(),
+        PageState::Dumped,
+        "the bitmaps call pfn {start:#x} dumped"
+    );
+    assert_eq!(set.page_state(start).unwrap(), PageState::Excluded);
+}
+
+/// model/edges.rs `pfns_per_bitmap_block`: layouts drawn at the "max_mapnr at a bitmap block" boundary
+/// have max_mapnr within one of a multiple of 8 × the page size (the pfns one bitmap block covers).
+#[test]
+fn max_mapnr_at_a_bitmap_block_is_a_multiple_of_8_page_sizes() {
+    use kdump_flat::model::edges::{boundaries_of, Boundary};
+    use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+    let mut seen = 0;
+    for seed in 0..400 {
+        let layout = layout_from_seed(seed, SizeClass::Small);
+        if !boundaries_of(&layout).contains(&Boundary::MaxMapnrAtBitmapBlock) {
+            continue;
+        }
+        let block = 8 * layout.page_bytes();
+        let max_mapnr = layout.max_mapnr();
+        assert!(
+            [max_mapnr - 1, max_mapnr, max_mapnr + 1]
+                .iter()
+                .any(|v| v % block == 0),
+            "seed {seed}: max_mapnr {max_mapnr}, bitmap block {block} pfns"
+        );
+        seen += 1;
+    }
+    assert!(seen > 0);
+}

@@ -197,6 +197,12 @@ mod tests {
         let notes = parse_notes(&bytes, 0x1000, ByteOrder::Little).unwrap();
         assert_eq!(notes.prstatus_count(), 1);
         assert_eq!(notes.qemu_count(), 1);
+        let mut two = bytes.clone();
+        two.extend(note("QEMU", 0, &[2; 437]));
+        let two = parse_notes(&two, 0x1000, ByteOrder::Little).unwrap();
+        assert_eq!(two.qemu_count(), 2);
+        let none = parse_notes(&note("CORE", 1, &[7; 336]), 0x1000, ByteOrder::Little).unwrap();
+        assert_eq!(none.qemu_count(), 0);
         let vmci = notes.vmcoreinfo_note().unwrap();
         let start = (vmci.desc_offset - 0x1000) as usize;
         let text = Vmcoreinfo::from_bytes(

@@ -680,6 +680,16 @@ mod tests {
     }
 
     #[test]
+    fn shrinking_reaches_one_cpu() {
+        let layout = (0..2000)
+            .map(|seed| layout_from_seed(seed, SizeClass::Small))
+            .find(|l| l.notes.cpus > 1)
+            .expect("a seed with several CPUs");
+        let small = shrink_layout(&layout, 10_000, |_| true);
+        assert_eq!(small.notes.cpus, 1, "{small:?}");
+    }
+
+    #[test]
     fn shrinking_reaches_a_small_layout() {
         let layout = layout_from_seed(7, SizeClass::Medium);
         let small = shrink_layout(&layout, 10_000, |_| true);
