@@ -1190,6 +1190,29 @@ fn info_of_a_split_set_sums_each_codecs_pages_over_its_files() {
     }
 }
 
+/// A little-endian 32-bit version-3 dump of 100 pages with the given sub-header layout, machine name and
+/// VMCOREINFO (`seed` varies the pages).
+fn version_3_32bit_synth(
+    layout32: crate::support::kdump::Layout32,
+    machine: &str,
+    vmcoreinfo: Option<&str>,
+    seed: u64,
+) -> Synth {
+    use crate::support::kdump::mixed_pages;
+    use kdump_flat::kdump::{ByteOrder, Class};
+    Synth {
+        class: Class::Bits32,
+        order: ByteOrder::Little,
+        layout32,
+        machine: machine.into(),
+        header_version: 3,
+        max_mapnr: 100,
+        pages: mixed_pages(100, 4096, seed),
+        vmcoreinfo: vmcoreinfo.map(str::to_owned),
+        ..Synth::x86_64(Compression::Zlib, 100)
+    }
+}
+
 /// kdump/subheader.rs `choose_32bit_layout` (campaign 3, shard 3: `+` → `*` in the sub-header area's
 /// end): with nothing else to go by (version 3, no `utsname.machine`), a 32-bit sub-header is read packed
 /// when its VMCOREINFO lies inside the sub-header blocks, `[block_size, block_size · (1 + sub_hdr_size))`,
@@ -1197,21 +1220,11 @@ fn info_of_a_split_set_sums_each_codecs_pages_over_its_files() {
 /// first sub-header block, or none at all.
 #[test]
 fn a_version_3_packed_sub_header_without_a_machine_name_is_read_packed() {
-    use crate::support::kdump::{mixed_pages, Layout32};
-    use kdump_flat::kdump::{ByteOrder, Class, SubHeaderLayout};
+    use crate::support::kdump::Layout32;
+    use kdump_flat::kdump::SubHeaderLayout;
     // Without VMCOREINFO (offset and size 0), packed too (kdump/subheader.rs `choose_32bit_layout`).
     for vmcoreinfo in [Some("OSRELEASE=6.1.0\nPAGESIZE=4096\n"), None] {
-        let synth = Synth {
-            class: Class::Bits32,
-            order: ByteOrder::Little,
-            layout32: Layout32::Packed,
-            machine: String::new(),
-            header_version: 3,
-            max_mapnr: 100,
-            pages: mixed_pages(100, 4096, 3),
-            vmcoreinfo: vmcoreinfo.map(str::to_owned),
-            ..Synth::x86_64(Compression::Zlib, 100)
-        };
+        let synth = version_3_32bit_synth(Layout32::Packed, "", vmcoreinfo, 3);
         let built = synth.build();
         let file = KdumpFile::open(built.bytes.as_slice()).unwrap();
         let sub = file.sub_header().unwrap();
@@ -1279,17 +1292,33 @@ fn qemus_writer_refuses_guest_memory_without_a_byte() {
     }
 }
 
-/// A [`ReadAt`](kdump_flat::readat::ReadAt) over bytes in memory that counts the bytes it is asked for.
-struct CountingReads {
+/// A [`ReadAt`](kdump_flat::readat::ReadAt) over bytes in memory that counts its calls and the bytes it
+/// delivers, and keeps the largest read asked for.
+struct RecordingReads {
     bytes: Vec<u8>,
-    read: std::sync::atomic::AtomicU64,
+    calls: std::sync::atomic::AtomicU64,
+    delivered: std::sync::atomic::AtomicU64,
+    largest: std::sync::atomic::AtomicUsize,
 }
 
-impl kdump_flat::readat::ReadAt for CountingReads {
+impl RecordingReads {
+    fn new(bytes: Vec<u8>) -> Self {
+        RecordingReads {
+            bytes,
+            calls: Default::default(),
+            delivered: Default::default(),
+            largest: Default::default(),
+        }
+    }
+}
+
+impl kdump_flat::readat::ReadAt for RecordingReads {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.calls.fetch_add(1, Relaxed);
+        self.largest.fetch_max(buf.len(), Relaxed);
         let n = self.bytes.as_slice().read_at(offset, buf)?;
-        self.read
-            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        self.delivered.fetch_add(n as u64, Relaxed);
         Ok(n)
     }
 
@@ -1309,14 +1338,11 @@ fn the_index_reads_a_stream_of_small_records_about_once() {
     for i in 0..3000 {
         builder = builder.data(i * 1000, 1000, i as u8);
     }
-    let source = CountingReads {
-        bytes: builder.end().build(),
-        read: Default::default(),
-    };
+    let source = RecordingReads::new(builder.end().build());
     let length = source.bytes.len() as u64;
     let index = FlatIndex::open(&source).unwrap();
     drop(index);
-    let read = source.read.load(std::sync::atomic::Ordering::Relaxed);
+    let read = source.delivered.load(std::sync::atomic::Ordering::Relaxed);
     assert!(
         read <= 2 * length,
         "indexing a {length}-byte stream of 3000 records read {read} bytes"
@@ -1478,37 +1504,6 @@ fn model_split_pair(pages: u64, eraseinfo: Option<&str>) -> (Vec<u8>, Vec<Vec<u8
         .map(|range| model_file(&memory, 4096, Some(range), eraseinfo))
         .collect();
     (memory, parts)
-}
-
-/// A [`ReadAt`](kdump_flat::readat::ReadAt) over bytes in memory that counts its calls and keeps the
-/// largest read asked for.
-struct RecordingReads {
-    bytes: Vec<u8>,
-    calls: std::sync::atomic::AtomicU64,
-    largest: std::sync::atomic::AtomicUsize,
-}
-
-impl RecordingReads {
-    fn new(bytes: Vec<u8>) -> Self {
-        RecordingReads {
-            bytes,
-            calls: Default::default(),
-            largest: Default::default(),
-        }
-    }
-}
-
-impl kdump_flat::readat::ReadAt for RecordingReads {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        use std::sync::atomic::Ordering::Relaxed;
-        self.calls.fetch_add(1, Relaxed);
-        self.largest.fetch_max(buf.len(), Relaxed);
-        self.bytes.as_slice().read_at(offset, buf)
-    }
-
-    fn size(&self) -> std::io::Result<u64> {
-        Ok(self.bytes.len() as u64)
-    }
 }
 
 /// kdump/check/pages.rs `decompress_batch`: the check reads a batch of 256 pages with one read when
@@ -1674,18 +1669,9 @@ fn the_makedumpfile_model_refuses_overlapping_or_descending_blocks() {
 /// whose compiler pads it) is read padded.
 #[test]
 fn a_version_3_sub_header_of_a_named_architecture_is_read_padded() {
-    use crate::support::kdump::{mixed_pages, Layout32};
-    use kdump_flat::kdump::{ByteOrder, Class, SubHeaderLayout};
-    let synth = Synth {
-        class: Class::Bits32,
-        order: ByteOrder::Little,
-        layout32: Layout32::Padded,
-        machine: "arm".into(),
-        header_version: 3,
-        max_mapnr: 100,
-        pages: mixed_pages(100, 4096, 5),
-        ..Synth::x86_64(Compression::Zlib, 100)
-    };
+    use crate::support::kdump::Layout32;
+    use kdump_flat::kdump::SubHeaderLayout;
+    let synth = version_3_32bit_synth(Layout32::Padded, "arm", None, 5);
     let file = KdumpFile::open(synth.build().bytes).unwrap();
     assert_eq!(
         file.sub_header().map(|sub| sub.layout),
@@ -1723,19 +1709,14 @@ fn a_split_sets_page_states_are_its_parts() {
 /// of the real offset) lies far past the sub-header blocks.
 #[test]
 fn a_padded_version_3_sub_header_without_a_machine_name_is_read_padded() {
-    use crate::support::kdump::{mixed_pages, Layout32};
-    use kdump_flat::kdump::{ByteOrder, Class, SubHeaderLayout};
-    let synth = Synth {
-        class: Class::Bits32,
-        order: ByteOrder::Little,
-        layout32: Layout32::Padded,
-        machine: String::new(),
-        header_version: 3,
-        max_mapnr: 100,
-        pages: mixed_pages(100, 4096, 4),
-        vmcoreinfo: Some("OSRELEASE=6.1.0\nPAGESIZE=4096\n".into()),
-        ..Synth::x86_64(Compression::Zlib, 100)
-    };
+    use crate::support::kdump::Layout32;
+    use kdump_flat::kdump::SubHeaderLayout;
+    let synth = version_3_32bit_synth(
+        Layout32::Padded,
+        "",
+        Some("OSRELEASE=6.1.0\nPAGESIZE=4096\n"),
+        4,
+    );
     let file = KdumpFile::open(synth.build().bytes).unwrap();
     assert_eq!(
         file.sub_header().map(|sub| sub.layout),
@@ -1743,9 +1724,9 @@ fn a_padded_version_3_sub_header_without_a_machine_name_is_read_padded() {
     );
 }
 
-/// kdump/set.rs `KdumpSet::page_state`: in a split set whose second part starts one pfn late (a gap that
-/// `KdumpSet::new_readable` accepts), the pfn in the gap reads as excluded although the bitmaps all
-/// parts share call it dumped.
+/// kdump/set.rs `KdumpSet::page_state`: in a split set whose second part starts just after its first
+/// dumped pfn (a gap that `KdumpSet::new_readable` accepts), that pfn reads as excluded although the
+/// bitmaps all parts share call it dumped.
 #[test]
 fn a_dumped_pfn_in_a_gap_between_split_parts_is_excluded() {
     use kdump_flat::kdump::{KdumpSet, PageState};

@@ -633,6 +633,16 @@ pub fn shrink_layout(
     current
 }
 
+/// The first small layout (seeds from 0) that `wanted` accepts: the unit tests' way to a layout of some
+/// kind. Panics naming `what` if none of the first 5000 seeds gives one.
+#[cfg(test)]
+pub(crate) fn first_small_layout_where(what: &str, wanted: impl Fn(&Layout) -> bool) -> Layout {
+    (0..5000)
+        .map(|seed| layout_from_seed(seed, SizeClass::Small))
+        .find(|l| wanted(l))
+        .unwrap_or_else(|| panic!("no seed below 5000 gives {what}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -661,30 +671,25 @@ mod tests {
     /// A failure that needs a `--split` set shrinks to a set of two files (one fewer file per step).
     #[test]
     fn shrinking_a_split_failure_reaches_two_files() {
-        let layout = (0..5000)
-            .map(|seed| layout_from_seed(seed, SizeClass::Small))
-            .find(|l| l.mode.split.is_some_and(|s| s.files > 2))
-            .expect("a seed with a split set of 3 files or more");
+        let layout = first_small_layout_where("a split set of 3 files or more", |l| {
+            l.mode.split.is_some_and(|s| s.files > 2)
+        });
         let small = shrink_layout(&layout, 10_000, |l| l.mode.split.is_some());
         assert_eq!(small.mode.split.map(|s| s.files), Some(2), "{small:?}");
     }
 
     #[test]
     fn shrinking_drops_short_tails() {
-        let layout = (0..2000)
-            .map(|seed| layout_from_seed(seed, SizeClass::Small))
-            .find(|l| l.blocks.iter().any(|b| b.short_tail != 0))
-            .expect("a seed with a short tail");
+        let layout = first_small_layout_where("a short tail", |l| {
+            l.blocks.iter().any(|b| b.short_tail != 0)
+        });
         let small = shrink_layout(&layout, 10_000, |_| true);
         assert!(small.blocks.iter().all(|b| b.short_tail == 0), "{small:?}");
     }
 
     #[test]
     fn shrinking_reaches_one_cpu() {
-        let layout = (0..2000)
-            .map(|seed| layout_from_seed(seed, SizeClass::Small))
-            .find(|l| l.notes.cpus > 1)
-            .expect("a seed with several CPUs");
+        let layout = first_small_layout_where("several CPUs", |l| l.notes.cpus > 1);
         let small = shrink_layout(&layout, 10_000, |_| true);
         assert_eq!(small.notes.cpus, 1, "{small:?}");
     }

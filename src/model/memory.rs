@@ -106,14 +106,13 @@ pub(crate) fn guest_blocks<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::gen::{layout_from_seed, SizeClass};
+    use crate::model::gen::{first_small_layout_where, layout_from_seed, SizeClass};
 
     #[test]
     fn a_block_with_a_short_tail_reads_up_to_its_length_only() {
-        let layout = (0..2000)
-            .map(|seed| layout_from_seed(seed, SizeClass::Small))
-            .find(|l| l.blocks.iter().any(|b| b.short_tail != 0))
-            .expect("a seed with a short tail");
+        let layout = first_small_layout_where("a short tail", |l| {
+            l.blocks.iter().any(|b| b.short_tail != 0)
+        });
         let block = layout.blocks.iter().find(|b| b.short_tail != 0).unwrap();
         let memory = BlockMemory::new(&layout, block);
         let len = memory.len();
