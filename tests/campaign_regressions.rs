@@ -1347,6 +1347,34 @@ fn the_index_reads_a_stream_of_small_records_about_once() {
         read <= 2 * length,
         "indexing a {length}-byte stream of 3000 records read {read} bytes"
     );
+    // And in windows of 1 MiB: a 4 KiB window after every small payload would take one read per four
+    // records.
+    let calls = source.calls.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        calls <= 16,
+        "indexing a {length}-byte stream of 3000 records took {calls} reads"
+    );
+}
+
+/// flat/index/scan.rs `HeaderWindow::header_at`: after a payload of a window's size or more the next
+/// header is read with a small block, not a whole window: indexing records of 2 MiB reads a few KiB per
+/// record, not 1 MiB per record.
+#[test]
+fn the_index_reads_a_small_block_after_a_large_payload() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::index::FlatIndex;
+    let mut builder = StreamBuilder::new();
+    for i in 0..8 {
+        builder = builder.data(i * (2 << 20), 2 << 20, i as u8);
+    }
+    let source = RecordingReads::new(builder.end().build());
+    let index = FlatIndex::open(&source).unwrap();
+    drop(index);
+    let read = source.delivered.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        read <= (1 << 20) + 8 * 8192,
+        "indexing 8 records of 2 MiB read {read} bytes"
+    );
 }
 
 /// model/validate.rs `validate_mode`: makedumpfile's `-b` block order may reach `MAX_BLOCK_ORDER` (the
