@@ -444,6 +444,24 @@ fn small_records_are_copied_a_scratch_buffer_at_a_time() {
 }
 
 #[test]
+fn a_scratch_buffer_filled_exactly_is_written_whole() {
+    // 256-byte records divide SCRATCH_SIZE: the buffer is flushed when the next record does not fit,
+    // not when it would merely fill it, so three buffers' worth of records take exactly three writes
+    for descending in [false, true] {
+        let count = 3 * (SCRATCH_SIZE / 256) as u64;
+        let writes: Vec<Write> = (0..count)
+            .map(|i| if descending { count - 1 - i } else { i })
+            .map(|i| (i * 256, vec![(i % 250) as u8 + 1; 256]))
+            .collect();
+        let file = MemoryFile::new(usize::MAX);
+        let mut writer = SegmentWriter::new(&file);
+        write_batches(&mut writer, &file, &writes, usize::MAX).unwrap();
+        assert_matches_model(&file, &writes);
+        assert_eq!(file.writes.get(), 3, "descending: {descending}");
+    }
+}
+
+#[test]
 fn contiguous_records_below_earlier_bytes_are_not_read_back() {
     let earlier = [(1 << 20, vec![9u8])];
     // one-byte records, descending (a segment each), no gap: one scratch copy, one pwrite, no read
