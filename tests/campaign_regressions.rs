@@ -168,6 +168,32 @@ fn the_index_holds_at_most_32_bytes_per_record_and_no_warning_for_a_clean_stream
     assert!(index.warnings().is_empty(), "{:?}", index.warnings());
 }
 
+/// flat/index/resolve.rs `ExtentWriter::finish`: records that overwrite one another leave fewer extents
+/// than records, and the index keeps only those, with little slack (at most 1/32 of them): 10,000
+/// records over the same 100 places keep 100 extents, not room for 10,000.
+#[test]
+fn an_index_of_overwritten_records_keeps_only_their_extents() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::index::FlatIndex;
+
+    let records = 10_000u64;
+    let stream = (0..records)
+        .fold(StreamBuilder::new(), |builder, i| {
+            builder.data(((i % 100) * 100) as i64, 100, i as u8)
+        })
+        .end()
+        .build();
+    let index = FlatIndex::open(stream.as_slice()).unwrap();
+    let stats = index.stats();
+    assert_eq!((stats.records, stats.extents), (records, 100));
+    assert!(
+        stats.memory_bytes <= 16 * (stats.extents + stats.extents / 32),
+        "{} bytes for {} extents",
+        stats.memory_bytes,
+        stats.extents
+    );
+}
+
 /// kdump/check `check_on_pool`: the progress of a check over several files counts every file's bytes
 /// (its last report is their sum).
 #[test]

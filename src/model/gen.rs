@@ -366,7 +366,7 @@ fn makedumpfile_mode(u: &mut Unstructured<'_>, layout: &Layout) -> ArbResult<Mak
             // Little free memory: 60 % of it is the buffer (at least one byte, at most 64 cycles).
             let bytes = buffer_for_cycles(u.int_in_range(1..=64)?);
             CyclicMode::Automatic {
-                free_memory: bytes * 5 / 3 + 1,
+                free_memory: free_memory_giving_buffer(bytes),
             }
         }
         6 => CyclicMode::Buffer {
@@ -398,6 +398,12 @@ fn makedumpfile_mode(u: &mut Unstructured<'_>, layout: &Layout) -> ArbResult<Mak
         };
     }
     Ok(mode)
+}
+
+/// The free memory (MemFree) for which makedumpfile's automatic cyclic buffer, 60 % of it rounded down,
+/// is `bytes` bytes (when neither the 4 MiB cap nor the bitmaps' size binds).
+fn free_memory_giving_buffer(bytes: u64) -> u64 {
+    bytes * 5 / 3 + 1
 }
 
 /// True with probability 1/`n` (false when the bytes run out, so shrinking removes the choice).
@@ -646,6 +652,20 @@ pub(crate) fn first_small_layout_where(what: &str, wanted: impl Fn(&Layout) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn little_free_memory_gives_the_buffer_drawn() {
+        use crate::model::makedumpfile::automatic_cyclic_buffer;
+        // max_mapnr 2^30: 256 MiB of bitmaps, so only free memory and the 4 MiB cap can bind
+        for bytes in (1..=3000).chain([4095, 4096, 65537, (4 << 20) - 1, 4 << 20]) {
+            let free_memory = free_memory_giving_buffer(bytes);
+            assert_eq!(
+                automatic_cyclic_buffer(1 << 30, 1, free_memory),
+                Some(bytes),
+                "free memory {free_memory}"
+            );
+        }
+    }
 
     #[test]
     fn seeded_layouts_are_valid_and_deterministic() {
