@@ -1675,7 +1675,8 @@ fn join_refuses_a_part_with_its_eraseinfo_cut_short_as_k17() {
 }
 
 /// model/makedumpfile/sequence.rs `check_blocks`: the makedumpfile model refuses guest blocks that
-/// overlap or descend (makedumpfile's memory map is ascending and disjoint), and accepts adjacent ones.
+/// overlap or descend (makedumpfile's memory map is ascending and disjoint), and each of an unaligned
+/// and an empty block alone, and accepts adjacent ones.
 #[test]
 fn the_makedumpfile_model_refuses_overlapping_or_descending_blocks() {
     use kdump_flat::model::gen::{layout_from_seed, SizeClass};
@@ -1707,6 +1708,8 @@ fn the_makedumpfile_model_refuses_overlapping_or_descending_blocks() {
     for (name, blocks) in [
         ("overlapping", [block(0, 8192), block(4096, 8192)]),
         ("descending", [block(8192, 8192), block(0, 8192)]),
+        ("unaligned", [block(0, 8192), block(8192 + 512, 4096)]),
+        ("empty", [block(0, 8192), block(8192, 0)]),
     ] {
         match write(&blocks) {
             Err(WriteError::Input(message)) => assert!(
@@ -1716,6 +1719,17 @@ fn the_makedumpfile_model_refuses_overlapping_or_descending_blocks() {
             other => panic!("{name} blocks: {other:?}"),
         }
     }
+}
+
+/// model/makedumpfile/policy.rs `split_ranges`: only dumpable pfns below `max_mapnr` count towards the
+/// pages each file must hold. With 9 pfns, one page a splitblock and two files, the first file needs
+/// 9 / 2 = 4 pages, so the split is at pfn 4; a pfn at `max_mapnr` itself (outside the dump) changes
+/// nothing (counted, it would ask for 5).
+#[test]
+fn split_ranges_count_only_pfns_below_max_mapnr() {
+    use kdump_flat::model::makedumpfile::split_ranges;
+    assert_eq!(split_ranges(0..9, 9, 2, 1), vec![(0, 4), (4, 9)]);
+    assert_eq!(split_ranges(0..=9, 9, 2, 1), vec![(0, 4), (4, 9)]);
 }
 
 /// kdump/subheader.rs `choose_32bit_layout`: only versions below 3 are read packed without looking
