@@ -1585,7 +1585,8 @@ fn the_check_reads_pages_in_batches_of_at_most_8_mib() {
 
 /// kdump/join/copy.rs `PageWriter::push_data`: join copies page data in writes of at most
 /// [`kdump_flat::kdump::join::BUFFER`] bytes, so its memory stays bounded however much data the parts
-/// hold (here two makedumpfile-model parts of about 1 MiB of compressed pages each).
+/// hold (here two makedumpfile-model parts of about 1 MiB of compressed pages each), and of about that
+/// size, not a write per page.
 #[test]
 fn join_writes_page_data_in_pieces_of_at_most_its_buffer() {
     use kdump_flat::kdump::join::BUFFER;
@@ -1595,10 +1596,12 @@ fn join_writes_page_data_in_pieces_of_at_most_its_buffer() {
     struct Largest {
         inner: RawSink<std::io::Cursor<Vec<u8>>>,
         largest: usize,
+        writes: u64,
     }
     impl DumpSink for Largest {
         fn write_at(&mut self, offset: u64, data: &[u8]) -> std::io::Result<()> {
             self.largest = self.largest.max(data.len());
+            self.writes += 1;
             self.inner.write_at(offset, data)
         }
         fn finish(&mut self) -> std::io::Result<()> {
@@ -1625,6 +1628,7 @@ fn join_writes_page_data_in_pieces_of_at_most_its_buffer() {
     let mut sink = Largest {
         inner: RawSink::in_memory(),
         largest: 0,
+        writes: 0,
     };
     let summary = join(&set, &mut sink).unwrap();
     assert!(summary.data_bytes > 2 * BUFFER as u64, "{summary:?}");
@@ -1632,6 +1636,15 @@ fn join_writes_page_data_in_pieces_of_at_most_its_buffer() {
         sink.largest <= BUFFER,
         "a write of {} bytes (buffer {BUFFER})",
         sink.largest
+    );
+    // and in pieces of about its buffer, not a write per page: the data's writes, and a few for the
+    // headers, bitmaps, descriptors (24 bytes a page, so one buffer) and the eraseinfo
+    let most_writes = 2 * summary.data_bytes.div_ceil(BUFFER as u64) + 16;
+    assert!(
+        sink.writes <= most_writes,
+        "{} writes for {} bytes of page data (at most {most_writes})",
+        sink.writes,
+        summary.data_bytes
     );
     // The join is the unsplit file: its pages read back.
     sink.finish().unwrap();
