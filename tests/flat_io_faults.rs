@@ -498,9 +498,15 @@ fn build_shim(dir: &Path, name: &str, source: &str) -> std::path::PathBuf {
     library
 }
 
-/// Runs `kdump-flat reassemble --force` on `writes` (sent through the flattened format) with `shim`
-/// preloaded and `env` set, and checks that it succeeds with the byte model's output.
-fn reassemble_under_shim(dir: &Path, shim: &Path, writes: &[Write_], env: &[(&str, &Path)]) {
+/// Runs `kdump-flat reassemble --force [options]` on `writes` (sent through the flattened format) with
+/// `shim` preloaded and `env` set, and checks that it succeeds with the byte model's output.
+fn reassemble_under_shim(
+    dir: &Path,
+    shim: &Path,
+    writes: &[Write_],
+    env: &[(&str, &Path)],
+    options: &[&str],
+) {
     let input = dir.join("in.flat");
     std::fs::write(&input, stream_of(writes)).unwrap();
     let output = dir.join("out");
@@ -509,6 +515,7 @@ fn reassemble_under_shim(dir: &Path, shim: &Path, writes: &[Write_], env: &[(&st
         .env("LD_PRELOAD", shim)
         .envs(env.iter().copied())
         .args(["reassemble", "--force"])
+        .args(options)
         .arg(&input)
         .arg(&output)
         .output()
@@ -534,11 +541,12 @@ fn reassemble_survives_short_pwritev_and_eintr() {
         .map(|i| (i as u64 * 700, payload(i, 700 + i % 5)))
         .chain([(10 << 20, payload(7, 5000)), (5, payload(8, 3))])
         .collect();
-    reassemble_under_shim(dir.path(), &shim, &writes, &[]);
+    reassemble_under_shim(dir.path(), &shim, &writes, &[], &[]);
 }
 
 /// A preloaded shim that counts the output system calls of the process (`pwritev`, `pwrite`, `write`,
-/// `fallocate`, `pread`) and writes the counts to `$SYSCALL_COUNTS` when the process exits.
+/// `fallocate`, `pread`, `sync_file_range`) and writes the counts to `$SYSCALL_COUNTS` when the process
+/// exits.
 const COUNTING_SHIM: &str = r#"
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -547,14 +555,14 @@ const COUNTING_SHIM: &str = r#"
 #include <sys/types.h>
 #include <sys/uio.h>
 
-static unsigned long n_pwritev, n_pwrite, n_write, n_fallocate, n_pread;
+static unsigned long n_pwritev, n_pwrite, n_write, n_fallocate, n_pread, n_sync_file_range;
 
 __attribute__((destructor)) static void report(void) {
     const char *path = getenv("SYSCALL_COUNTS");
     FILE *f = path ? fopen(path, "w") : NULL;
     if (!f) return;
-    fprintf(f, "pwritev %lu\npwrite %lu\nwrite %lu\nfallocate %lu\npread %lu\n",
-            n_pwritev, n_pwrite, n_write, n_fallocate, n_pread);
+    fprintf(f, "pwritev %lu\npwrite %lu\nwrite %lu\nfallocate %lu\npread %lu\nsync_file_range %lu\n",
+            n_pwritev, n_pwrite, n_write, n_fallocate, n_pread, n_sync_file_range);
     fclose(f);
 }
 
@@ -574,17 +582,19 @@ FORWARD(int, fallocate, n_fallocate, (int fd, int m, off_t o, off_t l), (fd, m, 
 FORWARD(int, fallocate64, n_fallocate, (int fd, int m, off_t o, off_t l), (fd, m, o, l))
 FORWARD(ssize_t, pread, n_pread, (int fd, void *b, size_t l, off_t o), (fd, b, l, o))
 FORWARD(ssize_t, pread64, n_pread, (int fd, void *b, size_t l, off_t o), (fd, b, l, o))
+FORWARD(int, sync_file_range, n_sync_file_range, (int fd, off_t o, off_t l, unsigned int f), (fd, o, l, f))
 "#;
 
-/// Output system calls of `kdump-flat reassemble` on `writes` (sent through the flattened format), by
-/// name, after checking the output against the byte model.
+/// Output system calls of `kdump-flat reassemble [options]` on `writes` (sent through the flattened
+/// format), by name, after checking the output against the byte model.
 fn reassembly_syscalls(
     dir: &Path,
     shim: &Path,
     writes: &[Write_],
+    options: &[&str],
 ) -> std::collections::BTreeMap<String, u64> {
     let counts = dir.join("counts");
-    reassemble_under_shim(dir, shim, writes, &[("SYSCALL_COUNTS", &counts)]);
+    reassemble_under_shim(dir, shim, writes, &[("SYSCALL_COUNTS", &counts)], options);
     std::fs::read_to_string(&counts)
         .expect("the counting shim's report")
         .lines()
@@ -620,7 +630,7 @@ fn reassembly_costs_few_system_calls_whatever_the_record_order() {
         .rev()
         .map(|i| (i, vec![(i % 251) as u8]))
         .collect();
-    let counts = reassembly_syscalls(dir.path(), &shim, &descending);
+    let counts = reassembly_syscalls(dir.path(), &shim, &descending, &[]);
     assert!(
         writes_of(&counts) <= most_writes(200_000, 200_000 * 17),
         "one-byte records descending: {counts:?}"
@@ -640,7 +650,7 @@ fn reassembly_costs_few_system_calls_whatever_the_record_order() {
         .iter()
         .map(|&i| (i * 4096, payload(i as usize, 4096)))
         .collect();
-    let counts = reassembly_syscalls(dir.path(), &shim, &shuffled);
+    let counts = reassembly_syscalls(dir.path(), &shim, &shuffled, &[]);
     assert!(
         writes_of(&counts) <= most_writes(16 << 20, (16 << 20) + 4096 * 16),
         "4 KiB records shuffled: {counts:?}"
@@ -656,7 +666,7 @@ fn reassembly_costs_few_system_calls_whatever_the_record_order() {
         .rev()
         .map(|i| (i * 4096, vec![1 + (i % 250) as u8]))
         .collect();
-    let counts = reassembly_syscalls(dir.path(), &shim, &spread);
+    let counts = reassembly_syscalls(dir.path(), &shim, &spread, &[]);
     assert!(
         writes_of(&counts) <= most_writes(20_000 * 4096, 20_000 * 17),
         "one-byte records 4 KiB apart: {counts:?}"
@@ -664,6 +674,38 @@ fn reassembly_costs_few_system_calls_whatever_the_record_order() {
     assert!(
         counts["fallocate"] <= most_fallocates(20_000 * 4096),
         "one-byte records 4 KiB apart (80 MB of output): {counts:?}"
+    );
+}
+
+/// `reassemble --sync` starts the disk's write-back (`sync_file_range`) once per 64 MiB of input, not
+/// before the first 64 MiB, and without `--sync` never (`ReassembleOptions::write_behind`): counted
+/// under the real binary.
+#[test]
+fn write_back_starts_every_64_mib_of_input_and_only_with_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let shim = build_shim(dir.path(), "counting", COUNTING_SHIM);
+    let records = |count: usize| -> Vec<Write_> {
+        (0..count)
+            .map(|i| ((i as u64) << 20, payload(i, 1 << 20)))
+            .collect()
+    };
+    let small = records(5);
+    let counts = reassembly_syscalls(dir.path(), &shim, &small, &["--sync"]);
+    assert_eq!(
+        counts["sync_file_range"], 0,
+        "5 MiB with --sync: {counts:?}"
+    );
+    // 66 records of 1 MiB: past 64 MiB of input once
+    let large = records(66);
+    let counts = reassembly_syscalls(dir.path(), &shim, &large, &["--sync"]);
+    assert_eq!(
+        counts["sync_file_range"], 1,
+        "66 MiB with --sync: {counts:?}"
+    );
+    let counts = reassembly_syscalls(dir.path(), &shim, &large, &[]);
+    assert_eq!(
+        counts["sync_file_range"], 0,
+        "66 MiB without --sync: {counts:?}"
     );
 }
 

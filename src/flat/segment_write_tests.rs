@@ -400,6 +400,21 @@ fn only_segments_shorter_than_copy_below_are_read_back_around_gaps() {
     );
 }
 
+/// A gap is read back only where earlier batches may have written it: a gap that starts at the end of
+/// everything written so far is zeros, written without reading.
+#[test]
+fn a_gap_starting_where_earlier_writes_end_is_not_read_back() {
+    let earlier = [(0, vec![9u8; 100])];
+    // the first record ends at 100, the end of the earlier bytes: the gap 100..200 is new
+    let (_, file) = syscalls_for(vec![99, 200], &earlier);
+    assert_eq!((file.reads.get(), file.writes.get()), (0, 2));
+    // one byte earlier, the gap 99..200 holds an earlier byte (at 99): read back (up to the file's
+    // end), then one write
+    let (_, file) = syscalls_for(vec![98, 200], &earlier);
+    assert!(file.reads.get() > 0);
+    assert_eq!(file.writes.get(), 2);
+}
+
 /// Reading back the output around small records continues after EINTR.
 #[test]
 fn an_interrupted_read_back_is_retried() {
