@@ -829,6 +829,48 @@ fn a_stream_cut_at_a_payload_end_is_the_same_error_for_the_index_and_the_reader(
     }
 }
 
+/// flat/index/scan.rs `scan_records`: a zero-size first record (tolerated in lenient mode, as
+/// `makedumpfile -R` does) still counts as a record: an error after it names the same record number for
+/// the index as for the streaming reader, the independent oracle.
+#[test]
+fn records_after_a_lenient_zero_size_first_record_are_numbered_as_the_reader_numbers_them() {
+    use crate::support::flat::StreamBuilder;
+    use kdump_flat::flat::index::FlatIndex;
+    use kdump_flat::flat::{
+        reassemble, ParseMode, ReadError, ReassembleErrorKind, ReassembleOptions,
+    };
+    let whole = StreamBuilder::new()
+        .record(0, 0, &[])
+        .data(0, 100, 1)
+        .data(100, 50, 2)
+        .end()
+        .build();
+    // cut inside the last record's payload: F7 about that record
+    let bytes = &whole[..4096 + 16 + (16 + 100) + 16 + 20];
+    let mut output = tempfile::tempfile().unwrap();
+    let options = ReassembleOptions {
+        mode: ParseMode::Lenient,
+        ..Default::default()
+    };
+    let streamed = match reassemble(bytes, &mut output, options) {
+        Err(error) => match error.kind {
+            ReassembleErrorKind::Invalid(e) => e,
+            other => panic!("{other}"),
+        },
+        Ok(_) => panic!("reassembled"),
+    };
+    let indexed = match FlatIndex::open_with_mode(bytes, ParseMode::Lenient) {
+        Err(ReadError::Format(e)) => e,
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("indexed"),
+    };
+    assert_eq!(
+        (indexed.invariant(), indexed.record(), indexed.offset()),
+        (streamed.invariant(), streamed.record(), streamed.offset()),
+        "index says {indexed}, the reader {streamed}"
+    );
+}
+
 /// The bytes of the corpus's makedumpfile split set (x86-64, 4 KiB blocks), its parts in pfn order.
 fn corpus_split_set() -> Vec<Vec<u8>> {
     ["fw-mdf-split-d1.1", "fw-mdf-split-d1.2"]
