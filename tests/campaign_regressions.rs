@@ -871,6 +871,31 @@ fn records_after_a_lenient_zero_size_first_record_are_numbered_as_the_reader_num
     );
 }
 
+/// compress.rs `Compression::from_flags`: a descriptor's flags name its method; no compression bit is
+/// an uncompressed page (`Some(None)`, as `PageDesc::compression` promises: `None` only when several
+/// bits are set), and bits outside the compression mask do not matter.
+#[test]
+fn descriptor_flags_name_their_compression_and_no_bit_is_uncompressed() {
+    use kdump_flat::compress::ALL_COMPRESSIONS;
+    // ALL_COMPRESSIONS includes Compression::None (flag 0)
+    for method in ALL_COMPRESSIONS {
+        assert_eq!(
+            Compression::from_flags(method.flag()),
+            Some(method),
+            "{method}"
+        );
+        assert_eq!(
+            Compression::from_flags(method.flag() | 0x8000_0000),
+            Some(method),
+            "{method} with a bit outside the mask"
+        );
+    }
+    assert_eq!(
+        Compression::from_flags(Compression::Zlib.flag() | Compression::Zstd.flag()),
+        None
+    );
+}
+
 /// The bytes of the corpus's makedumpfile split set (x86-64, 4 KiB blocks), its parts in pfn order.
 fn corpus_split_set() -> Vec<Vec<u8>> {
     ["fw-mdf-split-d1.1", "fw-mdf-split-d1.2"]
