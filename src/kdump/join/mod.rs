@@ -112,7 +112,8 @@ impl JoinError {
 /// (K8 notes outside the sub-header blocks, K9 odd `bitmap_blocks` or bitmaps too short for max_mapnr,
 /// K12 a part ending inside its descriptors, K13/K14 a bad descriptor or data outside the part, K17
 /// eraseinfo outside the part). On failure part of the output may have been written: write into a
-/// temporary file (see [`crate::output::AtomicOutput`]).
+/// temporary file (see [`crate::output::AtomicOutput`]). The sink is not finished: the caller calls
+/// [`DumpSink::finish`] after a successful join.
 ///
 /// Eraseinfo: each part's own text is taken, in pfn order. makedumpfile 1.7.2 gives the same bytes when
 /// the parts are given to it in pfn order (the usual `PART.1 PART.2 …`); given out of order it reads each
