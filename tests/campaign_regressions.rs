@@ -1327,6 +1327,101 @@ fn a_version_3_packed_sub_header_without_a_machine_name_is_read_packed() {
     }
 }
 
+/// kdump/set.rs `first_bitmap_difference`: bitmaps of more than its 1 MiB chunk (here 1.5 MiB each: a
+/// few pages at pfn 12 Mi of a 12.6 Mi-pfn machine, split in two) are compared chunk by chunk to their
+/// end: the parts' equal bitmaps compare equal, and a byte changed past the first chunk is found where
+/// it is.
+#[test]
+fn bitmaps_longer_than_a_chunk_are_compared_to_their_end() {
+    use kdump_flat::kdump::set::first_bitmap_difference;
+    use kdump_flat::kdump::Which;
+    use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+    use kdump_flat::model::makedumpfile::{
+        makedumpfile_options, write_makedumpfile_kdump_from, MakedumpfileOptions,
+    };
+    use kdump_flat::model::GuestBlock;
+    use kdump_flat::sink::RawSink;
+    let first_pfn = 12u64 << 20;
+    let max_mapnr = 12_600_000u64;
+    let memory = incompressible(16 * 4096);
+    let blocks = [GuestBlock {
+        start: first_pfn * 4096,
+        len: memory.len() as u64,
+        data: &memory,
+        data_offset: 0,
+    }];
+    let part = |range: (u64, u64)| {
+        let options = MakedumpfileOptions {
+            page_size: 4096,
+            compression: Compression::None,
+            dump_level: 0,
+            max_mapnr: Some(max_mapnr),
+            cyclic_buffer: Some(max_mapnr.div_ceil(8)),
+            eraseinfo: None,
+            split: Some(range),
+            ..makedumpfile_options(&layout_from_seed(1, SizeClass::Small))
+        };
+        let mut sink = RawSink::in_memory();
+        write_makedumpfile_kdump_from(&blocks, &|_| true, &[], &options, &mut sink).unwrap();
+        sink.into_bytes()
+    };
+    let split_at = first_pfn + 8;
+    let mut parts = [part((0, split_at)), part((split_at, max_mapnr))];
+    let open = |bytes: &[u8]| KdumpFile::open(bytes.to_vec()).unwrap();
+    let (a, b) = (open(&parts[0]), open(&parts[1]));
+    let len = a.bitmaps().len;
+    assert!(
+        len > 1 << 20 && len % (1 << 20) != 0,
+        "bitmap of {len} bytes"
+    );
+    for which in [Which::InMemory, Which::Dumped] {
+        assert_eq!(
+            first_bitmap_difference(&a, &b, which).unwrap(),
+            None,
+            "{which:?}"
+        );
+    }
+    // a byte of part 2's bitmap 2 changed past the first chunk
+    let changed = (1u64 << 20) + 1000;
+    // bitmap 2 follows bitmap 1, which follows the header block and the sub-header blocks
+    let bitmap2 = 4096 * (1 + b.header().sub_hdr_size as u64) + len;
+    let at = (bitmap2 + changed) as usize;
+    parts[1][at] ^= 0x10;
+    let b = open(&parts[1]);
+    assert_eq!(
+        first_bitmap_difference(&a, &b, Which::Dumped).unwrap(),
+        Some(changed)
+    );
+}
+
+/// kdump/subheader.rs `choose_32bit_layout`: the VMCOREINFO offset of the packed reading must lie past
+/// `block_size` (strictly, as libkdumpfile's `read_sub_hdr_32` has it: `off_vmci > page size`) to count
+/// as inside the sub-header blocks: at `block_size` itself (the sub-header's own first byte) the padded
+/// layout is chosen, one byte further the packed one.
+#[test]
+fn a_packed_vmcoreinfo_offset_must_lie_past_the_sub_headers_start() {
+    use crate::support::kdump::Layout32;
+    use kdump_flat::kdump::subheader::choose_32bit_layout;
+    use kdump_flat::kdump::SubHeaderLayout;
+    let synth = version_3_32bit_synth(Layout32::Packed, "", Some("PAGESIZE=4096\n"), 4);
+    let built = synth.build();
+    let file = KdumpFile::open(built.bytes.as_slice()).unwrap();
+    let block = 4096usize;
+    for (offset, expected) in [
+        (block as u64, SubHeaderLayout::Padded32),
+        (block as u64 + 1, SubHeaderLayout::I386Packed),
+    ] {
+        // the packed sub-header's offset_vmcoreinfo (8 bytes at 20; size_vmcoreinfo at 28 is 14)
+        let mut sub_header = built.bytes[block..block + 96].to_vec();
+        sub_header[20..28].copy_from_slice(&offset.to_le_bytes());
+        assert_eq!(
+            choose_32bit_layout(&sub_header, file.header()),
+            expected,
+            "offset_vmcoreinfo {offset:#x}"
+        );
+    }
+}
+
 /// flat/reassemble.rs and pipeline.rs `handed_over` (campaign 3, shard 4: `handed_over` → 0): when the
 /// write of a record fails and a later input buffer turns out invalid, the error reported is the one
 /// that comes first in stream order — here the write: the unwritable record (at 2^62, EFBIG on ext4) is in

@@ -71,6 +71,11 @@ impl SizeClass {
     }
 }
 
+/// The bytes of its last page a block ending mid-page holds: 1 to `page_bytes` − 1.
+fn short_tail(u: &mut Unstructured<'_>, page_bytes: u32) -> ArbResult<u32> {
+    u.int_in_range(1..=page_bytes - 1)
+}
+
 fn pick<T: Copy>(u: &mut Unstructured<'_>, items: &[T]) -> ArbResult<T> {
     Ok(items[u.choose_index(items.len()).unwrap_or(0)])
 }
@@ -248,7 +253,7 @@ fn arbitrary_blocks(
             });
         }
         let short_tail = if index + 1 == block_count && u.ratio(1u8, 4)? {
-            u.int_in_range(1..=(page_size.bytes() as u32 - 1))?
+            short_tail(u, page_size.bytes() as u32)?
         } else {
             0
         };
@@ -652,6 +657,43 @@ pub(crate) fn first_small_layout_where(what: &str, wanted: impl Fn(&Layout) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_tails_reach_both_ends_of_their_range_and_never_a_whole_page() {
+        let mut bytes = vec![0u8; 1 << 20];
+        ChaCha8Rng::seed_from_u64(5).fill_bytes(&mut bytes);
+        let mut u = Unstructured::new(&bytes);
+        let drawn: Vec<u32> = (0..200_000)
+            .map(|_| short_tail(&mut u, 4096).unwrap())
+            .collect();
+        assert_eq!(drawn.iter().min(), Some(&1));
+        assert_eq!(drawn.iter().max(), Some(&4095));
+    }
+
+    #[test]
+    fn small_layouts_draw_every_page_content_kind() {
+        let kinds: [(&str, fn(&PageContent) -> bool); 6] = [
+            ("zero pages", |c| matches!(c, PageContent::Zero)),
+            ("filled pages", |c| matches!(c, PageContent::Fill { .. })),
+            ("pattern pages", |c| {
+                matches!(c, PageContent::Pattern { .. })
+            }),
+            ("text pages", |c| matches!(c, PageContent::Text { .. })),
+            ("random pages", |c| matches!(c, PageContent::Random { .. })),
+            ("almost-zero pages", |c| {
+                matches!(c, PageContent::AlmostZero { .. })
+            }),
+        ];
+        for (what, is_kind) in kinds {
+            first_small_layout_where(what, |layout| {
+                layout
+                    .blocks
+                    .iter()
+                    .flat_map(|block| &block.runs)
+                    .any(|run| is_kind(&run.content))
+            });
+        }
+    }
 
     #[test]
     fn little_free_memory_gives_the_buffer_drawn() {
