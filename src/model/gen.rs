@@ -670,9 +670,12 @@ mod tests {
         assert_eq!(drawn.iter().max(), Some(&4095));
     }
 
+    /// Names a kind of page content and tells whether a content is of that kind.
+    type ContentKind = (&'static str, fn(&PageContent) -> bool);
+
     #[test]
     fn small_layouts_draw_every_page_content_kind() {
-        let kinds: [(&str, fn(&PageContent) -> bool); 6] = [
+        let kinds: [ContentKind; 6] = [
             ("zero pages", |c| matches!(c, PageContent::Zero)),
             ("filled pages", |c| matches!(c, PageContent::Fill { .. })),
             ("pattern pages", |c| {
