@@ -13,6 +13,8 @@ cd "$(dirname "$0")/.."
 shard=${1:?usage: scripts/mutants.sh SHARD [SHARDS] [cargo-mutants options...]}
 shards=${2:-30}
 shift $(($# >= 2 ? 2 : 1))
+command -v rsync >/dev/null || { echo "scripts/mutants.sh: needs rsync (apt-get install -y rsync)" >&2; exit 2; }
+command -v cargo-mutants >/dev/null || { echo "scripts/mutants.sh: needs cargo-mutants (cargo install cargo-mutants --locked)" >&2; exit 2; }
 work=${MUTANTS_DIR:-/tmp/kdump-flat-mutants}
 out=$PWD/mutants-out/shard-$shard-of-$shards
 mkdir -p "$work" "$out"
