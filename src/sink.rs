@@ -217,6 +217,21 @@ mod tests {
     }
 
     #[test]
+    fn raw_sink_end_is_the_largest_end_written_and_ignores_empty_writes() {
+        let mut sink = RawSink::in_memory();
+        assert_eq!(sink.end(), 0);
+        sink.write_at(4, b"abcd").unwrap();
+        assert_eq!(sink.end(), 8);
+        sink.write_at(1, b"x").unwrap();
+        assert_eq!(sink.end(), 8, "a write ending earlier leaves the end");
+        sink.write_at(100, b"").unwrap();
+        assert_eq!(sink.end(), 8, "an empty write changes nothing");
+        sink.write_at(6, b"wxyz").unwrap();
+        assert_eq!(sink.end(), 10);
+        assert_eq!(sink.into_bytes().len(), 10);
+    }
+
+    #[test]
     fn flat_sink_writes_header_records_and_end_marker() {
         let mut sink = FlatSink::new(Vec::new());
         sink.write_at(0x10, b"hi").unwrap();

@@ -1908,18 +1908,32 @@ fn split_ranges_count_only_pfns_below_max_mapnr() {
 }
 
 /// kdump/subheader.rs `choose_32bit_layout`: only versions below 3 are read packed without looking
-/// further; a version-3 sub-header of a named 32-bit architecture other than i386…i686 (here "arm",
-/// whose compiler pads it) is read padded.
+/// further; a version-3 sub-header of a named 32-bit architecture other than i386…i686 (e.g. "arm",
+/// whose compiler pads it) is read padded, and one of i386…i686 packed. Only those four names are x86:
+/// four characters, `i`, a digit 3 to 6, `86` — a name with three of the four traits is not (campaign 6:
+/// `||` for the first `&&` of that test read "x386" and "i3686" packed).
 #[test]
 fn a_version_3_sub_header_of_a_named_architecture_is_read_padded() {
     use crate::support::kdump::Layout32;
     use kdump_flat::kdump::SubHeaderLayout;
-    let synth = version_3_32bit_synth(Layout32::Padded, "arm", None, 5);
-    let file = KdumpFile::open(synth.build().bytes).unwrap();
-    assert_eq!(
-        file.sub_header().map(|sub| sub.layout),
-        Some(SubHeaderLayout::Padded32)
-    );
+    for machine in ["arm", "mips", "s390", "x86", "x386", "i3686", "i786", "i86"] {
+        let synth = version_3_32bit_synth(Layout32::Padded, machine, None, 5);
+        let file = KdumpFile::open(synth.build().bytes).unwrap();
+        assert_eq!(
+            file.sub_header().map(|sub| sub.layout),
+            Some(SubHeaderLayout::Padded32),
+            "{machine}"
+        );
+    }
+    for machine in ["i386", "i486", "i586", "i686"] {
+        let synth = version_3_32bit_synth(Layout32::Packed, machine, None, 5);
+        let file = KdumpFile::open(synth.build().bytes).unwrap();
+        assert_eq!(
+            file.sub_header().map(|sub| sub.layout),
+            Some(SubHeaderLayout::I386Packed),
+            "{machine}"
+        );
+    }
 }
 
 /// kdump/set.rs `KdumpSet::page_state`: a complete split set says of each pfn what the part holding it
@@ -2024,4 +2038,109 @@ fn max_mapnr_at_a_bitmap_block_is_a_multiple_of_8_page_sizes() {
         seen += 1;
     }
     assert!(seen > 0);
+}
+
+/// A dump followed by zeros up to `len` bytes, without holding them (a file far larger than the test's
+/// memory budget, for limits on what the reader may read).
+struct ZeroExtended<'a> {
+    bytes: &'a [u8],
+    len: u64,
+}
+
+impl kdump_flat::readat::ReadAt for ZeroExtended<'_> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (self.len.saturating_sub(offset)).min(buf.len() as u64) as usize;
+        for (i, byte) in buf[..n].iter_mut().enumerate() {
+            let at = offset + i as u64;
+            *byte = if at < self.bytes.len() as u64 {
+                self.bytes[at as usize]
+            } else {
+                0
+            };
+        }
+        Ok(n)
+    }
+
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.len)
+    }
+}
+
+/// kdump/headers.rs `read_notes_and_vmcoreinfo` and kdump/file.rs `read_area` (campaign 6: `||` → `&&`):
+/// a notes area is refused (K8) both when it runs past the end of the file, even by one byte and well
+/// under the size limit, and when it is larger than `MAX_NOTES_SIZE`, even inside a file that holds it:
+/// nothing is allocated or read for it, and the message says which limit it broke.
+#[test]
+fn notes_past_the_file_end_or_over_the_size_limit_are_refused_without_reading_them() {
+    use kdump_flat::kdump::MAX_NOTES_SIZE;
+    let built = Synth::x86_64(Compression::Zlib, 64).build();
+    let size_note_at = built.sub_header_offset as usize + 56;
+    let file_len = built.bytes.len() as u64;
+    let past_end = file_len - built.notes_offset + 1;
+    let mut bytes = built.bytes.clone();
+    bytes[size_note_at..size_note_at + 8].copy_from_slice(&past_end.to_le_bytes());
+    let file = KdumpFile::open(bytes.as_slice()).unwrap();
+    let problem = file.notes_error().expect("a notes problem");
+    assert!(
+        problem.message.contains("does not fit in the file"),
+        "{problem}"
+    );
+    assert_eq!(problem.offset, Some(built.notes_offset));
+    let error = file.notes_bytes().unwrap_err().to_string();
+    assert!(error.contains("does not fit in the file"), "{error}");
+    // Ending exactly at the end of the file, it fits (and is read: the bytes after the notes then do
+    // not parse as notes, which is another problem).
+    bytes[size_note_at..size_note_at + 8].copy_from_slice(&(past_end - 1).to_le_bytes());
+    let file = KdumpFile::open(bytes.as_slice()).unwrap();
+    assert_eq!(
+        file.notes_bytes().unwrap().map(|notes| notes.len() as u64),
+        Some(past_end - 1)
+    );
+
+    let over_limit = MAX_NOTES_SIZE + 1;
+    bytes[size_note_at..size_note_at + 8].copy_from_slice(&over_limit.to_le_bytes());
+    let large = ZeroExtended {
+        bytes: &bytes,
+        len: built.notes_offset + over_limit + 4096,
+    };
+    let file = KdumpFile::open(large).unwrap();
+    let problem = file.notes_error().expect("a notes problem");
+    assert!(
+        problem
+            .message
+            .contains("exceeds the 67108864 bytes read into memory"),
+        "{problem}"
+    );
+    let error = file.notes_bytes().unwrap_err().to_string();
+    assert!(error.contains("exceeds the 67108864 bytes"), "{error}");
+    // At the limit itself, the area is read.
+    bytes[size_note_at..size_note_at + 8].copy_from_slice(&MAX_NOTES_SIZE.to_le_bytes());
+    let large = ZeroExtended {
+        bytes: &bytes,
+        len: built.notes_offset + over_limit + 4096,
+    };
+    let file = KdumpFile::open(large).unwrap();
+    assert_eq!(
+        file.notes_bytes().unwrap().map(|notes| notes.len() as u64),
+        Some(MAX_NOTES_SIZE)
+    );
+}
+
+/// model/validate.rs `Layout::validate_bounds` (campaign 6: `||` → `&&`): a utsname field fits the
+/// header's 65-byte field with its terminating NUL, so the model refuses one longer than 64 bytes and
+/// one holding a NUL, each on its own; 64 bytes without a NUL is accepted.
+#[test]
+fn the_model_refuses_a_utsname_field_over_64_bytes_or_holding_a_nul() {
+    use kdump_flat::model::gen::{layout_from_seed, SizeClass};
+    let base = layout_from_seed(1, SizeClass::Small);
+    base.validate().unwrap();
+    for (machine, accepted) in [
+        ("m".repeat(64), true),
+        ("m".repeat(65), false),
+        ("x86\0_64".to_owned(), false),
+    ] {
+        let mut layout = base.clone();
+        layout.utsname.machine = machine.clone();
+        assert_eq!(layout.validate().is_ok(), accepted, "{machine:?}");
+    }
 }

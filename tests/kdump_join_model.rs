@@ -87,3 +87,60 @@ fn model_split_sets_join_into_the_models_unsplit_file() {
     }
     assert!(with_eraseinfo > 0, "some layouts carry eraseinfo");
 }
+
+/// kdump/join/copy.rs `holds_zero_page` (campaign 6: `>` → `>=`): at dump level 1 a zero page's descriptor
+/// refers to the set's shared zero page, so a part whose dumped pages are all zero pages ends with that
+/// page, exactly at the end of its file. Its references to that
+/// page still join into references to the joined file's zero page, as in the model's unsplit file
+/// (copied as page data, the joined file would be a page per reference longer).
+#[test]
+fn a_part_of_only_zero_pages_ending_with_the_shared_zero_page_joins_into_the_unsplit_file() {
+    use kdump_flat::model::{MemoryBlock, PageClass, PageContent, PageRun, WriterKind};
+    let mut layout = (0..)
+        .map(|seed| layout_from_seed(seed, SizeClass::Small))
+        .find(|layout| layout.writer == WriterKind::Makedumpfile)
+        .unwrap();
+    let run = |count, content| PageRun {
+        count,
+        content,
+        class: PageClass::Kernel,
+    };
+    layout.blocks = vec![MemoryBlock {
+        start_pfn: 0,
+        runs: vec![
+            run(8, PageContent::Random { seed: 7 }),
+            run(8, PageContent::Zero),
+        ],
+        short_tail: 0,
+    }];
+    layout.dump_level = 1;
+    layout.eraseinfo = None;
+    layout.max_mapnr_beyond_memory = 0;
+    layout.validate().unwrap();
+    let base = makedumpfile_options(&layout);
+    let ranges = split_ranges(layout.dumped_pfns(), layout.max_mapnr(), 2, 1);
+    assert_eq!(ranges, vec![(0, 8), (8, 16)]);
+    let parts: Vec<Vec<u8>> = ranges
+        .iter()
+        .map(|&range| {
+            let options = MakedumpfileOptions {
+                split: Some(range),
+                ..base.clone()
+            };
+            raw_file(&layout, &options)
+        })
+        .collect();
+    let second = KdumpFile::open(parts[1].as_slice()).unwrap();
+    for pfn in 8..16 {
+        let desc = second.descriptor(pfn).unwrap();
+        assert_eq!(
+            (desc.offset as u64 + desc.size as u64, desc.flags),
+            (parts[1].len() as u64, 0),
+            "pfn {pfn} refers to the shared zero page at the end of the second part"
+        );
+    }
+    let expected = raw_file(&layout, &base);
+    let ours = joined(&parts);
+    assert_eq!(ours.len(), expected.len());
+    assert!(ours == expected, "the joined file is the unsplit file");
+}

@@ -26,6 +26,8 @@ struct MemoryFile {
     reads: Cell<usize>,
     /// The next this many reads fail with EINTR.
     interrupted_reads: Cell<usize>,
+    /// Then the next this many reads fail with EIO.
+    failed_reads: Cell<usize>,
     allocations: RefCell<Vec<(u64, u64)>>,
 }
 
@@ -40,6 +42,7 @@ impl MemoryFile {
             writes: Cell::new(0),
             reads: Cell::new(0),
             interrupted_reads: Cell::new(0),
+            failed_reads: Cell::new(0),
             allocations: RefCell::default(),
         }
     }
@@ -88,6 +91,10 @@ impl OutputFile for MemoryFile {
         if self.interrupted_reads.get() > 0 {
             self.interrupted_reads.set(self.interrupted_reads.get() - 1);
             return Err(io::Error::from_raw_os_error(libc::EINTR));
+        }
+        if self.failed_reads.get() > 0 {
+            self.failed_reads.set(self.failed_reads.get() - 1);
+            return Err(io::Error::from_raw_os_error(libc::EIO));
         }
         let available = self
             .len
@@ -429,6 +436,36 @@ fn an_interrupted_read_back_is_retried() {
     let mut all = earlier.to_vec();
     all.extend(writes);
     assert_matches_model(&file, &all);
+}
+
+/// A read-back that fails (not EINTR) is the batch's failure, at the offset it could not read; it is not
+/// retried, and nothing of the span is written.
+#[test]
+fn a_failed_read_back_is_reported_not_retried() {
+    let file = MemoryFile::new(usize::MAX);
+    let mut writer = SegmentWriter::new(&file);
+    let earlier = [(0, vec![5u8; 10_000])];
+    write_batches(&mut writer, &file, &earlier, usize::MAX).unwrap();
+    let writes_before = file.writes.get();
+    file.failed_reads.set(1);
+    let writes: Vec<Write> = (0..20)
+        .map(|i| (100 + i * 300, vec![i as u8 | 1; 10]))
+        .collect();
+    let failure = write_batches(&mut writer, &file, &writes, usize::MAX).unwrap_err();
+    assert_eq!(failure.offset, 100);
+    assert!(
+        failure
+            .error
+            .to_string()
+            .contains("reading back the output"),
+        "{}",
+        failure.error
+    );
+    assert_eq!(
+        file.writes.get(),
+        writes_before,
+        "nothing written after the failed read"
+    );
 }
 
 #[test]

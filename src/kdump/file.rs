@@ -2,7 +2,7 @@
 
 use super::descriptor::validate_descriptor;
 use super::error::read_structure;
-use super::headers::{stated_max_mapnr, MAX_NOTES_SIZE};
+use super::headers::{read_bounded_area, stated_max_mapnr};
 use super::page::{decompress_page, read_phys_from, with_pfn, PageContent, PageState};
 use super::{
     Bitmaps, ByteOrder, Class, DiskDumpHeader, Headers, KInvariant, KdumpError, KdumpSubHeader,
@@ -170,7 +170,7 @@ impl<R: ReadAt> KdumpFile<R> {
     }
 
     /// The raw bytes of the ELF note section the sub-header points at (version 4 and later), `None`
-    /// without one. Fails (K8) if the range does not fit in the file or exceeds [`MAX_NOTES_SIZE`].
+    /// without one. Fails (K8) if the range does not fit in the file or exceeds [`MAX_NOTES_SIZE`](super::MAX_NOTES_SIZE).
     pub fn notes_bytes(&self) -> Result<Option<Vec<u8>>, KdumpError> {
         let range = self.sub_header.as_ref().and_then(|s| s.notes_range());
         range
@@ -180,7 +180,7 @@ impl<R: ReadAt> KdumpFile<R> {
 
     /// The eraseinfo text's raw bytes (what makedumpfile `--config` erased; version 5 and later, when
     /// `size_eraseinfo` > 0), `None` without one. Fails (K17) if the range does not fit in the file or
-    /// exceeds [`MAX_NOTES_SIZE`].
+    /// exceeds [`MAX_NOTES_SIZE`](super::MAX_NOTES_SIZE).
     pub fn eraseinfo(&self) -> Result<Option<Vec<u8>>, KdumpError> {
         let range = self.sub_header.as_ref().and_then(|s| s.eraseinfo_range());
         range
@@ -189,7 +189,7 @@ impl<R: ReadAt> KdumpFile<R> {
     }
 
     /// Reads `size` bytes at `offset`, refusing (as `invariant`) ranges beyond the file or above
-    /// [`MAX_NOTES_SIZE`].
+    /// [`MAX_NOTES_SIZE`](super::MAX_NOTES_SIZE).
     fn read_area(
         &self,
         offset: u64,
@@ -197,20 +197,7 @@ impl<R: ReadAt> KdumpFile<R> {
         invariant: KInvariant,
         what: &str,
     ) -> Result<Vec<u8>, KdumpError> {
-        if size > MAX_NOTES_SIZE || offset.saturating_add(size) > self.file_size {
-            return Err(KdumpError::invalid(
-                invariant,
-                Some(offset),
-                None,
-                format!(
-                    "{what} of {size} bytes at {offset:#x} does not fit in the file ({:#x} bytes)",
-                    self.file_size
-                ),
-            ));
-        }
-        let mut bytes = vec![0u8; size as usize];
-        read_structure(&self.reader, offset, &mut bytes, invariant, what)?;
-        Ok(bytes)
+        read_bounded_area(&self.reader, offset, size, self.file_size, invariant, what)
     }
 
     /// The bitmaps.

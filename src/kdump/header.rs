@@ -385,3 +385,51 @@ pub fn read_header<R: ReadAt + ?Sized>(reader: &R) -> Result<DiskDumpHeader, Kdu
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 64-bit header as writers produce it: every field [`plausibility`] looks at is plausible.
+    fn plausible_header() -> DiskDumpHeader {
+        let mut header = decode(
+            &[0u8; 464],
+            Class::Bits64,
+            ByteOrder::Little,
+            Signature::Kdump,
+        );
+        header.block_size = 4096;
+        header.max_mapnr = 100;
+        header.bitmap_blocks = expected_bitmap_blocks(100, 4096) as u32;
+        header.header_version = 6;
+        header.sub_hdr_size = 1;
+        header.nr_cpus = 1;
+        header
+    }
+
+    /// One point per plausible field: each unused block count (`total_ram_blocks`, `device_blocks`,
+    /// `written_blocks`) that is not 0 costs the point they share, alone or together (campaign 6: `||`
+    /// for the first `&&` gave it for a non-zero `total_ram_blocks`).
+    #[test]
+    fn any_non_zero_unused_block_count_costs_its_point() {
+        assert_eq!(plausibility(&plausible_header()), 6);
+        let unused: [fn(&mut DiskDumpHeader) -> &mut u32; 3] = [
+            |h| &mut h.total_ram_blocks,
+            |h| &mut h.device_blocks,
+            |h| &mut h.written_blocks,
+        ];
+        for (i, field) in unused.iter().enumerate() {
+            let mut header = plausible_header();
+            *field(&mut header) = 1;
+            assert_eq!(plausibility(&header), 5, "field {i}");
+        }
+        let mut header = plausible_header();
+        header.nr_cpus = 0;
+        header.block_size = 4095;
+        assert_eq!(
+            plausibility(&header),
+            4,
+            "a block size not a power of two, no CPUs"
+        );
+    }
+}

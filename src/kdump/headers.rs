@@ -12,6 +12,33 @@ use crate::readat::ReadAt;
 /// Largest notes or VMCOREINFO area read into memory.
 pub const MAX_NOTES_SIZE: u64 = 64 << 20;
 
+/// Reads the `size` bytes at `offset` of a notes-like area (notes, VMCOREINFO, eraseinfo), refusing as
+/// `invariant`, before allocating or reading anything, an area that runs past `file_size` or is larger
+/// than [`MAX_NOTES_SIZE`].
+pub(super) fn read_bounded_area<R: ReadAt + ?Sized>(
+    reader: &R,
+    offset: u64,
+    size: u64,
+    file_size: u64,
+    invariant: KInvariant,
+    what: &str,
+) -> Result<Vec<u8>, KdumpError> {
+    let refuse = |why: String| Err(KdumpError::invalid(invariant, Some(offset), None, why));
+    if size > MAX_NOTES_SIZE {
+        return refuse(format!(
+            "{what} of {size} bytes at {offset:#x} exceeds the {MAX_NOTES_SIZE} bytes read into memory"
+        ));
+    }
+    if offset.saturating_add(size) > file_size {
+        return refuse(format!(
+            "{what} of {size} bytes at {offset:#x} does not fit in the file ({file_size:#x} bytes)"
+        ));
+    }
+    let mut bytes = vec![0u8; size as usize];
+    read_structure(reader, offset, &mut bytes, invariant, what)?;
+    Ok(bytes)
+}
+
 /// `max_mapnr_64` of the sub-header when it has one (version 6), else the header's 32-bit `max_mapnr`.
 pub(super) fn stated_max_mapnr(
     header: &DiskDumpHeader,
@@ -82,20 +109,8 @@ fn read_notes_and_vmcoreinfo<R: ReadAt + ?Sized>(
     let Some(sub) = sub_header else {
         return (Notes::default(), None, None);
     };
-    let read_area = |offset: u64, size: u64, what: &str| -> Result<Vec<u8>, KdumpError> {
-        if size > MAX_NOTES_SIZE || offset.saturating_add(size) > file_size {
-            return Err(KdumpError::invalid(
-                KInvariant::K8,
-                Some(offset),
-                None,
-                format!(
-                    "{what} of {size} bytes at {offset:#x} does not fit in the file ({file_size:#x} bytes)"
-                ),
-            ));
-        }
-        let mut bytes = vec![0u8; size as usize];
-        read_structure(reader, offset, &mut bytes, KInvariant::K8, what)?;
-        Ok(bytes)
+    let read_area = |offset: u64, size: u64, what: &str| {
+        read_bounded_area(reader, offset, size, file_size, KInvariant::K8, what)
     };
     let mut notes = Notes::default();
     let mut problem = None;
