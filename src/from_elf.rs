@@ -224,7 +224,8 @@ mod tests {
     use super::*;
 
     /// A block's memory reads as its file bytes, then zeros up to `p_memsz`, and no further: a read
-    /// running past the end returns only what is left (the `ReadAt` contract), and nothing at the end.
+    /// running past the end returns only what is left (the `ReadAt` contract), and nothing at the end;
+    /// its size is `p_memsz`.
     #[test]
     fn block_memory_reads_file_bytes_then_zeros_and_stops_at_its_end() {
         let file: Vec<u8> = (0..100u8).map(|i| i | 0x80).collect();
@@ -254,6 +255,7 @@ mod tests {
             );
         }
         assert_eq!(memory.read_at(50, &mut [0u8; 8]).unwrap(), 0);
+        assert_eq!(memory.size().unwrap(), 50, "the size is p_memsz");
     }
 
     #[test]

@@ -118,4 +118,27 @@ mod tests {
         let err = data.read_exact_at(3, &mut buf).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     }
+
+    /// A read error other than EINTR is returned, not retried: here EBADF from a file opened for writing
+    /// only. The read runs in a thread so that a retry loop fails the test instead of hanging it.
+    #[test]
+    fn a_file_read_error_is_returned_not_retried() {
+        let path = std::env::temp_dir().join(format!("kdump-flat-readat-{}", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8];
+            let _ = sender.send(ReadAt::read_at(&file, 0, &mut buf).map_err(|e| e.raw_os_error()));
+        });
+        let result = receiver
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the read returned");
+        assert_eq!(result, Err(Some(libc::EBADF)));
+    }
 }

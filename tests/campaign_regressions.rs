@@ -2144,3 +2144,32 @@ fn the_model_refuses_a_utsname_field_over_64_bytes_or_holding_a_nul() {
         assert_eq!(layout.validate().is_ok(), accepted, "{machine:?}");
     }
 }
+
+/// kdump/subheader.rs `KdumpSubHeader::pfn_range` (campaign 7: `>= 6` → `< 6`): from version 6 a split
+/// part's range is its 64-bit `start_pfn_64`/`end_pfn_64`, whatever the older `start_pfn`/`end_pfn` say
+/// (makedumpfile writes both; the old ones are `unsigned long`, 32 bits on a 32-bit writer); below
+/// version 6 only the old ones exist. The second part of the corpus's makedumpfile split set, 64-bit:
+/// `start_pfn` at sub-header + 16, `end_pfn` + 24, `start_pfn_64` + 80, `end_pfn_64` + 88.
+#[test]
+fn a_split_parts_pfn_range_is_its_64_bit_fields_from_version_6() {
+    let mut second = corpus_split_set().remove(1);
+    let sub = 4096;
+    let field = |bytes: &[u8], at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap());
+    let range_64 = (field(&second, sub + 80), field(&second, sub + 88));
+    assert_eq!(
+        (field(&second, sub + 16), field(&second, sub + 24)),
+        range_64,
+        "makedumpfile writes both"
+    );
+    let old = (range_64.0 + 1, range_64.1 - 1);
+    second[sub + 16..sub + 24].copy_from_slice(&old.0.to_le_bytes());
+    second[sub + 24..sub + 32].copy_from_slice(&old.1.to_le_bytes());
+    let range = |bytes: &[u8]| {
+        let file = KdumpFile::open(bytes).unwrap();
+        file.sub_header().unwrap().pfn_range()
+    };
+    assert_eq!(range(&second), range_64, "version 6: the 64-bit fields");
+    // header_version (an int after the 8-byte signature) 5: the old fields
+    second[8..12].copy_from_slice(&5i32.to_le_bytes());
+    assert_eq!(range(&second), old, "version 5: the old fields");
+}

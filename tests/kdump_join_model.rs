@@ -144,3 +144,50 @@ fn a_part_of_only_zero_pages_ending_with_the_shared_zero_page_joins_into_the_uns
     assert_eq!(ours.len(), expected.len());
     assert!(ours == expected, "the joined file is the unsplit file");
 }
+
+/// kdump/join/mod.rs `write_joined` (campaign 7: `size > 0` → `size >= 0`): an empty notes area is nothing
+/// to copy, wherever its offset points — here past the end of every part (`size_note` 0, `offset_note`
+/// 2^40). The set still joins, and the joined file reads every page as the model's unsplit file does.
+#[test]
+fn an_empty_notes_area_pointing_past_the_parts_is_not_copied() {
+    use kdump_flat::model::{Endian, WriterKind};
+    let layout = (0..)
+        .map(|seed| layout_from_seed(seed, SizeClass::Small))
+        .find(|layout| {
+            layout.writer == WriterKind::Makedumpfile
+                && layout.machine.is_64bit()
+                && layout.machine.endian() == Endian::Little
+        })
+        .unwrap();
+    let base = makedumpfile_options(&layout);
+    let ranges = split_ranges(layout.dumped_pfns(), layout.max_mapnr(), 2, 1);
+    let page = layout.page_bytes() as usize;
+    let parts: Vec<Vec<u8>> = ranges
+        .iter()
+        .map(|&range| {
+            let options = MakedumpfileOptions {
+                split: Some(range),
+                ..base.clone()
+            };
+            let mut bytes = raw_file(&layout, &options);
+            // kdump_sub_header (64-bit): offset_note at 48, size_note at 56
+            bytes[page + 48..page + 56].copy_from_slice(&(1u64 << 40).to_le_bytes());
+            bytes[page + 56..page + 64].copy_from_slice(&0u64.to_le_bytes());
+            bytes
+        })
+        .collect();
+    let ours = joined(&parts);
+    let expected = raw_file(&layout, &base);
+    let (ours, expected) = (
+        KdumpFile::open(ours.as_slice()).unwrap(),
+        KdumpFile::open(expected.as_slice()).unwrap(),
+    );
+    assert_eq!(ours.max_pfn(), expected.max_pfn());
+    for pfn in 0..expected.max_pfn() {
+        assert_eq!(
+            ours.read_page_or_zero(pfn).unwrap(),
+            expected.read_page_or_zero(pfn).unwrap(),
+            "pfn {pfn:#x}"
+        );
+    }
+}

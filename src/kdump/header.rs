@@ -409,9 +409,10 @@ mod tests {
 
     /// One point per plausible field: each unused block count (`total_ram_blocks`, `device_blocks`,
     /// `written_blocks`) that is not 0 costs the point they share, alone or together (campaign 6: `||`
-    /// for the first `&&` gave it for a non-zero `total_ram_blocks`).
+    /// for the first `&&` gave it for a non-zero `total_ram_blocks`); a version from 1 on without a
+    /// sub-header costs one (campaign 7: `< 1` → `<= 1`).
     #[test]
-    fn any_non_zero_unused_block_count_costs_its_point() {
+    fn each_implausible_field_costs_its_point() {
         assert_eq!(plausibility(&plausible_header()), 6);
         let unused: [fn(&mut DiskDumpHeader) -> &mut u32; 3] = [
             |h| &mut h.total_ram_blocks,
@@ -423,6 +424,12 @@ mod tests {
             *field(&mut header) = 1;
             assert_eq!(plausibility(&header), 5, "field {i}");
         }
+        // a sub-header from version 1: version 0 needs none, version 1 without one loses the point
+        let mut header = plausible_header();
+        (header.header_version, header.sub_hdr_size) = (0, 0);
+        assert_eq!(plausibility(&header), 6, "version 0 without a sub-header");
+        header.header_version = 1;
+        assert_eq!(plausibility(&header), 5, "version 1 without a sub-header");
         let mut header = plausible_header();
         header.nr_cpus = 0;
         header.block_size = 4095;

@@ -28,7 +28,8 @@ pub enum Boundary {
     ExtremeShortTail,
     /// Two blocks touch (no pfn between them) or are one pfn apart.
     AdjacentBlocks,
-    /// Memory ends one page short of 4 GiB, at 4 GiB, or one page past it: where QEMU starts writing an
+    /// Memory ends one page short of 4 GiB, at 4 GiB, or one page past it (its last page, maybe partial,
+    /// ends there): where QEMU starts writing an
     /// x86 guest outside long mode as 64-bit (`qemu_writes_64bit`), and where an ELF32 dump of another
     /// 32-bit machine stops being possible (such a move is not made).
     MemoryEndAt4GiB,
@@ -84,17 +85,22 @@ pub fn boundaries_of(layout: &Layout) -> Vec<Boundary> {
     {
         found.push(Boundary::AdjacentBlocks);
     }
-    if layout.memory_end().abs_diff(FOUR_GIB) <= layout.page_bytes() {
+    // in pages, as the move counts it: the last (maybe partial) page ends one page short of 4 GiB, at
+    // it or one page past it
+    let page = layout.page_bytes();
+    if layout.memory_end().div_ceil(page).abs_diff(FOUR_GIB / page) <= 1 {
         found.push(Boundary::MemoryEndAt4GiB);
     }
     found
 }
 
-/// Moves about half of the layouts onto one boundary, chosen from `u`; a move that would make the layout
-/// invalid (too large, or memory past 4 GiB on a 32-bit machine other than x86) is not made. The page contents and classes are never changed.
-pub fn draw_boundary(u: &mut Unstructured<'_>, layout: &mut Layout) -> ArbResult<()> {
+/// Moves about half of the layouts onto one boundary, chosen from `u`, and returns it; a move that would
+/// make the layout invalid (too large, or memory past 4 GiB on a 32-bit machine other than x86), or that
+/// the layout cannot make (adjacent blocks of a one-block layout), is not made, and `None` returned. The
+/// page contents and classes are never changed.
+pub fn draw_boundary(u: &mut Unstructured<'_>, layout: &mut Layout) -> ArbResult<Option<Boundary>> {
     if !u.ratio(1u8, 2)? {
-        return Ok(());
+        return Ok(None);
     }
     let boundary = ALL_BOUNDARIES[u.choose_index(ALL_BOUNDARIES.len()).unwrap_or(0)];
     let off_by: u64 = u.int_in_range(0..=2)?; // the edge − 1, the edge, the edge + 1
@@ -125,13 +131,14 @@ pub fn draw_boundary(u: &mut Unstructured<'_>, layout: &mut Layout) -> ArbResult
             }
         }
         Boundary::AdjacentBlocks => {
-            if moved.blocks.len() >= 2 {
-                let i = u.choose_index(moved.blocks.len() - 1).unwrap_or(0);
-                let gap = moved.blocks[i + 1].start_pfn - moved.blocks[i].end_pfn();
-                let wanted = off_by.min(1);
-                for later in &mut moved.blocks[i + 1..] {
-                    later.start_pfn = later.start_pfn - gap + wanted;
-                }
+            if moved.blocks.len() < 2 {
+                return Ok(None);
+            }
+            let i = u.choose_index(moved.blocks.len() - 1).unwrap_or(0);
+            let gap = moved.blocks[i + 1].start_pfn - moved.blocks[i].end_pfn();
+            let wanted = off_by.min(1);
+            for later in &mut moved.blocks[i + 1..] {
+                later.start_pfn = later.start_pfn - gap + wanted;
             }
         }
         Boundary::MemoryEndAt4GiB => {
@@ -140,13 +147,13 @@ pub fn draw_boundary(u: &mut Unstructured<'_>, layout: &mut Layout) -> ArbResult
             // the last block's end pfn at 4 GiB / page - 1, + 0 or + 1
             let end_pfn = FOUR_GIB / page + off_by - 1;
             let last_pages = moved.blocks.last().map_or(0, |b| b.page_count());
-            if end_pfn >= last_pages {
-                let new_last_start = end_pfn - last_pages;
-                if new_last_start >= last_start {
-                    let shift = new_last_start - last_start;
-                    shift_blocks(&mut moved, first + shift);
-                }
+            let Some(new_last_start) = end_pfn.checked_sub(last_pages) else {
+                return Ok(None);
+            };
+            if new_last_start < last_start {
+                return Ok(None);
             }
+            shift_blocks(&mut moved, first + (new_last_start - last_start));
         }
     }
     // a 32-bit machine's memory stays within 4 GiB (its ELF32 dump, P6, cannot hold more), but for an x86
@@ -154,10 +161,11 @@ pub fn draw_boundary(u: &mut Unstructured<'_>, layout: &mut Layout) -> ArbResult
     let addressable = moved.machine.is_64bit()
         || moved.machine == Machine::I386
         || moved.memory_end() <= FOUR_GIB;
-    if addressable && moved.validate().is_ok() {
-        *layout = moved;
+    if !addressable || moved.validate().is_err() {
+        return Ok(None);
     }
-    Ok(())
+    *layout = moved;
+    Ok(Some(boundary))
 }
 
 /// Moves every block so that the first starts at `first_pfn`; the gaps stay.
@@ -172,6 +180,54 @@ fn shift_blocks(layout: &mut Layout, first_pfn: u64) {
 mod tests {
     use super::*;
     use crate::model::gen::{layout_from_seed, SizeClass};
+
+    /// Every boundary a layout is moved onto is one [`boundaries_of`] then finds, and the three
+    /// positions around each `max_mapnr` edge (the edge − 1, the edge, the edge + 1) are all drawn
+    /// (campaign 7: `+ off_by` → `* off_by` in the bitmap-byte move missed the edge; `value - 1` →
+    /// `value / 1` in `near_multiple` missed the edge + 1).
+    #[test]
+    fn every_boundary_drawn_is_one_the_layout_sits_on() {
+        use rand::{RngCore, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut positions: std::collections::BTreeMap<Boundary, std::collections::BTreeSet<u64>> =
+            Default::default();
+        for seed in 0..200 {
+            let base = layout_from_seed(seed, SizeClass::Small);
+            for _ in 0..20 {
+                let mut bytes = [0u8; 64];
+                rng.fill_bytes(&mut bytes);
+                let mut layout = base.clone();
+                let Some(boundary) =
+                    draw_boundary(&mut Unstructured::new(&bytes), &mut layout).unwrap()
+                else {
+                    continue;
+                };
+                assert!(
+                    boundaries_of(&layout).contains(&boundary),
+                    "seed {seed}: {boundary:?} drawn, max_mapnr {}",
+                    layout.max_mapnr()
+                );
+                let step = match boundary {
+                    Boundary::MaxMapnrAtBitmapByte => 8,
+                    Boundary::MaxMapnrAtBitmapBlock => pfns_per_bitmap_block(&layout),
+                    _ => continue,
+                };
+                // 0 for the edge − 1, 1 for the edge, 2 for the edge + 1
+                let position = (layout.max_mapnr() + 1) % step;
+                positions.entry(boundary).or_default().insert(position);
+            }
+        }
+        for boundary in [
+            Boundary::MaxMapnrAtBitmapByte,
+            Boundary::MaxMapnrAtBitmapBlock,
+        ] {
+            assert_eq!(
+                positions.get(&boundary).cloned().unwrap_or_default(),
+                [0, 1, 2].into(),
+                "{boundary:?}"
+            );
+        }
+    }
 
     #[test]
     fn every_boundary_is_drawn_in_small_medium_and_large_layouts() {
