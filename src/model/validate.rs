@@ -136,7 +136,8 @@ impl Layout {
             if block.runs.is_empty() || block.runs.iter().any(|r| r.count == 0) {
                 return Err(LayoutError::EmptyBlock { index });
             }
-            if index > 0 && block.start_pfn < previous_end {
+            // the first block's previous end is 0, which no start lies below
+            if block.start_pfn < previous_end {
                 return Err(LayoutError::Unordered {
                     index,
                     start: block.start_pfn,
