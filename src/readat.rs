@@ -123,14 +123,11 @@ mod tests {
     /// only. The read runs in a thread so that a retry loop fails the test instead of hanging it.
     #[test]
     fn a_file_read_error_is_returned_not_retried() {
-        let path = std::env::temp_dir().join(format!("kdump-flat-readat-{}", std::process::id()));
+        let named = tempfile::NamedTempFile::new().unwrap();
         let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
             .write(true)
-            .open(&path)
+            .open(named.path())
             .unwrap();
-        std::fs::remove_file(&path).unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut buf = [0u8; 8];

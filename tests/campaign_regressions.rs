@@ -1916,21 +1916,16 @@ fn split_ranges_count_only_pfns_below_max_mapnr() {
 fn a_version_3_sub_header_of_a_named_architecture_is_read_padded() {
     use crate::support::kdump::Layout32;
     use kdump_flat::kdump::SubHeaderLayout;
-    for machine in ["arm", "mips", "s390", "x86", "x386", "i3686", "i786", "i86"] {
-        let synth = version_3_32bit_synth(Layout32::Padded, machine, None, 5);
+    let padded = ["arm", "mips", "s390", "x86", "x386", "i3686", "i786", "i86"]
+        .map(|machine| (machine, Layout32::Padded, SubHeaderLayout::Padded32));
+    let packed = ["i386", "i486", "i586", "i686"]
+        .map(|machine| (machine, Layout32::Packed, SubHeaderLayout::I386Packed));
+    for (machine, written, read) in padded.into_iter().chain(packed) {
+        let synth = version_3_32bit_synth(written, machine, None, 5);
         let file = KdumpFile::open(synth.build().bytes).unwrap();
         assert_eq!(
             file.sub_header().map(|sub| sub.layout),
-            Some(SubHeaderLayout::Padded32),
-            "{machine}"
-        );
-    }
-    for machine in ["i386", "i486", "i586", "i686"] {
-        let synth = version_3_32bit_synth(Layout32::Packed, machine, None, 5);
-        let file = KdumpFile::open(synth.build().bytes).unwrap();
-        assert_eq!(
-            file.sub_header().map(|sub| sub.layout),
-            Some(SubHeaderLayout::I386Packed),
+            Some(read),
             "{machine}"
         );
     }

@@ -22,6 +22,24 @@ fn raw_file(layout: &Layout, options: &MakedumpfileOptions) -> Vec<u8> {
     sink.into_bytes()
 }
 
+/// The files of a `--split` set of `layout`, one per pfn range, each written with `options`.
+fn split_files(
+    layout: &Layout,
+    options: &MakedumpfileOptions,
+    ranges: &[(u64, u64)],
+) -> Vec<Vec<u8>> {
+    ranges
+        .iter()
+        .map(|&range| {
+            let part = MakedumpfileOptions {
+                split: Some(range),
+                ..options.clone()
+            };
+            raw_file(layout, &part)
+        })
+        .collect()
+}
+
 /// Joins `parts` given in reverse order.
 fn joined(parts: &[Vec<u8>]) -> Vec<u8> {
     let files = parts
@@ -43,17 +61,11 @@ fn check_seed(seed: u64, size: SizeClass) -> bool {
     let dumpable: Vec<u64> = layout.dumped_pfns().collect();
     for (files, splitblock_pages) in [(2, 1 << 18), (3, 16), (4, 1)] {
         let ranges = split_ranges(dumpable.iter().copied(), max_mapnr, files, splitblock_pages);
-        let parts: Vec<Vec<u8>> = ranges
-            .iter()
-            .map(|&range| {
-                let options = MakedumpfileOptions {
-                    split: Some(range),
-                    cyclic_buffer: Some(max_mapnr.div_ceil(8).max(1)),
-                    ..base.clone()
-                };
-                raw_file(&layout, &options)
-            })
-            .collect();
+        let in_one_cycle = MakedumpfileOptions {
+            cyclic_buffer: Some(max_mapnr.div_ceil(8).max(1)),
+            ..base.clone()
+        };
+        let parts = split_files(&layout, &in_one_cycle, &ranges);
         let unsplit = MakedumpfileOptions {
             eraseinfo: base.eraseinfo.as_ref().map(|text| text.repeat(files)),
             ..base.clone()
@@ -90,9 +102,9 @@ fn model_split_sets_join_into_the_models_unsplit_file() {
 
 /// kdump/join/copy.rs `holds_zero_page` (campaign 6: `>` → `>=`): at dump level 1 a zero page's descriptor
 /// refers to the set's shared zero page, so a part whose dumped pages are all zero pages ends with that
-/// page, exactly at the end of its file. Its references to that
-/// page still join into references to the joined file's zero page, as in the model's unsplit file
-/// (copied as page data, the joined file would be a page per reference longer).
+/// page, exactly at the end of its file. Its references to that page still join into references to the
+/// joined file's zero page, as in the model's unsplit file (copied as page data, the joined file would be
+/// a page per reference longer).
 #[test]
 fn a_part_of_only_zero_pages_ending_with_the_shared_zero_page_joins_into_the_unsplit_file() {
     use kdump_flat::model::{MemoryBlock, PageClass, PageContent, PageRun, WriterKind};
@@ -120,16 +132,7 @@ fn a_part_of_only_zero_pages_ending_with_the_shared_zero_page_joins_into_the_uns
     let base = makedumpfile_options(&layout);
     let ranges = split_ranges(layout.dumped_pfns(), layout.max_mapnr(), 2, 1);
     assert_eq!(ranges, vec![(0, 8), (8, 16)]);
-    let parts: Vec<Vec<u8>> = ranges
-        .iter()
-        .map(|&range| {
-            let options = MakedumpfileOptions {
-                split: Some(range),
-                ..base.clone()
-            };
-            raw_file(&layout, &options)
-        })
-        .collect();
+    let parts = split_files(&layout, &base, &ranges);
     let second = KdumpFile::open(parts[1].as_slice()).unwrap();
     for pfn in 8..16 {
         let desc = second.descriptor(pfn).unwrap();
@@ -162,20 +165,12 @@ fn an_empty_notes_area_pointing_past_the_parts_is_not_copied() {
     let base = makedumpfile_options(&layout);
     let ranges = split_ranges(layout.dumped_pfns(), layout.max_mapnr(), 2, 1);
     let page = layout.page_bytes() as usize;
-    let parts: Vec<Vec<u8>> = ranges
-        .iter()
-        .map(|&range| {
-            let options = MakedumpfileOptions {
-                split: Some(range),
-                ..base.clone()
-            };
-            let mut bytes = raw_file(&layout, &options);
-            // kdump_sub_header (64-bit): offset_note at 48, size_note at 56
-            bytes[page + 48..page + 56].copy_from_slice(&(1u64 << 40).to_le_bytes());
-            bytes[page + 56..page + 64].copy_from_slice(&0u64.to_le_bytes());
-            bytes
-        })
-        .collect();
+    let mut parts = split_files(&layout, &base, &ranges);
+    for bytes in &mut parts {
+        // kdump_sub_header (64-bit): offset_note at 48, size_note at 56
+        bytes[page + 48..page + 56].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        bytes[page + 56..page + 64].copy_from_slice(&0u64.to_le_bytes());
+    }
     let ours = joined(&parts);
     let expected = raw_file(&layout, &base);
     let (ours, expected) = (

@@ -170,7 +170,8 @@ impl<R: ReadAt> KdumpFile<R> {
     }
 
     /// The raw bytes of the ELF note section the sub-header points at (version 4 and later), `None`
-    /// without one. Fails (K8) if the range does not fit in the file or exceeds [`MAX_NOTES_SIZE`](super::MAX_NOTES_SIZE).
+    /// without one. Fails (K8) if the range does not fit in the file or exceeds
+    /// [`MAX_NOTES_SIZE`](super::MAX_NOTES_SIZE).
     pub fn notes_bytes(&self) -> Result<Option<Vec<u8>>, KdumpError> {
         let range = self.sub_header.as_ref().and_then(|s| s.notes_range());
         range

@@ -29,9 +29,9 @@ pub enum Boundary {
     /// Two blocks touch (no pfn between them) or are one pfn apart.
     AdjacentBlocks,
     /// Memory ends one page short of 4 GiB, at 4 GiB, or one page past it (its last page, maybe partial,
-    /// ends there): where QEMU starts writing an
-    /// x86 guest outside long mode as 64-bit (`qemu_writes_64bit`), and where an ELF32 dump of another
-    /// 32-bit machine stops being possible (such a move is not made).
+    /// ends there): where QEMU starts writing an x86 guest outside long mode as 64-bit
+    /// (`qemu_writes_64bit`), and where an ELF32 dump of another 32-bit machine stops being possible (such
+    /// a move is not made).
     MemoryEndAt4GiB,
 }
 
