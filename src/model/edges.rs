@@ -184,13 +184,16 @@ mod tests {
     /// Every boundary a layout is moved onto is one [`boundaries_of`] then finds, and the three
     /// positions around each `max_mapnr` edge (the edge − 1, the edge, the edge + 1) are all drawn
     /// (campaign 7: `+ off_by` → `* off_by` in the bitmap-byte move missed the edge; `value - 1` →
-    /// `value / 1` in `near_multiple` missed the edge + 1).
+    /// `value / 1` in `near_multiple` missed the edge + 1). A two-block layout can be moved onto
+    /// adjacent blocks, and no move takes a 32-bit machine other than x86 past 4 GiB (its ELF32 dump
+    /// could not hold the memory), while a 32-bit x86 guest may go past it.
     #[test]
     fn every_boundary_drawn_is_one_the_layout_sits_on() {
         use rand::{RngCore, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut positions: std::collections::BTreeMap<Boundary, std::collections::BTreeSet<u64>> =
             Default::default();
+        let (mut two_blocks_made_adjacent, mut x86_32_past_4_gib) = (0, 0);
         for seed in 0..200 {
             let base = layout_from_seed(seed, SizeClass::Small);
             for _ in 0..20 {
@@ -207,6 +210,19 @@ mod tests {
                     "seed {seed}: {boundary:?} drawn, max_mapnr {}",
                     layout.max_mapnr()
                 );
+                let elf32_only = !layout.machine.is_64bit() && layout.machine != Machine::I386;
+                assert!(
+                    !elf32_only || layout.memory_end() <= FOUR_GIB,
+                    "seed {seed}: {} memory ends at {:#x}",
+                    layout.machine,
+                    layout.memory_end()
+                );
+                if layout.machine == Machine::I386 && layout.memory_end() > FOUR_GIB {
+                    x86_32_past_4_gib += 1;
+                }
+                if boundary == Boundary::AdjacentBlocks && layout.blocks.len() == 2 {
+                    two_blocks_made_adjacent += 1;
+                }
                 let step = match boundary {
                     Boundary::MaxMapnrAtBitmapByte => 8,
                     Boundary::MaxMapnrAtBitmapBlock => pfns_per_bitmap_block(&layout),
@@ -227,6 +243,8 @@ mod tests {
                 "{boundary:?}"
             );
         }
+        assert!(two_blocks_made_adjacent > 0);
+        assert!(x86_32_past_4_gib > 0, "QEMU writes those as 64-bit");
     }
 
     #[test]
